@@ -1,0 +1,1 @@
+//! `#[derive(HubModel)]` for Burn modules.

@@ -1,0 +1,108 @@
+//! The state every handler shares, and the access checks in one place.
+
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::auth::{Auth, Principal};
+use crate::config::ServerConfig;
+use crate::error::ApiError;
+use crate::repo_id::RepoId;
+use crate::storage::{RepoRow, Store, StoreResult};
+
+/// Shared server state.
+#[derive(Debug)]
+pub struct App {
+    pub store: Store,
+    pub auth: Auth,
+    pub config: ServerConfig,
+    /// Key that signs the self-authorising LFS transfer URLs.
+    secret: [u8; 32],
+}
+
+impl App {
+    pub fn new(config: ServerConfig) -> StoreResult<Self> {
+        let store = Store::open(&config.root)?;
+        let auth = Auth::new(&config.tokens, &config.orgs);
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).expect("the operating system's random source failed");
+        Ok(App {
+            store,
+            auth,
+            config,
+            secret,
+        })
+    }
+
+    /// Runs a storage call on the blocking pool.
+    pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&App) -> StoreResult<T> + Send + 'static,
+    {
+        let app = Arc::clone(self);
+        tokio::task::spawn_blocking(move || f(&app))
+            .await
+            .map_err(|e| ApiError::Internal(format!("storage task failed: {e}")))?
+            .map_err(ApiError::from)
+    }
+
+    /// The base of the absolute URLs the server returns: the configured public URL, else the
+    /// request's own host, so that the client recognises them as its endpoint.
+    pub fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(url) = &self.config.public_url {
+            return url.clone();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        format!("http://{host}")
+    }
+
+    /// The repository `id` if `who` may see it; `RepoNotFound` otherwise, so that private names
+    /// do not leak.
+    pub async fn readable_repo(
+        self: &Arc<Self>,
+        id: &RepoId,
+        who: Option<&Principal>,
+    ) -> Result<RepoRow, ApiError> {
+        let lookup = id.clone();
+        let repo = self
+            .run(move |app| app.store.repo(&lookup))
+            .await?
+            .ok_or(ApiError::RepoNotFound)?;
+        if !self.auth.can_read(who, &repo.id.namespace, repo.private) {
+            return Err(ApiError::RepoNotFound);
+        }
+        Ok(repo)
+    }
+
+    /// The repository `id` if `who` may write to it.
+    pub async fn writable_repo(
+        self: &Arc<Self>,
+        id: &RepoId,
+        who: Option<&Principal>,
+    ) -> Result<RepoRow, ApiError> {
+        let repo = self.readable_repo(id, who).await?;
+        self.auth.check_write(who, &repo.id.namespace)?;
+        Ok(repo)
+    }
+
+    /// Signature of an LFS transfer URL for object `oid` of `size` bytes in repository `key`.
+    pub fn sign(&self, key: i64, oid: &str, size: u64) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(format!("{key}\n{oid}\n{size}").as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Checks a signature made by [`sign`](Self::sign), in constant time.
+    pub fn verify_signature(&self, key: i64, oid: &str, size: u64, sig: &str) -> bool {
+        let Ok(sig) = hex::decode(sig) else { return false };
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        mac.update(format!("{key}\n{oid}\n{size}").as_bytes());
+        mac.verify_slice(&sig).is_ok()
+    }
+}

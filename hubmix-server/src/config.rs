@@ -1,0 +1,188 @@
+//! Server configuration: where data lives, where to listen, who may do what, and the limits.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::auth::Role;
+
+/// Everything the server needs to start. Build it with [`ServerConfig::new`] and the builder
+/// methods, or read the users and organisations from a TOML file with
+/// [`ServerConfig::with_auth_file`].
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub(crate) root: PathBuf,
+    pub(crate) bind: SocketAddr,
+    pub(crate) public_url: Option<String>,
+    pub(crate) tokens: Vec<TokenGrant>,
+    pub(crate) orgs: BTreeMap<String, Vec<String>>,
+    pub(crate) lfs_threshold: u64,
+    pub(crate) lfs_part_size: u64,
+    pub(crate) max_line_bytes: usize,
+    pub(crate) page_size: usize,
+}
+
+/// One access token: who it belongs to and what it may do.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenGrant {
+    pub user: String,
+    pub token: String,
+    pub role: Role,
+}
+
+/// Default size from which preupload sends a file through LFS (10 MiB, as huggingface.co).
+pub const DEFAULT_LFS_THRESHOLD: u64 = 10 * 1024 * 1024;
+/// Default part size of multipart LFS uploads: larger objects are sent in parts of this size.
+pub const DEFAULT_LFS_PART_SIZE: u64 = 64 * 1024 * 1024;
+/// Default longest NDJSON commit line (a `file` line carries its content base64-encoded).
+pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+/// Default number of entries per page of tree and commit listings (huggingface.co uses 1000).
+pub const DEFAULT_PAGE_SIZE: usize = 1000;
+
+impl ServerConfig {
+    /// A configuration that keeps its data under `root` and listens on `127.0.0.1:0` (a free
+    /// port), with no users: anonymous reads only until [`user`](Self::user) adds some.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            root: root.into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            tokens: Vec::new(),
+            orgs: BTreeMap::new(),
+            lfs_threshold: DEFAULT_LFS_THRESHOLD,
+            lfs_part_size: DEFAULT_LFS_PART_SIZE,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            page_size: DEFAULT_PAGE_SIZE,
+        }
+    }
+
+    /// The address to listen on.
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.bind = addr;
+        self
+    }
+
+    /// The base URL clients use, for the absolute URLs the server returns. By default it is
+    /// `http://` plus the request's `Host` header.
+    pub fn public_url(mut self, url: impl Into<String>) -> Self {
+        self.public_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// Adds an access token for `user` (who then exists as a namespace). Call it again for more
+    /// tokens of the same user.
+    pub fn user(mut self, user: impl Into<String>, token: impl Into<String>, role: Role) -> Self {
+        self.tokens.push(TokenGrant {
+            user: user.into(),
+            token: token.into(),
+            role,
+        });
+        self
+    }
+
+    /// Adds an organisation namespace whose members may read its private repositories and, with a
+    /// write token, write to it.
+    pub fn org(mut self, name: impl Into<String>, members: &[&str]) -> Self {
+        let entry = self.orgs.entry(name.into()).or_default();
+        entry.extend(members.iter().map(|m| (*m).to_owned()));
+        self
+    }
+
+    /// Files of at least this many bytes are uploaded through LFS (the preupload answer).
+    pub fn lfs_threshold(mut self, bytes: u64) -> Self {
+        self.lfs_threshold = bytes;
+        self
+    }
+
+    /// Objects larger than this are offered a multipart LFS upload in parts of this size.
+    pub fn lfs_part_size(mut self, bytes: u64) -> Self {
+        self.lfs_part_size = bytes.max(1);
+        self
+    }
+
+    /// The longest accepted line of an NDJSON commit body.
+    pub fn max_line_bytes(mut self, bytes: usize) -> Self {
+        self.max_line_bytes = bytes;
+        self
+    }
+
+    /// Entries per page of tree and commit listings.
+    pub fn page_size(mut self, entries: usize) -> Self {
+        self.page_size = entries.max(1);
+        self
+    }
+
+    /// Adds the users, tokens and organisations of a TOML file:
+    ///
+    /// ```toml
+    /// [users.alice]
+    /// tokens = [{ token = "hf_alice_write", role = "write" }, { token = "hf_alice_read", role = "read" }]
+    ///
+    /// [orgs.team]
+    /// members = ["alice"]
+    /// ```
+    pub fn with_auth_file(mut self, path: &Path) -> Result<Self, ConfigFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file: AuthFile = toml::from_str(&text).map_err(|source| ConfigFileError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
+        for (user, spec) in file.users {
+            for t in spec.tokens {
+                self = self.user(user.clone(), t.token, t.role);
+            }
+        }
+        for (org, spec) in file.orgs {
+            let members: Vec<&str> = spec.members.iter().map(String::as_str).collect();
+            self = self.org(org, &members);
+        }
+        Ok(self)
+    }
+}
+
+/// A users-and-tokens file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    /// The file could not be read.
+    #[error("cannot read the auth file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    /// The file is not valid TOML of the expected shape.
+    #[error("the auth file {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthFile {
+    #[serde(default)]
+    users: BTreeMap<String, UserSpec>,
+    #[serde(default)]
+    orgs: BTreeMap<String, OrgSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserSpec {
+    tokens: Vec<TokenSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenSpec {
+    token: String,
+    role: Role,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrgSpec {
+    members: Vec<String>,
+}

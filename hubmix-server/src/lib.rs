@@ -1,0 +1,45 @@
+//! `hubmix-server`: a self-hosted Hugging Face Hub.
+//!
+//! It speaks the subset of the Hub HTTP API that `huggingface_hub` (2.4 and the 0.20 line) and
+//! `hubmix` use — downloads through `/resolve/`, repository metadata, repository management, and
+//! uploads (preupload, the Git LFS batch API with `basic` and `multipart` transfers, NDJSON
+//! commits, pull requests) — so that the real Python client and hubmix work against it
+//! unchanged. Point `HF_ENDPOINT` at it.
+//!
+//! Repositories have real history: immutable commits (each with its full tree), branches, tags
+//! and `refs/pr/N`. File contents live in a content-addressed blob store on disk; metadata lives in
+//! SQLite. A crash at any point leaves every repository at a consistent commit.
+//!
+//! Start it in-process (tests, examples) with [`spawn`], or run the `hubmix-server` binary.
+//!
+//! ```no_run
+//! use hubmix_server::{Role, ServerConfig};
+//!
+//! let server = hubmix_server::spawn(
+//!     ServerConfig::new("/tmp/hub").user("alice", "hf_alice", Role::Write),
+//! )?;
+//! println!("HF_ENDPOINT={}", server.url());
+//! server.shutdown();
+//! # Ok::<(), hubmix_server::ServerError>(())
+//! ```
+
+mod api;
+mod app;
+mod auth;
+mod config;
+mod error;
+mod failpoint;
+mod hashing;
+mod paths;
+mod repo_id;
+mod routes;
+mod server;
+mod storage;
+mod time;
+
+pub use auth::Role;
+pub use config::{
+    ConfigFileError, DEFAULT_LFS_PART_SIZE, DEFAULT_LFS_THRESHOLD, DEFAULT_MAX_LINE_BYTES, DEFAULT_PAGE_SIZE,
+    ServerConfig,
+};
+pub use server::{RunningServer, ServerError, serve, spawn};

@@ -1,0 +1,125 @@
+//! The `hubmix-server` binary: a self-hosted Hugging Face Hub.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use hubmix_server::{Role, ServerConfig};
+
+/// A self-hosted Hugging Face Hub. Point `HF_ENDPOINT` at it; Python clients ≥ 1.20 also need
+/// `HF_HUB_DISABLE_XET=1` to upload large files.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Folder that holds the repositories (created if missing).
+    #[arg(long, env = "HUBMIX_SERVER_ROOT")]
+    root: PathBuf,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// Base URL clients use, when it is not `http://<Host header>` (behind a proxy, say).
+    #[arg(long)]
+    public_url: Option<String>,
+    /// TOML file of users, tokens and organisations (see the README).
+    #[arg(long)]
+    auth_file: Option<PathBuf>,
+    /// A token, as USER:TOKEN:ROLE with ROLE `read` or `write`. Repeatable. Prefer --auth-file:
+    /// command lines are visible to other local users.
+    #[arg(long = "token", value_parser = parse_token)]
+    tokens: Vec<(String, String, Role)>,
+    /// An organisation, as ORG:MEMBER,MEMBER. Repeatable.
+    #[arg(long = "org", value_parser = parse_org)]
+    orgs: Vec<(String, Vec<String>)>,
+    /// Files of at least this many bytes are uploaded through LFS.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_LFS_THRESHOLD)]
+    lfs_threshold: u64,
+    /// Part size of multipart LFS uploads.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_LFS_PART_SIZE)]
+    lfs_part_size: u64,
+    /// Longest accepted line of an NDJSON commit body, in bytes.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_MAX_LINE_BYTES)]
+    max_line_bytes: usize,
+    /// Entries per page of tree and commit listings.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_PAGE_SIZE)]
+    page_size: usize,
+}
+
+fn parse_token(s: &str) -> Result<(String, String, Role), String> {
+    let mut it = s.splitn(3, ':');
+    match (it.next(), it.next(), it.next()) {
+        (Some(user), Some(token), Some(role)) if !user.is_empty() && !token.is_empty() => {
+            let role = match role {
+                "read" => Role::Read,
+                "write" => Role::Write,
+                other => return Err(format!("role {other:?} is not read or write")),
+            };
+            Ok((user.to_owned(), token.to_owned(), role))
+        }
+        _ => Err("expected USER:TOKEN:ROLE, e.g. alice:hf_secret:write".into()),
+    }
+}
+
+fn parse_org(s: &str) -> Result<(String, Vec<String>), String> {
+    let (org, members) = s.split_once(':').ok_or("expected ORG:MEMBER,MEMBER")?;
+    Ok((
+        org.to_owned(),
+        members
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    ))
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "hubmix_server=info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let mut config = ServerConfig::new(&args.root)
+        .bind(args.bind)
+        .lfs_threshold(args.lfs_threshold)
+        .lfs_part_size(args.lfs_part_size)
+        .max_line_bytes(args.max_line_bytes)
+        .page_size(args.page_size);
+    if let Some(url) = args.public_url {
+        config = config.public_url(url);
+    }
+    if let Some(file) = &args.auth_file {
+        config = match config.with_auth_file(file) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("hubmix-server: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    }
+    for (user, token, role) in args.tokens {
+        config = config.user(user, token, role);
+    }
+    for (org, members) in &args.orgs {
+        let members: Vec<&str> = members.iter().map(String::as_str).collect();
+        config = config.org(org.clone(), &members);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("hubmix-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match runtime.block_on(hubmix_server::serve(config, shutdown)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hubmix-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

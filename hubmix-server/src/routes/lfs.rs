@@ -1,0 +1,347 @@
+//! Git LFS: the batch API (which objects to upload, and where) and the transfer URLs it hands
+//! out — a single `PUT` (`basic`), or parts plus a completion call (`multipart`), then `verify`.
+//!
+//! The Python client sends the transfers without any credentials, so the URLs carry their own
+//! authorisation: an HMAC of the repository, the object id and its size. Uploaded bytes are
+//! streamed to disk and hashed on the way; an object enters the blob store only once its size and
+//! SHA-256 match what the batch announced.
+
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::{Ctx, json, read_json};
+use crate::api::{LFS_TRANSFER_PREFIX, LfsStep};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::repo_id::RepoId;
+use crate::storage::{RepoRow, TempBlob};
+
+/// Whether `s` is a SHA-256 in lowercase hex, the only oid form accepted.
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[derive(Deserialize)]
+struct BatchRequest {
+    operation: String,
+    #[serde(default)]
+    transfers: Vec<String>,
+    objects: Vec<BatchObject>,
+}
+
+#[derive(Deserialize)]
+struct BatchObject {
+    oid: String,
+    size: u64,
+}
+
+/// `POST /{prefix}{repo}.git/info/lfs/objects/batch`.
+pub async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
+    let req: BatchRequest = read_json(body).await?;
+    if req.operation != "upload" {
+        return Err(ApiError::BadRequest(format!(
+            "LFS operation {:?} is not supported: download files through /resolve/",
+            req.operation
+        )));
+    }
+    // Uploading only makes objects available to later commits, which check write access
+    // themselves; contributors who open pull requests upload too.
+    let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
+    let who = ctx.who.as_ref().ok_or_else(|| {
+        ApiError::Unauthorized("uploads need a token: send `Authorization: Bearer <token>`".into())
+    })?;
+    if who.role != crate::auth::Role::Write {
+        return Err(ApiError::Forbidden(
+            "this token is read-only: use a token with the write role".into(),
+        ));
+    }
+    let multipart_ok = req.transfers.iter().any(|t| t == "multipart");
+    let part_size = app.config.lfs_part_size;
+    let row = repo.clone();
+    let oids: Vec<(String, u64)> = req.objects.iter().map(|o| (o.oid.clone(), o.size)).collect();
+    let present = app
+        .run(move |a| {
+            oids.iter()
+                .map(|(oid, size)| {
+                    Ok(is_sha256(oid)
+                        && a.store.lfs_object(&row, oid)? == Some(*size)
+                        && a.store.blobs.exists(oid))
+                })
+                .collect::<Result<Vec<bool>, _>>()
+        })
+        .await?;
+    let mut any_multipart = false;
+    let objects: Vec<Value> = req
+        .objects
+        .iter()
+        .zip(present)
+        .map(|(o, present)| {
+            if !is_sha256(&o.oid) {
+                return json!({"oid": o.oid, "size": o.size, "error": {"code": 422, "message": "oid must be a sha256 in lowercase hex"}});
+            }
+            if present {
+                return json!({"oid": o.oid, "size": o.size});
+            }
+            let url = |step: LfsStep, extra: &str| {
+                let sig = app.sign(repo.key, &o.oid, o.size);
+                format!(
+                    "{}{LFS_TRANSFER_PREFIX}/{}/{}/{}?size={}{extra}&sig={sig}",
+                    ctx.base,
+                    step.segment(),
+                    repo.key,
+                    o.oid,
+                    o.size
+                )
+            };
+            let upload = if multipart_ok && o.size > part_size {
+                any_multipart = true;
+                let parts = o.size.div_ceil(part_size);
+                let mut header = serde_json::Map::new();
+                header.insert("chunk_size".into(), part_size.to_string().into());
+                for n in 1..=parts {
+                    header.insert(format!("{n:05}"), url(LfsStep::Upload, &format!("&part={n}")).into());
+                }
+                json!({"href": url(LfsStep::Complete, ""), "header": header})
+            } else {
+                json!({"href": url(LfsStep::Upload, ""), "header": {}})
+            };
+            json!({
+                "oid": o.oid,
+                "size": o.size,
+                "authenticated": true,
+                "actions": {"upload": upload, "verify": {"href": url(LfsStep::Verify, ""), "header": {}}},
+            })
+        })
+        .collect();
+    let transfer = if any_multipart { "multipart" } else { "basic" };
+    let mut response = json(json!({"transfer": transfer, "objects": objects}));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.git-lfs+json"),
+    );
+    Ok(response)
+}
+
+/// The transfer URLs: `PUT upload` (whole object or `?part=N`), `POST complete`, `POST verify`.
+pub async fn transfer(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    step: LfsStep,
+    repo_key: i64,
+    oid: String,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let size: u64 = ctx
+        .query("size")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ApiError::BadRequest("the transfer URL lacks its size".into()))?;
+    let sig = ctx.query("sig").unwrap_or("");
+    if !is_sha256(&oid) || !app.verify_signature(repo_key, &oid, size, sig) {
+        return Err(ApiError::Forbidden(
+            "the transfer URL's signature is not valid: ask the batch API for a new one".into(),
+        ));
+    }
+    let repo = app
+        .run(move |a| a.store.repo_by_key(repo_key))
+        .await?
+        .ok_or(ApiError::RepoNotFound)?;
+    let part_size = app.config.lfs_part_size;
+    match step {
+        LfsStep::Upload => match ctx.query("part") {
+            None => {
+                let temp = receive(app, body, size).await?;
+                store_object(app, &repo, &oid, size, temp).await?;
+                Ok(etag_response(&oid))
+            }
+            Some(part) => {
+                let parts = size.div_ceil(part_size);
+                let n: u64 = part
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=parts).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::BadRequest(format!("part {part:?} is not between 1 and {parts}"))
+                    })?;
+                let expected = if n < parts {
+                    part_size
+                } else {
+                    size - part_size * (parts - 1)
+                };
+                let temp = receive(app, body, expected).await?;
+                let sha = temp.sha256.clone();
+                let dest = part_path(app, repo_key, &oid, n);
+                app.run(move |_| {
+                    std::fs::create_dir_all(dest.parent().expect("part paths have a parent"))?;
+                    std::fs::rename(&temp.path, &dest)?;
+                    Ok(())
+                })
+                .await?;
+                Ok(etag_response(&sha))
+            }
+        },
+        LfsStep::Complete => {
+            #[derive(Deserialize)]
+            struct Completion {
+                oid: String,
+            }
+            let req: Completion = read_json(body).await?;
+            if req.oid != oid {
+                return Err(ApiError::BadRequest(format!(
+                    "the completion names {} but the URL is for {oid}",
+                    req.oid
+                )));
+            }
+            let parts: Vec<PathBuf> = (1..=size.div_ceil(part_size))
+                .map(|n| part_path(app, repo_key, &oid, n))
+                .collect();
+            if let Some(missing) = parts.iter().position(|p| !p.is_file()) {
+                return Err(ApiError::BadRequest(format!(
+                    "part {} of {oid} was not uploaded",
+                    missing + 1
+                )));
+            }
+            let dir = parts[0].parent().map(PathBuf::from);
+            let temp = app.run(move |a| Ok(a.store.blobs.concat_temp(&parts)?)).await?;
+            let result = store_object(app, &repo, &oid, size, temp).await;
+            if let Some(dir) = dir {
+                let _ = tokio::fs::remove_dir_all(dir).await;
+            }
+            result?;
+            Ok(json(json!({"message": "ok"})))
+        }
+        LfsStep::Verify => {
+            let row = repo.clone();
+            let check = oid.clone();
+            let stored = app
+                .run(move |a| {
+                    Ok(a.store
+                        .lfs_object(&row, &check)?
+                        .filter(|_| a.store.blobs.exists(&check)))
+                })
+                .await?;
+            match stored {
+                Some(s) if s == size => Ok(json(json!({"message": "ok"}))),
+                _ => Err(ApiError::NotFound(format!(
+                    "object {oid} ({size} bytes) has not been uploaded"
+                ))),
+            }
+        }
+    }
+}
+
+fn etag_response(etag: &str) -> Response {
+    let mut response = json(json!({})).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
+}
+
+fn part_path(app: &App, repo_key: i64, oid: &str, n: u64) -> PathBuf {
+    app.store
+        .blobs
+        .parts_dir()
+        .join(format!("{repo_key}-{oid}"))
+        .join(n.to_string())
+}
+
+/// Checks a received object against its announced size and hash, then stores it and records
+/// it for the repository.
+async fn store_object(
+    app: &Arc<App>,
+    repo: &RepoRow,
+    oid: &str,
+    size: u64,
+    temp: TempBlob,
+) -> Result<(), ApiError> {
+    if temp.size != size || temp.sha256 != oid {
+        return Err(ApiError::BadRequest(format!(
+            "the uploaded bytes do not match the object: expected sha256 {oid} and {size} bytes, got sha256 {} and {} bytes",
+            temp.sha256, temp.size
+        )));
+    }
+    let row = repo.clone();
+    let oid = oid.to_owned();
+    app.run(move |a| {
+        a.store.blobs.commit(temp)?;
+        a.store.add_lfs_object(&row, &oid, size)
+    })
+    .await
+}
+
+/// Streams a request body into a temporary blob on the blocking pool, refusing more than
+/// `expected` bytes.
+async fn receive(app: &Arc<App>, body: Body, expected: u64) -> Result<TempBlob, ApiError> {
+    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(16);
+    let writer = {
+        let app = Arc::clone(app);
+        tokio::task::spawn_blocking(move || {
+            let mut reader = ChannelReader {
+                rx,
+                current: Bytes::new(),
+                left: expected,
+            };
+            app.store.blobs.write_temp(&mut reader, Some(expected))
+        })
+    };
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let item = chunk.map_err(|e| io::Error::new(io::ErrorKind::ConnectionAborted, e.to_string()));
+        let failed = item.is_err();
+        if tx.send(item).await.is_err() || failed {
+            break; // the writer stopped (too many bytes, disk error), or the client went away
+        }
+    }
+    drop(tx);
+    match writer.await {
+        Ok(Ok(temp)) => Ok(temp),
+        Ok(Err(e))
+            if e.kind() == io::ErrorKind::InvalidData || e.kind() == io::ErrorKind::ConnectionAborted =>
+        {
+            Err(ApiError::BadRequest(format!("upload refused: {e}")))
+        }
+        Ok(Err(e)) => Err(ApiError::Internal(format!("writing the upload: {e}"))),
+        Err(e) => Err(ApiError::Internal(format!("upload task failed: {e}"))),
+    }
+}
+
+/// A blocking reader over body chunks sent from the async side.
+struct ChannelReader {
+    rx: mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+    /// Bytes still allowed.
+    left: u64,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        if self.current.len() as u64 > self.left {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "more bytes than the object's announced size",
+            ));
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        self.left -= n as u64;
+        Ok(n)
+    }
+}

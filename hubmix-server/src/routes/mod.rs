@@ -1,0 +1,215 @@
+//! HTTP routing: one handler module per resource; [`crate::api::parse`] decides which.
+//!
+//! Every request goes through [`dispatch`]: parse the route, authenticate, call the handler, map
+//! its error (in one place, [`ApiError`]'s `IntoResponse`), and log one line without tokens or
+//! query strings.
+
+mod discussions;
+mod lfs;
+mod meta;
+mod refs;
+mod repos;
+mod resolve;
+mod tree;
+mod upload;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use percent_encoding::percent_decode_str;
+use serde::de::DeserializeOwned;
+
+use crate::api::{self, Route};
+use crate::app::App;
+use crate::auth::Principal;
+use crate::error::ApiError;
+
+/// Largest JSON request body (preupload of 256 files with samples, LFS batches, ...).
+const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+
+/// The router: everything goes to [`dispatch`].
+pub fn router(app: Arc<App>) -> Router {
+    Router::new().fallback(dispatch).with_state(app)
+}
+
+/// What every handler gets besides its route arguments.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The authenticated caller, if any.
+    pub who: Option<Principal>,
+    /// Base for absolute URLs in answers.
+    pub base: String,
+    /// The raw request path (still percent-encoded), for pagination links.
+    pub raw_path: String,
+    pub headers: HeaderMap,
+    query: Vec<(String, String)>,
+}
+
+impl Ctx {
+    /// The first value of query parameter `key`.
+    pub fn query(&self, key: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// A boolean query parameter: `1`, `true`, `True` (as the different clients send them).
+    pub fn flag(&self, key: &str) -> bool {
+        self.query(key)
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    }
+
+    /// The authenticated caller's name, or an error asking for a token.
+    pub fn user(&self) -> Result<&str, ApiError> {
+        self.who.as_ref().map(|p| p.user.as_str()).ok_or_else(|| {
+            ApiError::Unauthorized("this call needs a token: send `Authorization: Bearer <token>`".into())
+        })
+    }
+}
+
+async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_owned();
+    let response = match handle(&app, parts, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    tracing::info!(
+        "{method} {path} -> {} in {:.1} ms",
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    response
+}
+
+async fn handle(app: &Arc<App>, parts: axum::http::request::Parts, body: Body) -> Result<Response, ApiError> {
+    let route = api::parse(&parts.method, parts.uri.path())?;
+    let ctx = Ctx {
+        who: app.auth.authenticate(&parts.headers)?,
+        base: app.base_url(&parts.headers),
+        raw_path: parts.uri.path().to_owned(),
+        query: parse_query(parts.uri.query().unwrap_or("")),
+        headers: parts.headers,
+    };
+    match route {
+        Route::WhoAmI => meta::whoami(app, &ctx),
+        Route::AgentHarnesses => Ok(meta::agent_harnesses()),
+        Route::ValidateYaml => meta::validate_yaml(body).await,
+        Route::Xet => Err(meta::xet_unsupported()),
+        Route::CreateRepo => repos::create(app, &ctx, body).await,
+        Route::DeleteRepo => repos::delete(app, &ctx, body).await,
+        Route::RepoInfo { repo, rev } => repos::info(app, &ctx, repo, rev).await,
+        Route::Settings { repo } => repos::settings(app, &ctx, repo, body).await,
+        Route::Tree { repo, rev, folder } => tree::tree(app, &ctx, repo, rev, folder).await,
+        Route::PathsInfo { repo, rev } => tree::paths_info(app, &ctx, repo, rev, body).await,
+        Route::Refs { repo } => refs::list(app, &ctx, repo).await,
+        Route::Commits { repo, rev } => refs::commits(app, &ctx, repo, rev).await,
+        Route::CreateBranch { repo, branch } => refs::create_branch(app, &ctx, repo, branch, body).await,
+        Route::DeleteBranch { repo, branch } => refs::delete_branch(app, &ctx, repo, branch).await,
+        Route::CreateTag { repo, rev } => refs::create_tag(app, &ctx, repo, rev, body).await,
+        Route::DeleteTag { repo, tag } => refs::delete_tag(app, &ctx, repo, tag).await,
+        Route::Preupload { repo, rev } => upload::preupload(app, &ctx, repo, rev, body).await,
+        Route::Commit { repo, rev } => upload::commit(app, &ctx, repo, rev, body).await,
+        Route::ListDiscussions { repo } => discussions::list(app, &ctx, repo).await,
+        Route::CreateDiscussion { repo } => discussions::create(app, &ctx, repo, body).await,
+        Route::Discussion { repo, num } => discussions::details(app, &ctx, repo, num).await,
+        Route::Resolve {
+            repo,
+            rev,
+            path,
+            head_only,
+        } => resolve::resolve(app, &ctx, repo, rev, path, head_only).await,
+        Route::LfsBatch { repo } => lfs::batch(app, &ctx, repo, body).await,
+        Route::LfsTransfer { step, repo_key, oid } => {
+            lfs::transfer(app, &ctx, step, repo_key, oid, body).await
+        }
+    }
+}
+
+/// Decodes a query string (`+` is a space) into pairs.
+fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decode(k), form_decode(v))
+        })
+        .collect()
+}
+
+/// Decodes one `application/x-www-form-urlencoded` component.
+fn form_decode(s: &str) -> String {
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Reads a whole (bounded) body.
+async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        ApiError::PayloadTooLarge(format!(
+            "request body is unreadable or larger than {limit} bytes: {e}"
+        ))
+    })
+}
+
+/// Reads a JSON body; an empty body reads as `{}`.
+async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
+    let bytes = read_body(body, MAX_JSON_BODY).await?;
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &bytes
+    };
+    serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// A JSON answer.
+fn json(value: serde_json::Value) -> Response {
+    axum::Json(value).into_response()
+}
+
+/// The absolute link to the next page of a listing, as a `Link` header value.
+fn next_link(ctx: &Ctx, next_cursor: usize) -> String {
+    let mut query: Vec<String> = ctx
+        .query
+        .iter()
+        .filter(|(k, _)| k != "cursor")
+        .map(|(k, v)| format!("{}={}", encode_query(k), encode_query(v)))
+        .collect();
+    query.push(format!("cursor={next_cursor}"));
+    format!("<{}{}?{}>; rel=\"next\"", ctx.base, ctx.raw_path, query.join("&"))
+}
+
+fn encode_query(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// The page starting at the `cursor` query parameter, and the `Link` to the next one.
+fn paginate<T>(ctx: &Ctx, items: Vec<T>, page_size: usize) -> (Vec<T>, Option<String>) {
+    let start = ctx
+        .query("cursor")
+        .and_then(|c| c.parse::<usize>().ok())
+        .unwrap_or(0);
+    let total = items.len();
+    let page: Vec<T> = items.into_iter().skip(start).take(page_size).collect();
+    let end = start + page.len();
+    let link = (end < total).then(|| next_link(ctx, end));
+    (page, link)
+}
+
+/// A JSON page with its `Link` header.
+fn json_page(items: Vec<serde_json::Value>, link: Option<String>) -> Response {
+    let mut response = json(serde_json::Value::Array(items));
+    if let Some(link) = link
+        && let Ok(value) = link.parse()
+    {
+        response.headers_mut().insert(axum::http::header::LINK, value);
+    }
+    response
+}

@@ -1,0 +1,163 @@
+//! Downloads: `HEAD`/`GET /{prefix}{repo}/resolve/{rev}/{path}`, with ranges.
+//!
+//! The bytes are served directly (no redirect), streamed from the blob file, with the headers the
+//! client needs: `X-Repo-Commit`, a quoted `ETag` (git blob sha1, or sha256 for LFS files),
+//! `X-Linked-Etag`/`X-Linked-Size` for LFS files, and the real `Content-Length` on `HEAD` too.
+
+use std::io::SeekFrom;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use super::Ctx;
+use crate::app::App;
+use crate::error::ApiError;
+use crate::repo_id::RepoId;
+
+/// Read size of the download stream.
+const STREAM_CHUNK: usize = 256 * 1024;
+
+/// A byte range `start..=end` of a file of `total` bytes.
+#[derive(Debug, PartialEq, Eq)]
+struct ByteRange {
+    start: u64,
+    end: u64,
+}
+
+/// Parses a single-range `Range` header against a file of `total` bytes. `Ok(None)`: serve the
+/// whole file (no header, or a form this server does not split, such as several ranges).
+fn parse_range(value: &str, total: u64) -> Result<Option<ByteRange>, ApiError> {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let (a, b) = spec
+        .split_once('-')
+        .ok_or(ApiError::RangeNotSatisfiable { total })?;
+    let (a, b) = (a.trim(), b.trim());
+    let unsatisfiable = ApiError::RangeNotSatisfiable { total };
+    let range = if a.is_empty() {
+        let n: u64 = b.parse().map_err(|_| ApiError::RangeNotSatisfiable { total })?;
+        if n == 0 || total == 0 {
+            return Err(unsatisfiable);
+        }
+        ByteRange {
+            start: total.saturating_sub(n),
+            end: total - 1,
+        }
+    } else {
+        let start: u64 = a.parse().map_err(|_| ApiError::RangeNotSatisfiable { total })?;
+        let end = if b.is_empty() {
+            total.saturating_sub(1)
+        } else {
+            b.parse().map_err(|_| ApiError::RangeNotSatisfiable { total })?
+        };
+        if start >= total || end < start {
+            return Err(unsatisfiable);
+        }
+        ByteRange {
+            start,
+            end: end.min(total - 1),
+        }
+    };
+    Ok(Some(range))
+}
+
+/// Serves one file of a revision.
+pub async fn resolve(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    id: RepoId,
+    rev: String,
+    path: String,
+    head_only: bool,
+) -> Result<Response, ApiError> {
+    let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
+    let lookup = path.clone();
+    let wanted = rev.clone();
+    let (commit, entry) = app
+        .run(move |a| {
+            let commit = a.store.resolve(&repo, &wanted)?;
+            let entry = a.store.entry(&commit, &lookup)?;
+            Ok((commit, entry))
+        })
+        .await?;
+    let Some(entry) = entry else {
+        return Err(ApiError::EntryNotFound {
+            path,
+            rev,
+            commit: Some(commit),
+        });
+    };
+    let total = entry.size;
+    let range = match ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        Some(v) => parse_range(v, total)?,
+        None => None,
+    };
+    let (status, start, len) = match &range {
+        Some(r) => (StatusCode::PARTIAL_CONTENT, r.start, r.end - r.start + 1),
+        None => (StatusCode::OK, 0, total),
+    };
+
+    let mut response = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::ETAG, format!("\"{}\"", entry.etag()))
+        .header("x-repo-commit", &commit)
+        .header(header::CONTENT_LENGTH, len);
+    if entry.lfs {
+        response = response
+            .header("x-linked-etag", format!("\"{}\"", entry.sha256))
+            .header("x-linked-size", total);
+    }
+    if let Some(r) = &range {
+        response = response.header(
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{total}", r.start, r.end),
+        );
+    }
+    let body = if head_only {
+        Body::empty()
+    } else {
+        let mut file = tokio::fs::File::open(app.store.blobs.path(&entry.sha256))
+            .await
+            .map_err(|e| ApiError::Internal(format!("blob of {}: {e}", entry.path)))?;
+        file.seek(SeekFrom::Start(start))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Body::from_stream(ReaderStream::with_capacity(file.take(len), STREAM_CHUNK))
+    };
+    let mut response = response
+        .body(body)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Keep the real length on HEAD as well (frameworks like to reset it to 0).
+    if let Ok(v) = HeaderValue::from_str(&len.to_string()) {
+        response.headers_mut().insert(header::CONTENT_LENGTH, v);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        let r = |s: &str| parse_range(s, 100);
+        assert_eq!(r("bytes=0-9").unwrap(), Some(ByteRange { start: 0, end: 9 }));
+        assert_eq!(r("bytes=90-").unwrap(), Some(ByteRange { start: 90, end: 99 }));
+        assert_eq!(r("bytes=-10").unwrap(), Some(ByteRange { start: 90, end: 99 }));
+        assert_eq!(r("bytes=95-200").unwrap(), Some(ByteRange { start: 95, end: 99 }));
+        assert_eq!(r("bytes=0-1,5-6").unwrap(), None);
+        assert!(r("bytes=100-").is_err());
+        assert!(r("bytes=5-2").is_err());
+        assert!(r("bytes=x-").is_err());
+    }
+}

@@ -1,0 +1,163 @@
+//! Tree listings and paths-info: what files (and folders) a revision holds.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::{Ctx, json, json_page, paginate, read_body};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::hashing;
+use crate::repo_id::RepoId;
+use crate::storage::Entry;
+
+/// Largest paths-info form body.
+const MAX_FORM_BODY: usize = 4 * 1024 * 1024;
+
+/// The JSON of a file in a listing.
+fn file_item(e: &Entry) -> Value {
+    let mut item = json!({"type": "file", "oid": e.git_oid, "size": e.size, "path": e.path});
+    if e.lfs {
+        let pointer_size = hashing::lfs_pointer(&e.sha256, e.size).len();
+        item["lfs"] = json!({"oid": e.sha256, "size": e.size, "pointerSize": pointer_size});
+    }
+    item
+}
+
+/// The JSON of a folder whose files (anywhere below it) are `files`.
+fn folder_item(path: &str, files: &[&Entry]) -> Value {
+    let lines: Vec<String> = files
+        .iter()
+        .map(|e| format!("{} {}", e.path, e.git_oid))
+        .collect();
+    let oid = hashing::sha1_hex(&[b"tree", path.as_bytes(), lines.join("\n").as_bytes()]);
+    json!({"type": "directory", "oid": oid, "size": 0, "path": path})
+}
+
+/// The folders that hold `entries`, each with the files below it, keyed by path.
+fn folders<'a>(entries: &'a [Entry], below: &str) -> BTreeMap<String, Vec<&'a Entry>> {
+    let mut out: BTreeMap<String, Vec<&Entry>> = BTreeMap::new();
+    for e in entries {
+        let rel = e.path.strip_prefix(below).unwrap_or(&e.path);
+        let mut end = 0;
+        while let Some(i) = rel[end..].find('/') {
+            end += i;
+            out.entry(format!("{below}{}", &rel[..end])).or_default().push(e);
+            end += 1;
+        }
+    }
+    out
+}
+
+/// `GET /api/{type}/{repo}/tree/{rev}[/{folder}]?recursive=&cursor=`.
+pub async fn tree(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    id: RepoId,
+    rev: String,
+    folder: String,
+) -> Result<Response, ApiError> {
+    let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
+    let recursive = ctx.flag("recursive");
+    let wanted = folder.clone();
+    let (commit, entries) = app
+        .run(move |a| {
+            let commit = a.store.resolve(&repo, &rev)?;
+            let entries = if wanted.is_empty() {
+                a.store.entries(&commit)?
+            } else {
+                a.store.entries_under(&commit, &wanted)?
+            };
+            Ok((commit, entries))
+        })
+        .await?;
+    if !folder.is_empty() && entries.is_empty() {
+        return Err(ApiError::EntryNotFound {
+            path: folder,
+            rev: commit.clone(),
+            commit: Some(commit),
+        });
+    }
+    let below = if folder.is_empty() {
+        String::new()
+    } else {
+        format!("{folder}/")
+    };
+    let mut items: Vec<(String, Value)> = Vec::new();
+    for (path, files) in folders(&entries, &below) {
+        if recursive || !path[below.len()..].contains('/') {
+            items.push((path.clone(), folder_item(&path, &files)));
+        }
+    }
+    for e in &entries {
+        if recursive || !e.path[below.len()..].contains('/') {
+            items.push((e.path.clone(), file_item(e)));
+        }
+    }
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    let (page, link) = paginate(
+        ctx,
+        items.into_iter().map(|(_, v)| v).collect(),
+        app.config.page_size,
+    );
+    Ok(json_page(page, link))
+}
+
+/// `POST /api/{type}/{repo}/paths-info/{rev}` with a form body `paths=a&paths=b`: the entries
+/// that exist, files and folders alike; missing paths are left out.
+pub async fn paths_info(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    id: RepoId,
+    rev: String,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
+    let form = read_body(body, MAX_FORM_BODY).await?;
+    let form =
+        std::str::from_utf8(&form).map_err(|_| ApiError::BadRequest("the form body is not UTF-8".into()))?;
+    let paths: Vec<String> = super::parse_query(form)
+        .into_iter()
+        .filter(|(k, _)| k == "paths" || k == "paths[]")
+        .map(|(_, v)| v.trim_matches('/').to_owned())
+        .collect();
+    let items = app
+        .run(move |a| {
+            let commit = a.store.resolve(&repo, &rev)?;
+            let mut items = Vec::new();
+            for path in paths {
+                if let Some(e) = a.store.entry(&commit, &path)? {
+                    items.push(file_item(&e));
+                    continue;
+                }
+                let below = a.store.entries_under(&commit, &path)?;
+                if !path.is_empty() && !below.is_empty() {
+                    items.push(folder_item(&path, &below.iter().collect::<Vec<_>>()));
+                }
+            }
+            Ok(items)
+        })
+        .await?;
+    Ok(json(Value::Array(items)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str) -> Entry {
+        Entry::regular(path.into(), b"x", String::new())
+    }
+
+    #[test]
+    fn folders_are_every_prefix() {
+        let entries = vec![file("a/b/c.txt"), file("a/d.txt"), file("e.txt")];
+        let all: Vec<String> = folders(&entries, "").into_keys().collect();
+        assert_eq!(all, ["a", "a/b"]);
+        let below: Vec<String> = folders(&entries[..2], "a/").into_keys().collect();
+        assert_eq!(below, ["a/b"]);
+    }
+}

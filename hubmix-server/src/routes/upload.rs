@@ -1,0 +1,399 @@
+//! Commits: preupload (which files go through LFS) and the NDJSON commit itself.
+//!
+//! The commit body is read as a stream, one line at a time (each bounded by
+//! `max_line_bytes`): file contents are decoded and written to the blob store as their line
+//! arrives; the commit is made in one transaction after the last line, so a request that fails
+//! half-way commits nothing.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::Response;
+use base64::Engine;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Ctx, json, read_json};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::failpoint::{self, Point};
+use crate::paths::validate_file_path;
+use crate::repo_id::RepoId;
+use crate::storage::{CommitTarget, Entry, FileOp, NewCommit, RefKind, RepoRow, StoreError, parse_full_ref};
+
+/// Where a commit to `rev` goes.
+fn commit_target(rev: &str, create_pr: bool) -> Result<CommitTarget, ApiError> {
+    if create_pr {
+        return Ok(CommitTarget::NewPr { base: rev.to_owned() });
+    }
+    match parse_full_ref(rev) {
+        Some((RefKind::Pr, n)) => Ok(CommitTarget::Pr(
+            n.parse().map_err(|_| ApiError::RevisionNotFound(rev.into()))?,
+        )),
+        Some((RefKind::Branch, b)) => Ok(CommitTarget::Branch(b.to_owned())),
+        Some((RefKind::Tag, _)) => Err(not_a_branch(rev)),
+        None => Ok(CommitTarget::Branch(rev.to_owned())),
+    }
+}
+
+fn not_a_branch(rev: &str) -> ApiError {
+    ApiError::BadRequest(not_a_branch_message(rev))
+}
+
+fn not_a_branch_message(rev: &str) -> String {
+    format!("{rev} is not a branch: commits go to a branch or to refs/pr/N (create the branch first)")
+}
+
+/// The repository, if the caller may make this commit, and the commit it would build on.
+/// Writers of the namespace may commit anywhere; anyone who can see the repository may open a
+/// pull request and add to their own.
+async fn committable(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    id: &RepoId,
+    target: &CommitTarget,
+) -> Result<(RepoRow, String), ApiError> {
+    let repo = app.readable_repo(id, ctx.who.as_ref()).await?;
+    let writer = app.auth.check_write(ctx.who.as_ref(), &repo.id.namespace);
+    match target {
+        CommitTarget::NewPr { .. } | CommitTarget::Pr(_) if writer.is_err() => {
+            let who = ctx.who.as_ref().ok_or_else(|| writer.unwrap_err())?;
+            if who.role != crate::auth::Role::Write {
+                return Err(ApiError::Forbidden(
+                    "this token is read-only: use a token with the write role".into(),
+                ));
+            }
+            if let CommitTarget::Pr(num) = target {
+                let row = repo.clone();
+                let num = *num;
+                let author = app
+                    .run(move |a| a.store.discussion(&row, num))
+                    .await?
+                    .map(|d| d.author);
+                if author.as_deref() != Some(who.user.as_str()) {
+                    return Err(ApiError::Forbidden(format!(
+                        "only the author of refs/pr/{num} and writers of the repository can add to it"
+                    )));
+                }
+            }
+        }
+        _ => writer?,
+    }
+    let row = repo.clone();
+    let target = target.clone();
+    let head = app
+        .run(move |a| match &target {
+            CommitTarget::Branch(b) => match a.store.ref_head(&row, RefKind::Branch, b)? {
+                Some(head) => Ok(head),
+                // A tag or a commit is not something to commit to; anything else is unknown.
+                None => a
+                    .store
+                    .resolve(&row, b)
+                    .and_then(|_| Err(StoreError::Invalid(not_a_branch_message(b)))),
+            },
+            CommitTarget::Pr(n) => a.store.resolve(&row, &format!("refs/pr/{n}")),
+            CommitTarget::NewPr { base } | CommitTarget::NewBranch(base) => a.store.resolve(&row, base),
+        })
+        .await?;
+    Ok((repo, head))
+}
+
+/// `POST /api/{type}/{repo}/preupload/{rev}`: for each file, `lfs` or `regular`, and the
+/// object now at that path (so the client can skip unchanged files).
+pub async fn preupload(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    id: RepoId,
+    rev: String,
+    body: Body,
+) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    struct Req {
+        files: Vec<File>,
+    }
+    #[derive(Deserialize)]
+    struct File {
+        path: String,
+        size: u64,
+    }
+    let req: Req = read_json(body).await?;
+    for f in &req.files {
+        validate_file_path(&f.path).map_err(ApiError::BadRequest)?;
+    }
+    let target = commit_target(&rev, ctx.flag("create_pr"))?;
+    let (_, head) = committable(app, ctx, &id, &target).await?;
+    let threshold = app.config.lfs_threshold;
+    let commit = head.clone();
+    let files = app
+        .run(move |a| {
+            req.files
+                .into_iter()
+                .map(|f| {
+                    let lfs = f.size > 0 && f.size >= threshold;
+                    let remote = a.store.entry(&commit, &f.path)?;
+                    let oid = remote.and_then(|e| match (lfs, e.lfs) {
+                        (true, _) => Some(e.sha256),
+                        (false, false) => Some(e.git_oid),
+                        (false, true) => None,
+                    });
+                    Ok(json!({
+                        "path": f.path,
+                        "uploadMode": if lfs { "lfs" } else { "regular" },
+                        "shouldIgnore": false,
+                        "oid": oid,
+                    }))
+                })
+                .collect::<Result<Vec<Value>, StoreError>>()
+        })
+        .await?;
+    Ok(json(json!({"files": files, "commitOid": head})))
+}
+
+/// One line of the NDJSON commit body.
+#[derive(Deserialize)]
+#[serde(tag = "key", content = "value", rename_all = "camelCase")]
+enum Line {
+    Header(Header),
+    File(FileLine),
+    LfsFile(LfsLine),
+    DeletedFile(PathLine),
+    DeletedFolder(PathLine),
+}
+
+#[derive(Deserialize)]
+struct Header {
+    summary: String,
+    #[serde(default)]
+    description: String,
+    #[serde(rename = "parentCommit")]
+    parent_commit: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct FileLine {
+    path: String,
+    content: String,
+    #[serde(default = "base64_name")]
+    encoding: String,
+}
+
+fn base64_name() -> String {
+    "base64".into()
+}
+
+#[derive(Deserialize)]
+struct LfsLine {
+    path: String,
+    oid: String,
+    size: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct PathLine {
+    path: String,
+}
+
+/// `POST /api/{type}/{repo}/commit/{rev}[?create_pr=1]` with an NDJSON body.
+pub async fn commit(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    id: RepoId,
+    rev: String,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let target = commit_target(&rev, ctx.flag("create_pr"))?;
+    let (repo, _) = committable(app, ctx, &id, &target).await?;
+    let author = ctx.user()?.to_owned();
+
+    let mut header: Option<Header> = None;
+    let mut ops = Vec::new();
+    let max_line = app.config.max_line_bytes;
+    let mut lines = LineReader::new(body, max_line);
+    while let Some(line) = lines.next().await? {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let line: Line = serde_json::from_slice(&line).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "line {} of the commit is not a valid operation: {e}",
+                lines.count
+            ))
+        })?;
+        match line {
+            Line::Header(h) => {
+                if header.is_some() || !ops.is_empty() {
+                    return Err(ApiError::BadRequest(
+                        "the header must be the first line, and only once".into(),
+                    ));
+                }
+                if h.summary.trim().is_empty() {
+                    return Err(ApiError::BadRequest(
+                        "the commit summary (header.summary) is empty".into(),
+                    ));
+                }
+                if let Some(p) = &h.parent_commit
+                    && !((5..=40).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_hexdigit()))
+                {
+                    return Err(ApiError::BadRequest(format!(
+                        "parentCommit {p:?} is not a commit id (5 to 40 hex digits)"
+                    )));
+                }
+                header = Some(h);
+                continue;
+            }
+            _ if header.is_none() => {
+                return Err(ApiError::BadRequest(
+                    "the first line of a commit must be its header".into(),
+                ));
+            }
+            Line::File(f) => ops.push(FileOp::Add(store_inline(app, f).await?)),
+            Line::LfsFile(l) => ops.push(FileOp::Add(lfs_entry(app, &repo, l).await?)),
+            Line::DeletedFile(p) => {
+                validate_file_path(&p.path).map_err(ApiError::BadRequest)?;
+                ops.push(FileOp::Delete(p.path));
+            }
+            Line::DeletedFolder(p) => {
+                let folder = p.path.trim_end_matches('/').to_owned();
+                validate_file_path(&folder).map_err(ApiError::BadRequest)?;
+                ops.push(FileOp::DeleteFolder(folder));
+            }
+        }
+    }
+    let header = header
+        .ok_or_else(|| ApiError::BadRequest("the commit body is empty: it needs a header line".into()))?;
+    failpoint::hit(Point::CommitBlobsWritten);
+
+    let new = NewCommit {
+        author,
+        title: header.summary,
+        message: header.description,
+        parent_commit: header.parent_commit,
+        ops,
+    };
+    let outcome = app.run(move |a| a.store.commit(&repo, target, &new)).await?;
+    let repo_url = format!("{}/{}", ctx.base, id.url_path());
+    let mut body = json!({
+        "success": true,
+        "commitOid": outcome.oid,
+        "commitUrl": format!("{repo_url}/commit/{}", outcome.oid),
+        "hookOutput": "",
+    });
+    if let Some(num) = outcome.pr_num {
+        body["pullRequestUrl"] = format!("{repo_url}/discussions/{num}").into();
+    }
+    Ok(json(body))
+}
+
+/// Decodes an inline `file` line and writes its content to the blob store.
+async fn store_inline(app: &Arc<App>, f: FileLine) -> Result<Entry, ApiError> {
+    validate_file_path(&f.path).map_err(ApiError::BadRequest)?;
+    let content = match f.encoding.as_str() {
+        "base64" => base64::engine::general_purpose::STANDARD
+            .decode(f.content.as_bytes())
+            .map_err(|e| ApiError::BadRequest(format!("content of {} is not valid base64: {e}", f.path)))?,
+        "utf-8" | "utf8" => f.content.into_bytes(),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown encoding {other:?} for {}: use base64",
+                f.path
+            )));
+        }
+    };
+    let path = f.path;
+    app.run(move |a| {
+        let sha = a.store.blobs.put_bytes(&content)?;
+        Ok(Entry::regular(path, &content, sha))
+    })
+    .await
+}
+
+/// Checks an `lfsFile` line against the objects uploaded to this repository.
+async fn lfs_entry(app: &Arc<App>, repo: &RepoRow, l: LfsLine) -> Result<Entry, ApiError> {
+    validate_file_path(&l.path).map_err(ApiError::BadRequest)?;
+    if !super::lfs::is_sha256(&l.oid) {
+        return Err(ApiError::BadRequest(format!(
+            "lfsFile {}: oid {:?} is not a sha256 (64 lowercase hex)",
+            l.path, l.oid
+        )));
+    }
+    let row = repo.clone();
+    let oid = l.oid.clone();
+    let stored = app
+        .run(move |a| {
+            Ok(a.store
+                .lfs_object(&row, &oid)?
+                .filter(|_| a.store.blobs.exists(&oid)))
+        })
+        .await?;
+    let Some(size) = stored else {
+        return Err(ApiError::BadRequest(format!(
+            "lfsFile {}: object {} was never uploaded to this repository (upload it through the LFS batch API first)",
+            l.path, l.oid
+        )));
+    };
+    if l.size.is_some_and(|s| s != size) {
+        return Err(ApiError::BadRequest(format!(
+            "lfsFile {}: size {:?} does not match the uploaded object ({size} bytes)",
+            l.path, l.size
+        )));
+    }
+    Ok(Entry::lfs(l.path, l.oid, size))
+}
+
+/// Splits a streamed body into lines of at most `max` bytes.
+struct LineReader {
+    stream: axum::body::BodyDataStream,
+    buf: Vec<u8>,
+    max: usize,
+    done: bool,
+    /// Lines returned so far (for error messages).
+    count: usize,
+}
+
+impl LineReader {
+    fn new(body: Body, max: usize) -> Self {
+        LineReader {
+            stream: body.into_data_stream(),
+            buf: Vec::new(),
+            max,
+            done: false,
+            count: 0,
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<Vec<u8>>, ApiError> {
+        let mut scanned = 0;
+        loop {
+            if let Some(i) = self.buf[scanned..].iter().position(|b| *b == b'\n') {
+                let rest = self.buf.split_off(scanned + i + 1);
+                let mut line = std::mem::replace(&mut self.buf, rest);
+                line.pop();
+                self.count += 1;
+                return Ok(Some(line));
+            }
+            scanned = self.buf.len();
+            if self.buf.len() > self.max {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "line {} of the commit is longer than {} bytes: send large files through LFS",
+                    self.count + 1,
+                    self.max
+                )));
+            }
+            if self.done {
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                self.count += 1;
+                return Ok(Some(std::mem::take(&mut self.buf)));
+            }
+            match self.stream.next().await {
+                Some(Ok(chunk)) => self.buf.extend_from_slice(&chunk),
+                Some(Err(e)) => {
+                    return Err(ApiError::BadRequest(format!("the commit body was cut off: {e}")));
+                }
+                None => self.done = true,
+            }
+        }
+    }
+}

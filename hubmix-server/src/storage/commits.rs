@@ -1,0 +1,337 @@
+//! Commits: applying a change as one transaction, reading trees, walking history.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::discussions::insert_discussion;
+use super::refs::{RefKind, ref_target, resolve_in};
+use super::{Entry, RepoRow, Store, StoreError, StoreResult, entry_from_row, folder_range, random_hex};
+use crate::failpoint::{self, Point};
+use crate::{hashing, time};
+
+/// Where a commit goes.
+#[derive(Debug, Clone)]
+pub enum CommitTarget {
+    /// On top of an existing branch.
+    Branch(String),
+    /// On top of an existing pull request ref `refs/pr/N`.
+    Pr(u64),
+    /// A new pull request against the commit `base` resolves to.
+    NewPr { base: String },
+    /// A new branch with a root commit (a new repository's first commit).
+    NewBranch(String),
+}
+
+/// One change to the tree.
+#[derive(Debug, Clone)]
+pub enum FileOp {
+    /// Add or replace a file; its content is already in the blob store.
+    Add(Entry),
+    /// Delete a file, which must exist.
+    Delete(String),
+    /// Delete everything below a folder, which must hold something.
+    DeleteFolder(String),
+}
+
+/// A commit to make.
+#[derive(Debug, Clone)]
+pub struct NewCommit {
+    pub author: String,
+    pub title: String,
+    pub message: String,
+    /// The commit the caller based its change on (5 to 40 hex digits); for a branch or PR
+    /// target the head must still be this commit.
+    pub parent_commit: Option<String>,
+    pub ops: Vec<FileOp>,
+}
+
+/// A commit as stored.
+#[derive(Debug, Clone)]
+pub struct CommitRow {
+    pub oid: String,
+    pub parent: Option<String>,
+    pub title: String,
+    pub message: String,
+    pub author: String,
+    pub date: String,
+}
+
+/// What a commit produced: its id, and the pull request number when it opened one.
+#[derive(Debug, Clone)]
+pub struct CommitOutcome {
+    pub oid: String,
+    pub pr_num: Option<u64>,
+}
+
+impl Store {
+    /// Makes a commit, atomically: the tree rows, the commit and the ref move in one
+    /// transaction, and the ref moves only if it still points where it did (compare-and-swap).
+    pub fn commit(
+        &self,
+        repo: &RepoRow,
+        target: CommitTarget,
+        new: &NewCommit,
+    ) -> StoreResult<CommitOutcome> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let outcome = Self::apply_commit(&tx, repo, target, new)?;
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    pub(super) fn apply_commit(
+        tx: &Connection,
+        repo: &RepoRow,
+        target: CommitTarget,
+        new: &NewCommit,
+    ) -> StoreResult<CommitOutcome> {
+        let expected = new.parent_commit.as_deref().map(str::to_ascii_lowercase);
+        let head_of = |kind: RefKind, name: &str, shown: String| -> StoreResult<String> {
+            let head = ref_target(tx, repo.key, kind, name)?.ok_or(StoreError::RevisionNotFound(shown))?;
+            match &expected {
+                Some(e) if !head.starts_with(e.as_str()) => Err(StoreError::ParentMismatch {
+                    expected: e.clone(),
+                    head,
+                }),
+                _ => Ok(head),
+            }
+        };
+        let (parent, moved_ref) = match &target {
+            CommitTarget::Branch(name) => {
+                let head = head_of(RefKind::Branch, name, name.clone())?;
+                (Some(head.clone()), Some((RefKind::Branch, name.clone(), head)))
+            }
+            CommitTarget::Pr(num) => {
+                let name = num.to_string();
+                let head = head_of(RefKind::Pr, &name, format!("refs/pr/{num}"))?;
+                (Some(head.clone()), Some((RefKind::Pr, name, head)))
+            }
+            CommitTarget::NewPr { base } => {
+                let from = expected.as_deref().unwrap_or(base);
+                (Some(resolve_in(tx, repo.key, from)?), None)
+            }
+            CommitTarget::NewBranch(_) => (None, None),
+        };
+
+        let date = time::now_iso();
+        let oid = hashing::sha1_hex(&[
+            repo.key.to_string().as_bytes(),
+            parent.as_deref().unwrap_or("").as_bytes(),
+            date.as_bytes(),
+            new.title.as_bytes(),
+            random_hex(16).as_bytes(),
+        ]);
+        tx.execute(
+            "INSERT INTO commits (oid, repo, parent, title, message, author, date)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![oid, repo.key, parent, new.title, new.message, new.author, date],
+        )?;
+        if let Some(parent) = &parent {
+            tx.execute(
+                "INSERT INTO entries (commit_oid, path, size, sha256, git_oid, lfs)
+                 SELECT ?1, path, size, sha256, git_oid, lfs FROM entries WHERE commit_oid = ?2",
+                params![oid, parent],
+            )?;
+        }
+        for op in &new.ops {
+            apply_op(tx, &oid, op)?;
+        }
+        failpoint::hit(Point::CommitBeforeRefUpdate);
+
+        let pr_num = match (target, moved_ref) {
+            (_, Some((kind, name, head))) => {
+                let moved = tx.execute(
+                    "UPDATE refs SET target = ?1 WHERE repo = ?2 AND kind = ?3 AND name = ?4 AND target = ?5",
+                    params![oid, repo.key, kind.as_str(), name, head],
+                )?;
+                if moved != 1 {
+                    let now = ref_target(tx, repo.key, kind, &name)?.unwrap_or_default();
+                    return Err(StoreError::ParentMismatch {
+                        expected: head,
+                        head: now,
+                    });
+                }
+                None
+            }
+            (CommitTarget::NewPr { base }, None) => {
+                let is_branch = ref_target(tx, repo.key, RefKind::Branch, &base)?.is_some();
+                let base_ref = if is_branch {
+                    format!("refs/heads/{base}")
+                } else {
+                    base
+                };
+                let num = insert_discussion(
+                    tx,
+                    repo.key,
+                    &new.title,
+                    &new.message,
+                    &new.author,
+                    true,
+                    &base_ref,
+                )?;
+                tx.execute(
+                    "INSERT INTO refs (repo, kind, name, target) VALUES (?1, 'pr', ?2, ?3)",
+                    params![repo.key, num.to_string(), oid],
+                )?;
+                Some(num)
+            }
+            (CommitTarget::NewBranch(name), None) => {
+                tx.execute(
+                    "INSERT INTO refs (repo, kind, name, target) VALUES (?1, 'branch', ?2, ?3)",
+                    params![repo.key, name, oid],
+                )?;
+                None
+            }
+            _ => unreachable!("branch and PR targets always move a ref"),
+        };
+        Ok(CommitOutcome { oid, pr_num })
+    }
+
+    /// Every file of `commit`, sorted by path.
+    pub fn entries(&self, commit: &str) -> StoreResult<Vec<Entry>> {
+        self.entries_between(commit, "", "\u{10FFFF}")
+    }
+
+    /// Every file below `folder` in `commit`, sorted by path.
+    pub fn entries_under(&self, commit: &str, folder: &str) -> StoreResult<Vec<Entry>> {
+        let (lo, hi) = folder_range(folder);
+        self.entries_between(commit, &lo, &hi)
+    }
+
+    fn entries_between(&self, commit: &str, lo: &str, hi: &str) -> StoreResult<Vec<Entry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT path, size, sha256, git_oid, lfs FROM entries
+             WHERE commit_oid = ?1 AND path >= ?2 AND path < ?3 ORDER BY path",
+        )?;
+        let rows = stmt
+            .query_map(params![commit, lo, hi], entry_from_row)?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+
+    /// The file at `path` in `commit`.
+    pub fn entry(&self, commit: &str, path: &str) -> StoreResult<Option<Entry>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT path, size, sha256, git_oid, lfs FROM entries WHERE commit_oid = ?1 AND path = ?2",
+        )?;
+        Ok(stmt.query_row(params![commit, path], entry_from_row).optional()?)
+    }
+
+    /// The commit `oid`.
+    pub fn commit_row(&self, oid: &str) -> StoreResult<Option<CommitRow>> {
+        let conn = self.conn();
+        Ok(conn
+            .query_row(
+                "SELECT oid, parent, title, message, author, date FROM commits WHERE oid = ?1",
+                params![oid],
+                commit_from_row,
+            )
+            .optional()?)
+    }
+
+    /// History from `head` backwards (newest first): `limit` commits after skipping `offset`.
+    pub fn log(&self, head: &str, offset: usize, limit: usize) -> StoreResult<Vec<CommitRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "WITH RECURSIVE chain(oid, depth) AS (
+                 SELECT ?1, 0
+                 UNION ALL
+                 SELECT c.parent, chain.depth + 1 FROM commits c JOIN chain ON c.oid = chain.oid
+                 WHERE c.parent IS NOT NULL
+             )
+             SELECT c.oid, c.parent, c.title, c.message, c.author, c.date
+             FROM chain JOIN commits c ON c.oid = chain.oid
+             ORDER BY chain.depth LIMIT ?2 OFFSET ?3",
+        )?;
+        let rows = stmt
+            .query_map(params![head, limit as i64, offset as i64], commit_from_row)?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
+    }
+}
+
+fn commit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CommitRow> {
+    Ok(CommitRow {
+        oid: r.get(0)?,
+        parent: r.get(1)?,
+        title: r.get(2)?,
+        message: r.get(3)?,
+        author: r.get(4)?,
+        date: r.get(5)?,
+    })
+}
+
+/// Applies one operation to the tree of `commit` (being built inside the transaction).
+fn apply_op(tx: &Connection, commit: &str, op: &FileOp) -> StoreResult<()> {
+    match op {
+        FileOp::Add(e) => {
+            // A path cannot be both a file and a folder.
+            let mut prefix = String::new();
+            for segment in e
+                .path
+                .split('/')
+                .collect::<Vec<_>>()
+                .split_last()
+                .map(|(_, init)| init)
+                .unwrap_or(&[])
+            {
+                if !prefix.is_empty() {
+                    prefix.push('/');
+                }
+                prefix.push_str(segment);
+                if exists(tx, commit, &prefix)? {
+                    return Err(StoreError::Invalid(format!(
+                        "cannot add {}: {prefix} is a file",
+                        e.path
+                    )));
+                }
+            }
+            let (lo, hi) = folder_range(&e.path);
+            let is_folder: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM entries WHERE commit_oid = ?1 AND path >= ?2 AND path < ?3)",
+                params![commit, lo, hi],
+                |r| r.get(0),
+            )?;
+            if is_folder {
+                return Err(StoreError::Invalid(format!(
+                    "cannot add {}: it is a folder",
+                    e.path
+                )));
+            }
+            tx.execute(
+                "INSERT OR REPLACE INTO entries (commit_oid, path, size, sha256, git_oid, lfs)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![commit, e.path, e.size as i64, e.sha256, e.git_oid, e.lfs],
+            )?;
+        }
+        FileOp::Delete(path) => {
+            let n = tx.execute(
+                "DELETE FROM entries WHERE commit_oid = ?1 AND path = ?2",
+                params![commit, path],
+            )?;
+            if n == 0 {
+                return Err(StoreError::DeletedEntryNotFound(path.clone()));
+            }
+        }
+        FileOp::DeleteFolder(folder) => {
+            let (lo, hi) = folder_range(folder);
+            let n = tx.execute(
+                "DELETE FROM entries WHERE commit_oid = ?1 AND path >= ?2 AND path < ?3",
+                params![commit, lo, hi],
+            )?;
+            if n == 0 {
+                return Err(StoreError::DeletedEntryNotFound(folder.clone()));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn exists(tx: &Connection, commit: &str, path: &str) -> StoreResult<bool> {
+    Ok(tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM entries WHERE commit_oid = ?1 AND path = ?2)",
+        params![commit, path],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,145 @@
+//! Storage: repositories, their history and file contents.
+//!
+//! [`Store`] is the small interface the HTTP handlers use. Metadata (repositories, commits with
+//! their full trees, refs, LFS objects, discussions) lives in SQLite; file contents live in the
+//! [`BlobStore`]. Methods are synchronous: handlers call them on the blocking pool.
+
+mod blobs;
+mod commits;
+mod discussions;
+mod refs;
+mod repos;
+mod schema;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+pub use blobs::{BlobStore, TempBlob};
+pub use commits::{CommitTarget, FileOp, NewCommit};
+pub use discussions::Discussion;
+pub use refs::{RefKind, parse_full_ref};
+pub use repos::RepoRow;
+
+use crate::hashing;
+
+/// What can go wrong in storage, in terms the API layer maps to answers.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("repository not found")]
+    RepoNotFound,
+    #[error("repository exists")]
+    RepoExists,
+    #[error("revision not found: {0}")]
+    RevisionNotFound(String),
+    #[error("{0} already exists")]
+    RefExists(String),
+    #[error("no such file: {0}")]
+    DeletedEntryNotFound(String),
+    #[error("parent commit {expected} is not the head {head}")]
+    ParentMismatch { expected: String, head: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A file in a commit's tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub path: String,
+    pub size: u64,
+    /// SHA-256 of the content: the blob's name in the store, and the LFS oid.
+    pub sha256: String,
+    /// The git object id: the blob sha1 of the content, or of the LFS pointer.
+    pub git_oid: String,
+    pub lfs: bool,
+}
+
+impl Entry {
+    /// A regular (git-stored) file.
+    pub fn regular(path: String, content: &[u8], sha256: String) -> Self {
+        Entry {
+            path,
+            size: content.len() as u64,
+            sha256,
+            git_oid: hashing::git_blob_sha1(content),
+            lfs: false,
+        }
+    }
+
+    /// An LFS file.
+    pub fn lfs(path: String, sha256: String, size: u64) -> Self {
+        let git_oid = hashing::lfs_git_oid(&sha256, size);
+        Entry {
+            path,
+            size,
+            sha256,
+            git_oid,
+            lfs: true,
+        }
+    }
+
+    /// The identity the client caches under: sha256 for LFS files, the git blob id otherwise.
+    pub fn etag(&self) -> &str {
+        if self.lfs { &self.sha256 } else { &self.git_oid }
+    }
+}
+
+/// The metadata database and the blob store.
+#[derive(Debug)]
+pub struct Store {
+    db: Mutex<Connection>,
+    pub blobs: BlobStore,
+}
+
+impl Store {
+    /// Opens (creating) the store under `root`.
+    pub fn open(root: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(root)?;
+        let blobs = BlobStore::open(root)?;
+        let conn = Connection::open(root.join("hub.sqlite3"))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.execute_batch(schema::SCHEMA)?;
+        Ok(Store {
+            db: Mutex::new(conn),
+            blobs,
+        })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-applied change: every change is a
+        // transaction that rolls back when dropped. So a poisoned lock is safe to take.
+        self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Random bytes as hex, for ids.
+pub(crate) fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the operating system's random source failed");
+    hex::encode(buf)
+}
+
+/// Reads an [`Entry`] from a row of `path, size, sha256, git_oid, lfs`.
+fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
+    Ok(Entry {
+        path: row.get(0)?,
+        size: row.get::<_, i64>(1)? as u64,
+        sha256: row.get(2)?,
+        git_oid: row.get(3)?,
+        lfs: row.get(4)?,
+    })
+}
+
+/// The half-open key range `[folder/, folder0)` that holds everything below `folder`
+/// (`'0'` is the byte after `'/'`), so folder queries need no LIKE escaping.
+fn folder_range(folder: &str) -> (String, String) {
+    let folder = folder.trim_end_matches('/');
+    (format!("{folder}/"), format!("{folder}0"))
+}

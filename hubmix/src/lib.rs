@@ -1,0 +1,1 @@
+//! hubmix: share Burn models through the Hugging Face Hub.

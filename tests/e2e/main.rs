@@ -1,0 +1,3 @@
+//! Workspace-level end-to-end tests.
+
+mod python;

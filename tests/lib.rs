@@ -1,0 +1,156 @@
+//! Shared helpers for the end-to-end tests.
+//!
+//! * [`TestHub`] runs an in-process `hubmix-server` on a loopback port, with a fixed cast of users
+//!   and tokens (see the constants below), storing its data in a temporary folder.
+//! * [`python_venv`] provides a cached Python virtual environment with a pinned `huggingface_hub`
+//!   release and pytest, for the Python interoperability suite in `tests/python`.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hubmix_server::{Role, RunningServer, ServerConfig};
+use tempfile::TempDir;
+
+/// Write token of user `alice` (member of the `team` organisation).
+pub const ALICE_WRITE_TOKEN: &str = "hf_alice_write";
+/// Read-only token of user `alice`.
+pub const ALICE_READ_TOKEN: &str = "hf_alice_read";
+/// Write token of user `bob` (not a member of `team`).
+pub const BOB_WRITE_TOKEN: &str = "hf_bob_write";
+/// Files of at least this many bytes are labelled `lfs` by the test hub's preupload endpoint.
+pub const LFS_THRESHOLD: u64 = 1024 * 1024;
+/// Number of entries per page of tree and commit listings on the test hub.
+pub const PAGE_SIZE: usize = 50;
+
+/// A running `hubmix-server` with test users, stopped (and its data deleted) when dropped.
+///
+/// Users: `alice` (tokens [`ALICE_WRITE_TOKEN`], [`ALICE_READ_TOKEN`]), `bob`
+/// ([`BOB_WRITE_TOKEN`]); organisation `team` with member `alice`.
+pub struct TestHub {
+    // Field order matters: the server must stop before its data folder is removed.
+    server: RunningServer,
+    _data: TempDir,
+}
+
+impl TestHub {
+    /// Starts a hub on `127.0.0.1` with a fresh, empty data folder.
+    ///
+    /// # Panics
+    /// If the temporary folder cannot be created or the server fails to start.
+    pub fn start() -> TestHub {
+        let data = tempfile::Builder::new()
+            .prefix("hubmix-testhub-")
+            .tempdir()
+            .expect("create a temporary data folder for the test hub");
+        let config = ServerConfig::new(data.path().to_path_buf())
+            .user("alice", ALICE_WRITE_TOKEN, Role::Write)
+            .user("alice", ALICE_READ_TOKEN, Role::Read)
+            .user("bob", BOB_WRITE_TOKEN, Role::Write)
+            .org("team", &["alice"])
+            .lfs_threshold(LFS_THRESHOLD)
+            .page_size(PAGE_SIZE);
+        let server = hubmix_server::spawn(config).expect("start hubmix-server");
+        TestHub { server, _data: data }
+    }
+
+    /// Base URL of the hub, e.g. `http://127.0.0.1:41234` (no trailing slash).
+    pub fn url(&self) -> &str {
+        self.server.url()
+    }
+}
+
+/// Name of the file written into a finished venv; it lists the installed requirements.
+const VENV_READY_MARKER: &str = "hubmix-venv-ready.txt";
+
+/// Returns a Python virtual environment under `cache_dir` with `huggingface_hub==<version>`,
+/// pytest and pytest-timeout installed from PyPI, creating it on first use.
+///
+/// The venv lives in `<cache_dir>/venv-hf-<version>` (integration tests pass
+/// `env!("CARGO_TARGET_TMPDIR")`), so it survives between runs. Creation is guarded by an
+/// exclusive lock on `<cache_dir>/venv-hf-<version>.lock`, which serialises threads and processes
+/// asking for the same venv. The venv counts as ready only once a marker file listing its
+/// requirements has been written after a successful install and import check; a folder without
+/// a matching marker (an interrupted or outdated build) is deleted and rebuilt. (A venv cannot
+/// simply be built elsewhere and renamed into place: it embeds its absolute path.)
+///
+/// Returns the venv folder; its interpreter is [`venv_python`]. An `Err` explains what is
+/// missing (no `python3`, no `venv` module, pip could not install, …).
+pub fn python_venv(cache_dir: &Path, version: &str) -> Result<PathBuf, String> {
+    fs::create_dir_all(cache_dir).map_err(|e| format!("cannot create {}: {e}", cache_dir.display()))?;
+    let venv = cache_dir.join(format!("venv-hf-{version}"));
+    let lock_path = cache_dir.join(format!("venv-hf-{version}.lock"));
+    let lock = File::create(&lock_path).map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
+    lock.lock()
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+
+    let requirements = venv_requirements(version);
+    let marker = venv.join(VENV_READY_MARKER);
+    if fs::read_to_string(&marker).is_ok_and(|listed| listed == requirements.join("\n")) {
+        return Ok(venv);
+    }
+    if venv.exists() {
+        fs::remove_dir_all(&venv).map_err(|e| format!("cannot remove stale venv {}: {e}", venv.display()))?;
+    }
+
+    let mut create = Command::new("python3");
+    create.args(["-m", "venv"]).arg(&venv);
+    run_setup_step(&mut create, "python3 -m venv")?;
+
+    let python = venv_python(&venv);
+    let mut install = Command::new(&python);
+    install
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+        ])
+        .args(&requirements);
+    run_setup_step(&mut install, "pip install")?;
+
+    let mut check = Command::new(&python);
+    check.args([
+        "-c",
+        "import sys, huggingface_hub, pytest, pytest_timeout\n\
+         assert huggingface_hub.__version__ == sys.argv[1], huggingface_hub.__version__",
+        version,
+    ]);
+    run_setup_step(&mut check, "import check")?;
+
+    fs::write(&marker, requirements.join("\n"))
+        .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
+    Ok(venv)
+}
+
+/// The Python interpreter of a venv made by [`python_venv`].
+pub fn venv_python(venv: &Path) -> PathBuf {
+    venv.join("bin").join("python")
+}
+
+/// The pip requirements of the venv for one `huggingface_hub` version.
+fn venv_requirements(version: &str) -> Vec<String> {
+    vec![
+        format!("huggingface_hub=={version}"),
+        "pytest>=8,<10".to_owned(),
+        "pytest-timeout>=2.3,<3".to_owned(),
+    ]
+}
+
+/// Runs one venv setup command, turning a failure to start or a non-zero exit into an `Err`
+/// that carries the end of the command's output.
+fn run_setup_step(command: &mut Command, what: &str) -> Result<(), String> {
+    let output = command
+        .output()
+        .map_err(|e| format!("{what}: cannot run {:?}: {e}", command.get_program()))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let tail: Vec<&str> = stdout.lines().chain(stderr.lines()).collect();
+    let tail = tail[tail.len().saturating_sub(20)..].join("\n");
+    Err(format!("{what} failed ({}):\n{tail}", output.status))
+}
