@@ -1,0 +1,179 @@
+//! [`HubClient`]: settings plus the HTTP layer; every Hub call is a method on it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::HubError;
+use crate::http::Http;
+use crate::repo::{RepoId, encode_path, encode_revision};
+use crate::settings::{RetryPolicy, Settings, Token, TokenSource};
+
+/// A client of one Hub endpoint. Cheap to clone.
+///
+/// ```no_run
+/// let hub = hubmix::HubClient::builder().endpoint("http://127.0.0.1:8080").token("hf_xxx").build()?;
+/// let config = hub.hub_download("alice/mlp@v1", "config.json", &Default::default())?;
+/// # Ok::<(), hubmix::HubError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct HubClient {
+    settings: Arc<Settings>,
+    http: Http,
+}
+
+impl HubClient {
+    /// A client configured from the `HF_*` environment variables.
+    pub fn new() -> Result<Self, HubError> {
+        Self::builder().build()
+    }
+
+    /// A builder that starts from the environment and overrides any setting.
+    pub fn builder() -> HubClientBuilder {
+        HubClientBuilder {
+            settings: Settings::from_env(),
+        }
+    }
+
+    /// A client with exactly these settings.
+    pub fn from_settings(settings: Settings) -> Result<Self, HubError> {
+        settings.validate()?;
+        let http = Http::new(&settings)?;
+        Ok(HubClient {
+            settings: Arc::new(settings),
+            http,
+        })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub(crate) fn http(&self) -> &Http {
+        &self.http
+    }
+
+    /// `{endpoint}/api/{type}s/{ns}/{name}{tail}`.
+    pub(crate) fn api_url(&self, repo: &RepoId, tail: &str) -> String {
+        format!(
+            "{}/api/{}/{}{tail}",
+            self.settings.endpoint,
+            repo.repo_type.api_segment(),
+            repo
+        )
+    }
+
+    /// `{endpoint}/{prefix}{ns}/{name}/resolve/{rev}/{path}`.
+    pub(crate) fn resolve_url(&self, repo: &RepoId, revision: &str, path: &str) -> String {
+        format!(
+            "{}/{}/resolve/{}/{}",
+            self.settings.endpoint,
+            repo.url_path(),
+            encode_revision(revision),
+            encode_path(path)
+        )
+    }
+
+    /// Fails with [`HubError::NotLoggedIn`] before anything is sent when no token is set.
+    pub(crate) fn require_token(&self, action: &str) -> Result<(), HubError> {
+        if self.http.has_token() {
+            Ok(())
+        } else {
+            Err(HubError::NotLoggedIn {
+                action: action.to_owned(),
+            })
+        }
+    }
+}
+
+/// Builds a [`HubClient`]: starts from the environment, then applies each override.
+#[derive(Debug)]
+pub struct HubClientBuilder {
+    settings: Result<Settings, HubError>,
+}
+
+impl HubClientBuilder {
+    fn set(mut self, f: impl FnOnce(&mut Settings)) -> Self {
+        if let Ok(s) = &mut self.settings {
+            f(s);
+        }
+        self
+    }
+
+    /// The Hub's base URL (`HF_ENDPOINT`).
+    pub fn endpoint(self, url: impl Into<String>) -> Self {
+        let url = url.into().trim_end_matches('/').to_owned();
+        self.set(|s| s.endpoint = url)
+    }
+
+    /// The token to send (instead of `HF_TOKEN` or the token file).
+    pub fn token(self, token: impl Into<String>) -> Self {
+        let token = Token::new(token);
+        self.set(|s| {
+            s.token = Some(token);
+            s.token_source = Some(TokenSource::Explicit);
+        })
+    }
+
+    /// Send no token at all.
+    pub fn no_token(self) -> Self {
+        self.set(|s| {
+            s.token = None;
+            s.token_source = None;
+        })
+    }
+
+    /// The download cache folder (`HF_HUB_CACHE`).
+    pub fn cache_dir(self, dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        self.set(|s| s.cache_dir = dir)
+    }
+
+    /// Offline mode (`HF_HUB_OFFLINE`): serve from the cache, never touch the network.
+    pub fn offline(self, offline: bool) -> Self {
+        self.set(|s| s.offline = offline)
+    }
+
+    /// Force progress bars on or off (`None`: on a terminal only).
+    pub fn progress_bars(self, show: Option<bool>) -> Self {
+        self.set(|s| s.progress_bars = show)
+    }
+
+    /// Timeout of a download's metadata request (`HF_HUB_ETAG_TIMEOUT`).
+    pub fn etag_timeout(self, timeout: Duration) -> Self {
+        self.set(|s| s.etag_timeout = timeout)
+    }
+
+    /// Longest wait for bytes during a download (`HF_HUB_DOWNLOAD_TIMEOUT`).
+    pub fn download_timeout(self, timeout: Duration) -> Self {
+        self.set(|s| s.download_timeout = timeout)
+    }
+
+    /// A proxy URL (instead of `HTTPS_PROXY` and friends).
+    pub fn proxy(self, url: impl Into<String>) -> Self {
+        let url = url.into();
+        self.set(|s| s.proxy = Some(url))
+    }
+
+    /// Parallel workers for snapshots and large files.
+    pub fn max_workers(self, n: usize) -> Self {
+        self.set(|s| s.max_workers = n)
+    }
+
+    /// How transient failures are retried.
+    pub fn retry(self, policy: RetryPolicy) -> Self {
+        self.set(|s| s.retry = policy)
+    }
+
+    /// Adds `name/version` to the user agent (the library calling hubmix).
+    pub fn user_agent(self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        let pair = (name.into(), version.into());
+        self.set(|s| s.user_agent.push(pair))
+    }
+
+    /// The client.
+    pub fn build(self) -> Result<HubClient, HubError> {
+        HubClient::from_settings(self.settings?)
+    }
+}

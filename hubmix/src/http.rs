@@ -1,0 +1,440 @@
+//! The HTTP layer: one configured agent, the token only for the endpoint's origin, a user agent
+//! that names hubmix, bounded retries with backoff (honouring `Retry-After`), and the mapping of
+//! the Hub's `X-Error-Code` / `X-Error-Message` answers to [`HubError`]s.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ureq::config::RedirectAuthHeaders;
+use ureq::http::{Method, Request, Response, StatusCode};
+use ureq::{Agent, Body, SendBody};
+
+use crate::error::HubError;
+use crate::settings::{RetryPolicy, Settings, Token};
+
+/// Largest JSON answer read into memory.
+const MAX_JSON_ANSWER: u64 = 256 * 1024 * 1024;
+/// Longest error body kept for a message.
+const MAX_ERROR_BODY: u64 = 64 * 1024;
+
+/// What a request sends.
+pub(crate) enum Payload {
+    Empty,
+    Bytes(Vec<u8>, &'static str),
+    /// `len` bytes of a file from `offset`, streamed.
+    File {
+        path: PathBuf,
+        offset: u64,
+        len: u64,
+    },
+}
+
+/// One request, re-buildable for retries.
+pub(crate) struct Call {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub payload: Payload,
+    /// Retry connection errors, 5xx and 429 (only for idempotent calls).
+    pub retry: bool,
+    /// Follow redirects (else a 3xx comes back as the answer).
+    pub follow_redirects: bool,
+    /// Overall timeout of waiting for the answer's head, and per read.
+    pub timeout: Option<Duration>,
+    /// Send the token (only ever to the endpoint's origin).
+    pub auth: bool,
+}
+
+impl Call {
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Call {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            payload: Payload::Empty,
+            retry: true,
+            follow_redirects: true,
+            timeout: None,
+            auth: true,
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn json(mut self, value: &serde_json::Value) -> Self {
+        self.payload = Payload::Bytes(
+            serde_json::to_vec(value).expect("JSON values serialize"),
+            "application/json",
+        );
+        self
+    }
+
+    pub fn body(mut self, bytes: Vec<u8>, content_type: &'static str) -> Self {
+        self.payload = Payload::Bytes(bytes, content_type);
+        self
+    }
+
+    pub fn no_retry(mut self) -> Self {
+        self.retry = false;
+        self
+    }
+}
+
+/// What an error answer is about, for the typed error.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Context {
+    pub repo: String,
+    pub revision: Option<String>,
+    pub path: Option<String>,
+}
+
+/// The configured client side of HTTP.
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    agent: Agent,
+    endpoint_origin: Origin,
+    token: Option<Token>,
+    user_agent: String,
+    retry: RetryPolicy,
+    offline: bool,
+}
+
+/// Scheme, host and port of a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    fn of(url: &str) -> Option<Origin> {
+        let (scheme, rest) = url.split_once("://")?;
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+        let default_port = match scheme {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse() {
+                Ok(port) => (h, port),
+                Err(_) => (authority, default_port),
+            },
+            _ => (authority, default_port),
+        };
+        Some(Origin {
+            scheme: scheme.to_ascii_lowercase(),
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+}
+
+impl Http {
+    pub fn new(settings: &Settings) -> Result<Self, HubError> {
+        let proxy = match &settings.proxy {
+            Some(url) => Some(ureq::Proxy::new(url).map_err(|e| HubError::InvalidSetting {
+                name: "proxy".into(),
+                reason: format!("{url:?}: {e}"),
+            })?),
+            None => ureq::Proxy::try_from_env(),
+        };
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .redirect_auth_headers(RedirectAuthHeaders::SameHost)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .proxy(proxy)
+            .build()
+            .into();
+        let endpoint_origin = Origin::of(&settings.endpoint).ok_or_else(|| HubError::InvalidSetting {
+            name: "HF_ENDPOINT".into(),
+            reason: format!("{:?} is not an http(s) URL", settings.endpoint),
+        })?;
+        let mut user_agent = format!("hubmix/{}", env!("CARGO_PKG_VERSION"));
+        for (name, version) in &settings.user_agent {
+            user_agent.push_str(&format!("; {name}/{version}"));
+        }
+        Ok(Http {
+            agent,
+            endpoint_origin,
+            token: settings.token.clone(),
+            user_agent,
+            retry: settings.retry,
+            offline: settings.offline,
+        })
+    }
+
+    /// Whether a token is configured.
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Whether `url` is on the endpoint's origin (so it may see the token).
+    pub fn is_endpoint(&self, url: &str) -> bool {
+        Origin::of(url).is_some_and(|o| o == self.endpoint_origin)
+    }
+
+    /// Sends `call`, retrying transient failures if allowed. Any status comes back as `Ok`;
+    /// see [`Http::check`].
+    pub fn send(&self, call: &Call) -> Result<Response<Body>, HubError> {
+        if self.offline {
+            return Err(HubError::Network {
+                url: call.url.clone(),
+                message: "offline mode is on (HF_HUB_OFFLINE): no request was sent".into(),
+            });
+        }
+        let mut attempt = 0;
+        loop {
+            let outcome = self.send_once(call);
+            let retry_after = match &outcome {
+                Ok(r) if is_retryable_status(r.status()) => Some(retry_after(r)),
+                Ok(_) => None,
+                Err(e) if is_transient(e) => Some(None),
+                Err(_) => None,
+            };
+            match retry_after {
+                Some(wait) if call.retry && attempt < self.retry.max_retries => {
+                    attempt += 1;
+                    let delay = wait
+                        .unwrap_or_else(|| self.retry.backoff(attempt))
+                        .min(self.retry.max_delay);
+                    tracing::debug!(
+                        "retrying {} {} in {delay:?} (attempt {attempt})",
+                        call.method,
+                        call.url
+                    );
+                    std::thread::sleep(delay);
+                }
+                _ => {
+                    return outcome.map_err(|e| HubError::Network {
+                        url: call.url.clone(),
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+
+    fn send_once(&self, call: &Call) -> Result<Response<Body>, ureq::Error> {
+        let mut builder = Request::builder()
+            .method(call.method.clone())
+            .uri(&call.url)
+            .header("user-agent", &self.user_agent);
+        if call.auth
+            && let Some(token) = &self.token
+            && self.is_endpoint(&call.url)
+        {
+            builder = builder.header("authorization", format!("Bearer {}", token.secret()));
+        }
+        for (name, value) in &call.headers {
+            builder = builder.header(*name, value);
+        }
+        let body: SendBody<'static> = match &call.payload {
+            Payload::Empty => SendBody::none(),
+            Payload::Bytes(bytes, content_type) => {
+                builder = builder.header("content-type", *content_type);
+                SendBody::from_owned_reader(std::io::Cursor::new(bytes.clone()))
+            }
+            Payload::File { path, offset, len } => {
+                let mut file = File::open(path)?;
+                file.seek(SeekFrom::Start(*offset))?;
+                SendBody::from_owned_reader(file.take(*len))
+            }
+        };
+        if let Payload::Bytes(bytes, _) = &call.payload {
+            builder = builder.header("content-length", bytes.len().to_string());
+        }
+        if let Payload::File { len, .. } = &call.payload {
+            builder = builder.header("content-length", len.to_string());
+        }
+        let request = builder.body(body).map_err(ureq::Error::Http)?;
+        let request = self
+            .agent
+            .configure_request(request)
+            .max_redirects(if call.follow_redirects { 10 } else { 0 })
+            .timeout_recv_response(call.timeout)
+            .timeout_recv_body(None)
+            .timeout_per_read(call.timeout)
+            .build();
+        self.agent.run(request)
+    }
+
+    /// Sends `call` and turns an error status into a typed error.
+    pub fn call(&self, call: &Call, ctx: &Context) -> Result<Response<Body>, HubError> {
+        let response = self.send(call)?;
+        check(response, &call.url, ctx)
+    }
+
+    /// Sends `call` and parses the JSON answer.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, call: &Call, ctx: &Context) -> Result<T, HubError> {
+        let mut response = self.call(call, ctx)?;
+        read_json(&mut response, &call.url)
+    }
+}
+
+/// Parses a JSON answer.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    response: &mut Response<Body>,
+    url: &str,
+) -> Result<T, HubError> {
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_JSON_ANSWER)
+        .read_to_vec()
+        .map_err(|e| HubError::Network {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| HubError::InvalidResponse {
+        url: url.to_owned(),
+        reason: format!("not the expected JSON: {e}"),
+    })
+}
+
+fn is_retryable_status(status: StatusCode) -> bool {
+    status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+}
+
+fn is_transient(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::Io(_)
+            | ureq::Error::Timeout(_)
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::HostNotFound
+            | ureq::Error::Protocol(_)
+    )
+}
+
+/// A numeric `Retry-After` (seconds).
+fn retry_after(response: &Response<Body>) -> Option<Duration> {
+    let value = response.headers().get("retry-after")?.to_str().ok()?;
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Passes a success through; turns an error answer into the matching [`HubError`].
+pub(crate) fn check(
+    mut response: Response<Body>,
+    url: &str,
+    ctx: &Context,
+) -> Result<Response<Body>, HubError> {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
+    }
+    let code = header(&response, "x-error-code").map(str::to_owned);
+    let header_message = header(&response, "x-error-message").map(str::to_owned);
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_ERROR_BODY)
+        .read_to_string()
+        .unwrap_or_default();
+    let message = error_message(header_message, &body, status);
+    let repo = ctx.repo.clone();
+    let revision = || {
+        ctx.revision
+            .clone()
+            .unwrap_or_else(|| crate::repo::DEFAULT_REVISION.into())
+    };
+    Err(match code.as_deref() {
+        Some("RepoNotFound") => HubError::RepoNotFound { repo },
+        Some("RevisionNotFound") => HubError::RevisionNotFound {
+            repo,
+            revision: revision(),
+        },
+        Some("EntryNotFound") => HubError::EntryNotFound {
+            repo,
+            revision: revision(),
+            path: ctx.path.clone().unwrap_or(message),
+        },
+        Some("GatedRepo") => HubError::Gated { repo },
+        _ => match status.as_u16() {
+            401 => HubError::Unauthorized { message },
+            403 => HubError::Forbidden { message },
+            409 | 412 => HubError::Conflict { message },
+            status => HubError::Http {
+                status,
+                url: strip_query(url),
+                message,
+            },
+        },
+    })
+}
+
+/// The server's explanation: `X-Error-Message`, else the JSON `error`, else the body text.
+fn error_message(header_message: Option<String>, body: &str, status: StatusCode) -> String {
+    if let Some(m) = header_message.filter(|m| !m.is_empty()) {
+        return m;
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+        match &v["error"] {
+            serde_json::Value::String(s) => return s.clone(),
+            serde_json::Value::Array(a) => {
+                return a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; ");
+            }
+            _ => {}
+        }
+    }
+    let text: String = body.chars().take(500).collect();
+    if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    }
+}
+
+/// A URL without its query (signed URLs carry signatures there).
+pub(crate) fn strip_query(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let o = Origin::of("http://127.0.0.1:8080/api/x?y=1").unwrap();
+        assert_eq!(
+            (o.scheme.as_str(), o.host.as_str(), o.port),
+            ("http", "127.0.0.1", 8080)
+        );
+        assert_eq!(Origin::of("https://Huggingface.co/a").unwrap().port, 443);
+        assert_ne!(Origin::of("http://a.com"), Origin::of("https://a.com"));
+        assert_ne!(
+            Origin::of("http://127.0.0.1:1/"),
+            Origin::of("http://localhost:1/")
+        );
+        assert_eq!(Origin::of("http://[::1]:9/x").unwrap().host, "[::1]");
+    }
+
+    #[test]
+    fn messages() {
+        let m = |h: Option<&str>, b: &str| error_message(h.map(str::to_owned), b, StatusCode::BAD_REQUEST);
+        assert_eq!(m(Some("nope"), "{}"), "nope");
+        assert_eq!(m(None, r#"{"error": "bad"}"#), "bad");
+        assert_eq!(m(None, r#"{"error": ["a", "b"]}"#), "a; b");
+        assert_eq!(m(None, ""), "Bad Request");
+        assert_eq!(strip_query("http://h/p?sig=secret"), "http://h/p");
+    }
+}
