@@ -20,13 +20,17 @@ pub const ALICE_READ_TOKEN: &str = "hf_alice_read";
 pub const BOB_WRITE_TOKEN: &str = "hf_bob_write";
 /// Files of at least this many bytes are labelled `lfs` by the test hub's preupload endpoint.
 pub const LFS_THRESHOLD: u64 = 1024 * 1024;
+/// LFS objects larger than this are offered a multipart upload, in parts of this size.
+pub const LFS_PART_SIZE: u64 = 4 * 1024 * 1024;
 /// Number of entries per page of tree and commit listings on the test hub.
 pub const PAGE_SIZE: usize = 50;
 
 /// A running `hubmix-server` with test users, stopped (and its data deleted) when dropped.
 ///
 /// Users: `alice` (tokens [`ALICE_WRITE_TOKEN`], [`ALICE_READ_TOKEN`]), `bob`
-/// ([`BOB_WRITE_TOKEN`]); organisation `team` with member `alice`.
+/// ([`BOB_WRITE_TOKEN`]); organisation `team` with member `alice`. Small [`LFS_THRESHOLD`],
+/// [`LFS_PART_SIZE`] and [`PAGE_SIZE`] let modest test files exercise LFS, multipart uploads and
+/// paging.
 pub struct TestHub {
     // Field order matters: the server must stop before its data folder is removed.
     server: RunningServer,
@@ -49,6 +53,7 @@ impl TestHub {
             .user("bob", BOB_WRITE_TOKEN, Role::Write)
             .org("team", &["alice"])
             .lfs_threshold(LFS_THRESHOLD)
+            .lfs_part_size(LFS_PART_SIZE)
             .page_size(PAGE_SIZE);
         let server = hubmix_server::spawn(config).expect("start hubmix-server");
         TestHub { server, _data: data }

@@ -19,8 +19,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use hubmix_e2e::{
-    ALICE_READ_TOKEN, ALICE_WRITE_TOKEN, BOB_WRITE_TOKEN, LFS_THRESHOLD, PAGE_SIZE, TestHub, python_venv,
-    venv_python,
+    ALICE_READ_TOKEN, ALICE_WRITE_TOKEN, BOB_WRITE_TOKEN, LFS_PART_SIZE, LFS_THRESHOLD, PAGE_SIZE, TestHub,
+    python_venv, venv_python,
 };
 
 /// Upper bound for one whole pytest run; pytest-timeout bounds single tests more tightly.
@@ -64,7 +64,11 @@ fn run_python_suite(version: &str) {
     let venv = match python_venv(Path::new(env!("CARGO_TARGET_TMPDIR")), version) {
         Ok(venv) => venv,
         Err(why) if !in_ci() => {
-            eprintln!("SKIPPED huggingface_hub {version} suite: no usable Python venv: {why}");
+            // Straight to stderr, so that the reason shows although the test passes.
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "SKIPPED huggingface_hub {version} suite: no usable Python venv: {why}"
+            );
             return;
         }
         Err(why) => panic!("cannot create the Python venv for huggingface_hub {version}: {why}"),
@@ -106,6 +110,7 @@ fn run_python_suite(version: &str) {
         .env("HUBMIX_ALICE_READ", ALICE_READ_TOKEN)
         .env("HUBMIX_BOB_WRITE", BOB_WRITE_TOKEN)
         .env("HUBMIX_LFS_THRESHOLD", LFS_THRESHOLD.to_string())
+        .env("HUBMIX_LFS_PART_SIZE", LFS_PART_SIZE.to_string())
         .env("HUBMIX_PAGE_SIZE", PAGE_SIZE.to_string())
         .env("PYTHONUNBUFFERED", "1")
         .env("PYTHONDONTWRITEBYTECODE", "1");

@@ -8,8 +8,9 @@ hubmix-server. It is normally started by the Rust harness (`tests/e2e/python.rs`
     HUBMIX_ALICE_WRITE     write token of user alice (member of organisation "team")
     HUBMIX_ALICE_READ      read-only token of alice
     HUBMIX_BOB_WRITE       write token of user bob (not in "team")
-    HUBMIX_LFS_THRESHOLD   optional, default 1048576: size from which the server says "lfs"
-    HUBMIX_PAGE_SIZE       optional, default 50: entries per page of tree/commit listings
+    HUBMIX_LFS_THRESHOLD   the server's LFS threshold: files of at least this size are "lfs"
+    HUBMIX_LFS_PART_SIZE   the server's multipart part size: larger LFS objects go in parts
+    HUBMIX_PAGE_SIZE       the server's page size of tree and commit listings
 
 huggingface_hub reads HF_ENDPOINT and HF_HOME when it is imported, so they must be set before
 pytest starts. Xet stays enabled (the client default); tests that upload files of at least
@@ -22,6 +23,7 @@ and of their order. Shared helpers are in hubtest.py.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -32,10 +34,13 @@ from hubtest import ALICE_READ, ALICE_WRITE, BOB_WRITE, ENDPOINT, KNOWS_XET, uni
 
 
 def pytest_configure(config):
-    for name in ("HF_ENDPOINT", "HF_HOME", "HUBMIX_ALICE_WRITE", "HUBMIX_ALICE_READ", "HUBMIX_BOB_WRITE"):
+    required = ("HF_ENDPOINT", "HF_HOME", "HUBMIX_ALICE_WRITE", "HUBMIX_ALICE_READ", "HUBMIX_BOB_WRITE")
+    settings = ("HUBMIX_LFS_THRESHOLD", "HUBMIX_LFS_PART_SIZE", "HUBMIX_PAGE_SIZE")
+    for name in required + settings:
         if not os.environ.get(name):
             pytest.exit(f"environment variable {name} is not set (see tests/python/conftest.py)", returncode=4)
-    if "huggingface.co" in ENDPOINT or "hf.co" in ENDPOINT:
+    host = urlsplit(ENDPOINT).hostname or ""
+    if any(host == hub or host.endswith(f".{hub}") for hub in ("huggingface.co", "hf.co")):
         pytest.exit(f"refusing to run against {ENDPOINT}: point HF_ENDPOINT at a hubmix-server", returncode=4)
     if constants.ENDPOINT.rstrip("/") != ENDPOINT:
         pytest.exit(
@@ -118,4 +123,3 @@ def lfs_transfers(monkeypatch) -> dict[str, int]:
     monkeypatch.setattr(lfs, "_upload_single_part", counting("basic", lfs._upload_single_part))
     monkeypatch.setattr(lfs, "_upload_multi_part", counting("multipart", lfs._upload_multi_part))
     return counts
-

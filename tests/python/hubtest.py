@@ -39,8 +39,10 @@ ENDPOINT = os.environ.get("HF_ENDPOINT", "").rstrip("/")
 ALICE_WRITE = os.environ.get("HUBMIX_ALICE_WRITE")
 ALICE_READ = os.environ.get("HUBMIX_ALICE_READ")
 BOB_WRITE = os.environ.get("HUBMIX_BOB_WRITE")
-LFS_THRESHOLD = int(os.environ.get("HUBMIX_LFS_THRESHOLD", "1048576"))
-PAGE_SIZE = int(os.environ.get("HUBMIX_PAGE_SIZE", "50"))
+# Server settings the tests depend on; conftest.py checks that they are set.
+LFS_THRESHOLD = int(os.environ.get("HUBMIX_LFS_THRESHOLD") or 0)
+LFS_PART_SIZE = int(os.environ.get("HUBMIX_LFS_PART_SIZE") or 0)
+PAGE_SIZE = int(os.environ.get("HUBMIX_PAGE_SIZE") or 0)
 
 # 0.20.x only resumes across calls, from `blobs/<etag>.incomplete` with `resume_download=True`;
 # current clients resume inside one call with a Range request and have no such parameter.
@@ -86,9 +88,7 @@ def folder_contents(folder) -> dict[str, str]:
     """sha256 of every regular file below `folder` (following snapshot symlinks), by relative path."""
     folder = Path(folder)
     return {
-        path.relative_to(folder).as_posix(): sha256(path.read_bytes())
-        for path in folder.rglob("*")
-        if path.is_file()
+        path.relative_to(folder).as_posix(): sha256(path.read_bytes()) for path in folder.rglob("*") if path.is_file()
     }
 
 

@@ -4,7 +4,14 @@ import re
 from pathlib import Path
 
 import pytest
-from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, snapshot_download
+from huggingface_hub import (
+    HfFileSystem,
+    constants,
+    get_hf_file_metadata,
+    hf_hub_download,
+    hf_hub_url,
+    snapshot_download,
+)
 from huggingface_hub.hf_api import RepoFolder
 
 from cutting_proxy import CuttingProxy
@@ -52,6 +59,7 @@ def test_download_at_branch_tag_commit_and_pr(alice, repo, cache_dir):
         "v1": (c1, b"one\n"),
         c1: (c1, b"one\n"),
         "dev/next": (c3, b"three\n"),
+        c3[:7]: (c3, b"three\n"),  # a short commit id
         pr.pr_revision: (pr.oid, b"four\n"),
     }
     for revision, (commit, content) in expected.items():
@@ -143,10 +151,11 @@ def test_snapshot_download(alice, repo, tmp_path, cache_dir):
     assert contents == {p: h for p, h in expected.items() if p.endswith(".txt")}
 
 
-def test_resume_partial_download(alice, repo, tmp_path, cache_dir, disable_xet):
+def test_resume_partial_download(alice, repo, cache_dir, disable_xet):
     """0.20.x resumes `blobs/<etag>.incomplete` from an earlier call (resume_download=True);
     current clients resume a broken transfer within the call, asking for the rest with Range."""
-    data = payload(11 * MiB + 12345, seed=11)
+    chunk = constants.DOWNLOAD_CHUNK_SIZE  # the client writes (and counts as done) whole chunks
+    data = payload(chunk + MiB + 12345, seed=11)
     alice.upload_file(path_or_fileobj=data, path_in_repo="big.bin", repo_id=repo)
 
     if HAS_RESUME_DOWNLOAD_ARG:
@@ -160,11 +169,11 @@ def test_resume_partial_download(alice, repo, tmp_path, cache_dir, disable_xet):
         assert sha256(Path(path).read_bytes()) == sha256(data)
         return
 
-    # The client writes 10 MiB chunks; the proxy breaks the first transfer after one full chunk.
-    with CuttingProxy(ENDPOINT, "/resolve/main/big.bin", cut_after=10 * MiB + 256 * 1024) as proxy:
+    # The proxy breaks the first transfer a little after the first whole chunk.
+    with CuttingProxy(ENDPOINT, "/resolve/main/big.bin", cut_after=chunk + 256 * 1024) as proxy:
         path = hf_hub_download(repo, "big.bin", cache_dir=cache_dir, token=ALICE_WRITE, endpoint=proxy.url)
     assert sha256(Path(path).read_bytes()) == sha256(data)
-    assert proxy.gets == [(None, 200), (f"bytes={10 * MiB}-", 206)]
+    assert proxy.gets == [(None, 200), (f"bytes={chunk}-", 206)]
 
 
 def test_range_requests_on_resolve(alice, repo):
@@ -229,7 +238,8 @@ def test_file_metadata_tree_and_paths_info(alice, repo, tmp_path, disable_xet):
 
 
 def test_listing_more_files_than_a_page(alice, anon, repo, tmp_path, cache_dir):
-    count = 2 * PAGE_SIZE + 7
+    # Several pages, and more files than one preupload call of the client takes (256).
+    count = max(2 * PAGE_SIZE + 7, 300)
     files = {f"many/file-{i:04d}.txt": f"{i}\n".encode() for i in range(count)}
     alice.upload_folder(repo_id=repo, folder_path=write_files(tmp_path / "many", files))
 
@@ -249,3 +259,27 @@ def test_listing_more_files_than_a_page(alice, anon, repo, tmp_path, cache_dir):
     assert folder_contents(folder) == {path: sha256(data) for path, data in files.items()}
     assert remote_files(alice, repo) == set(files)
     assert download(repo, "many/file-0100.txt", cache_dir / "single") == b"100\n"
+
+
+def test_hf_file_system(alice, repo, cache_dir):
+    """fsspec access (`hf://` paths): listings, globbing, ranged reads, a branch with `/`, writes."""
+    data = payload(300_000, seed=14)
+    alice.upload_file(path_or_fileobj=data, path_in_repo="dir/data.bin", repo_id=repo)
+    alice.upload_file(path_or_fileobj=b"hello\n", path_in_repo="a.txt", repo_id=repo)
+    alice.create_branch(repo, branch="feat/x")
+    alice.upload_file(path_or_fileobj=b"on a branch\n", path_in_repo="b.txt", repo_id=repo, revision="feat/x")
+
+    fs = HfFileSystem(endpoint=ENDPOINT, token=ALICE_WRITE)
+    assert set(fs.ls(repo, detail=False)) - {f"{repo}/.gitattributes"} == {f"{repo}/a.txt", f"{repo}/dir"}
+    assert fs.glob(f"{repo}/**/*.bin") == [f"{repo}/dir/data.bin"]
+    assert fs.info(f"{repo}/dir/data.bin")["size"] == len(data)
+    with fs.open(f"{repo}/dir/data.bin", "rb") as f:
+        f.seek(123_456)
+        assert f.read(50_000) == data[123_456:173_456]
+    assert fs.cat(f"{repo}/a.txt") == b"hello\n"
+    assert fs.cat(f"{repo}@feat%2Fx/b.txt") == b"on a branch\n"
+    assert not fs.exists(f"{repo}/b.txt")
+
+    with fs.open(f"{repo}/written.txt", "wb") as f:
+        f.write(b"written through fsspec\n")
+    assert download(repo, "written.txt", cache_dir) == b"written through fsspec\n"

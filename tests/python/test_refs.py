@@ -53,6 +53,8 @@ def test_branches_and_tags(alice, repo):
     assert head_commit(alice, repo, revision="v1.0") == c1
     assert head_commit(alice, repo, revision=c1) == c1
     assert remote_files(alice, repo, revision="feature/x") == {"f.txt"}
+    alice.upload_file(path_or_fileobj=b"deep\n", path_in_repo="a/b/c.txt", repo_id=repo, revision="feature/x")
+    assert [e.path for e in alice.list_repo_tree(repo, path_in_repo="a/b", revision="feature/x")] == ["a/b/c.txt"]
 
     with pytest.raises(RevisionNotFoundError):
         alice.create_branch(repo, branch="orphan", revision="no-such-revision")

@@ -89,7 +89,7 @@ def test_private_repo_is_hidden_from_others(alice, alice_read, bob, anon, cache_
             hf_hub_download(repo_id, "secret.txt", cache_dir=cache_dir / name, token=token)
 
 
-def test_writes_need_a_write_token_for_the_namespace(alice, alice_read, bob, repo, cache_dir):
+def test_writes_need_a_write_token_for_the_namespace(alice, alice_read, bob, anon, repo, cache_dir):
     alice.upload_file(path_or_fileobj=b"v1", path_in_repo="a.txt", repo_id=repo)
     before = head_commit(alice, repo)
 
@@ -104,6 +104,9 @@ def test_writes_need_a_write_token_for_the_namespace(alice, alice_read, bob, rep
             api.delete_repo(repo)
         assert status_of(excinfo) in (401, 403)
 
+    with pytest.raises(HfHubHTTPError) as excinfo:
+        anon.upload_file(path_or_fileobj=b"v2", path_in_repo="a.txt", repo_id=repo)
+    assert status_of(excinfo) == 401
     with pytest.raises(HfHubHTTPError) as excinfo:
         bob.create_repo(f"alice/{unique_name()}")
     assert status_of(excinfo) in (401, 403)
@@ -186,7 +189,14 @@ def test_whoami(alice, alice_read, bob):
     assert other["name"] == "bob"
     assert "team" not in [org["name"] for org in other["orgs"]]
 
+    unknown = HfApi(endpoint=ENDPOINT, token="hf_not_a_real_token")
     with pytest.raises(HTTPError) as excinfo:
-        HfApi(endpoint=ENDPOINT, token="hf_not_a_real_token").whoami()
+        unknown.whoami()
     assert status_of(excinfo) == 401
     assert "Invalid user token" in str(excinfo.value)
+    # An unknown token is refused everywhere, even where no token would be needed.
+    repo_id = f"alice/{unique_name()}"
+    alice.create_repo(repo_id)
+    with pytest.raises(HfHubHTTPError) as excinfo:
+        unknown.model_info(repo_id)
+    assert status_of(excinfo) == 401

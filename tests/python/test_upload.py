@@ -1,18 +1,28 @@
 """Uploads: upload_file, upload_folder (patterns, deletions, LFS), pull requests, deletions."""
 
+import importlib.util
 import io
 import re
 
 import pytest
-from huggingface_hub import CommitOperationAdd, constants, get_hf_file_metadata, hf_hub_download, hf_hub_url
+from huggingface_hub import (
+    CommitOperationAdd,
+    CommitOperationCopy,
+    constants,
+    get_hf_file_metadata,
+    hf_hub_download,
+    hf_hub_url,
+)
 
 from hubtest import (
     ALICE_WRITE,
     ENDPOINT,
     KNOWS_XET,
+    LFS_PART_SIZE,
     LFS_THRESHOLD,
     EntryNotFoundError,
     HfHubHTTPError,
+    RevisionNotFoundError,
     assert_remote_entry_not_found,
     download,
     git_blob_sha1,
@@ -30,7 +40,7 @@ from hubtest import (
 # Clients that compare the preupload answer's `oid` with the local file skip unchanged files.
 SKIPS_UNCHANGED_FILES = "_remote_oid" in CommitOperationAdd.__dataclass_fields__
 
-# An LFS file large enough to be split when the server offers a multipart transfer.
+# An LFS file that the test hub (HUBMIX_LFS_PART_SIZE = 4 MiB) asks to upload in 4 parts.
 BIG_LFS_SIZE = 12 * 1024 * 1024 + 12345
 
 
@@ -42,11 +52,7 @@ def lfs_pointer_oid(data: bytes) -> str:
 
 def hf_xet_importable() -> bool:
     """Whether the client could use Xet (hf_xet is installed with 2.x on x86_64/arm64)."""
-    try:
-        import hf_xet  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("hf_xet") is not None
 
 
 def test_small_files_upload_with_xet_enabled(alice, repo, tmp_path, cache_dir):
@@ -137,7 +143,8 @@ def test_upload_folder_with_lfs_files(alice, repo, tmp_path, cache_dir, disable_
         "config.json": b'{"hidden_size": 4}\n',
     }
     info = alice.upload_folder(repo_id=repo, folder_path=write_files(tmp_path / "model", files))
-    assert lfs_transfers["basic"] + lfs_transfers["multipart"] == 2
+    multipart = sum(len(data) > LFS_PART_SIZE for data in files.values())
+    assert lfs_transfers == {"basic": 2 - multipart, "multipart": multipart}
 
     siblings = {s.rfilename: s for s in alice.model_info(repo, files_metadata=True).siblings}
     for path, data in files.items():
@@ -185,7 +192,8 @@ def test_lfs_sized_upload_without_disabling_xet(alice, repo, tmp_path, cache_dir
 
     uses_xet = KNOWS_XET and not constants.HF_HUB_DISABLE_XET and hf_xet_importable()
     if uses_xet:
-        with pytest.raises(Exception):
+        # hf_xet reports the refused token request as a ConnectionError (an OSError).
+        with pytest.raises(OSError, match="xet-write-token"):
             alice.upload_file(path_or_fileobj=str(local), path_in_repo="big.bin", repo_id=repo)
         assert head_commit(alice, repo) == before
         assert remote_files(alice, repo) == set()
@@ -210,6 +218,13 @@ def test_upload_file_create_pr(alice, repo, cache_dir):
     refs = alice.list_repo_refs(repo, include_pull_requests=True)
     assert [(r.name, r.ref, r.target_commit) for r in refs.pull_requests] == [("1", "refs/pr/1", pr.oid)]
     assert not alice.list_repo_refs(repo).pull_requests
+
+    details = alice.get_discussion_details(repo, 1)
+    assert (details.num, details.title, details.is_pull_request) == (1, "propose v2", True)
+    assert (details.git_reference, details.target_branch) == ("refs/pr/1", "refs/heads/main")
+    assert details.status in ("open", "draft")
+    assert details.author == "alice"
+    assert [(d.num, d.is_pull_request) for d in alice.get_repo_discussions(repo)] == [(1, True)]
 
     # Committing to refs/pr/1 updates the pull request; a new create_pr opens number 2.
     update = alice.upload_file(path_or_fileobj=b"v3\n", path_in_repo="f.txt", repo_id=repo, revision="refs/pr/1")
@@ -285,3 +300,35 @@ def test_commit_on_outdated_parent_is_refused(alice, repo, cache_dir):
     )
     assert head_commit(alice, repo) == third.oid
     assert download(repo, "a.txt", cache_dir) == b"3\n"
+
+
+def test_copy_lfs_file(alice, repo, cache_dir, disable_xet, lfs_transfers):
+    """A copy of an LFS file is committed as an `lfsFile` line (sha256, no size): no new upload."""
+    data = payload(LFS_THRESHOLD + 99, seed=6)
+    alice.upload_file(path_or_fileobj=data, path_in_repo="weights/original.bin", repo_id=repo)
+    uploads = dict(lfs_transfers)
+
+    alice.create_commit(
+        repo,
+        [CommitOperationCopy(src_path_in_repo="weights/original.bin", path_in_repo="weights/copy.bin")],
+        commit_message="copy the weights",
+    )
+    assert lfs_transfers == uploads
+    assert remote_files(alice, repo) == {"weights/original.bin", "weights/copy.bin"}
+    siblings = {s.rfilename: s for s in alice.model_info(repo, files_metadata=True).siblings}
+    assert lfs_sha256(siblings["weights/copy.bin"].lfs) == sha256(data)
+    assert sha256(download(repo, "weights/copy.bin", cache_dir)) == sha256(data)
+
+
+def test_commits_go_to_existing_branches_only(alice, repo):
+    head = alice.upload_file(path_or_fileobj=b"v1\n", path_in_repo="f.txt", repo_id=repo).oid
+    alice.create_tag(repo, tag="v1")
+
+    with pytest.raises(RevisionNotFoundError):
+        alice.upload_file(path_or_fileobj=b"x\n", path_in_repo="x.txt", repo_id=repo, revision="no-such-branch")
+    with pytest.raises(HfHubHTTPError) as excinfo:
+        alice.upload_file(path_or_fileobj=b"x\n", path_in_repo="x.txt", repo_id=repo, revision="v1")
+    assert 400 <= status_of(excinfo) < 500
+    assert head_commit(alice, repo) == head
+    assert head_commit(alice, repo, revision="v1") == head
+    assert [r.name for r in alice.list_repo_refs(repo).branches] == ["main"]
