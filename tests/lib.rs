@@ -159,3 +159,46 @@ fn run_setup_step(command: &mut Command, what: &str) -> Result<(), String> {
     let tail = tail[tail.len().saturating_sub(20)..].join("\n");
     Err(format!("{what} failed ({}):\n{tail}", output.status))
 }
+
+/// Whether we run under CI (`CI=true`, as CI sets it; `1` is accepted too).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// The venv for `version` under `cache_dir`; outside CI `None` (with the reason printed) when
+/// it cannot be built. Under CI that is a failure: a missing tool never turns into a skip.
+pub fn venv_or_skip(cache_dir: &Path, version: &str) -> Option<PathBuf> {
+    match python_venv(cache_dir, version) {
+        Ok(venv) => Some(venv),
+        Err(why) if !in_ci() => {
+            eprintln!("skipped: no Python venv with huggingface_hub {version}: {why}");
+            None
+        }
+        Err(why) => {
+            panic!("CI=true and the Python venv with huggingface_hub {version} cannot be built: {why}")
+        }
+    }
+}
+
+/// Runs a Python `script` in `venv` with `env` (and no inherited `HF_*` settings), and returns
+/// its standard output; a failing script fails the test with its output.
+pub fn run_python(venv: &Path, script: &str, env: &[(&str, &str)]) -> String {
+    let mut command = Command::new(venv_python(venv));
+    command.arg("-c").arg(script);
+    for (name, _) in std::env::vars_os() {
+        let upper = name.to_string_lossy().to_ascii_uppercase();
+        if upper.starts_with("HF_") || upper.starts_with("HUGGING") {
+            command.env_remove(&name);
+        }
+    }
+    command.envs(env.iter().copied());
+    let output = command.output().expect("the venv's python runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "python script failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

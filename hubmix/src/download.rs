@@ -437,9 +437,18 @@ impl<'a> Job<'a> {
                     // Cut short or stalled: resume from what is on disk.
                     failures = if progressed { 1 } else { failures + 1 };
                     if failures > settings.retry.max_retries {
-                        return Err(HubError::Network {
-                            url: crate::http::strip_query(&meta.url),
-                            message: format!("the download kept failing at byte {have}"),
+                        return Err(match outcome {
+                            // The server keeps ending the body early, cleanly: it lacks bytes.
+                            // (A network failure keeps the partial file for a later resume.)
+                            Ok(()) => HubError::Integrity {
+                                path: meta.etag.clone(),
+                                expected: format!("{} bytes", meta.size.unwrap_or(0)),
+                                actual: format!("{have} bytes"),
+                            },
+                            Err(e) => HubError::Network {
+                                url: crate::http::strip_query(&meta.url),
+                                message: format!("the download kept failing at byte {have}: {e}"),
+                            },
                         });
                     }
                     tracing::debug!("download of {} interrupted at byte {have}; resuming", meta.etag);

@@ -1,3 +1,4 @@
 //! Workspace-level end-to-end tests.
 
+mod cache_compat;
 mod python;

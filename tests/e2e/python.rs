@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use hubmix_e2e::{
     ALICE_READ_TOKEN, ALICE_WRITE_TOKEN, BOB_WRITE_TOKEN, LFS_PART_SIZE, LFS_THRESHOLD, PAGE_SIZE, TestHub,
-    python_venv, venv_python,
+    in_ci, python_venv, venv_python,
 };
 
 /// Upper bound for one whole pytest run; pytest-timeout bounds single tests more tightly.
@@ -34,11 +34,6 @@ fn huggingface_hub_2_4_0() {
 #[test]
 fn huggingface_hub_0_20_3() {
     run_python_suite("0.20.3");
-}
-
-/// Whether we run under CI (`CI=true`, as CI sets it; `1` is accepted too).
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
 }
 
 /// The workspace root, from which pytest is run (`tests/python` is relative to it).

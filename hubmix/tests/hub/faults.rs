@@ -1,0 +1,256 @@
+//! Downloads through a fault-injecting proxy: cuts, stalls, error bursts, wrong bytes,
+//! redirects to another host, and hostile names from the server.
+
+use std::fs;
+use std::time::Duration;
+
+use hubmix::{DownloadOptions, HubClient, HubError, RetryPolicy, SnapshotOptions};
+use sha2::{Digest, Sha256};
+
+use crate::proxy::{Fault, Proxy};
+use crate::seed::{self, bytes};
+use crate::support::{ALICE, Hub};
+
+const BIG: usize = 3 * 1024 * 1024 + 11;
+
+/// A hub with `alice/f` holding a 3 MiB LFS file `big.bin` and a small `a.txt`.
+fn seeded() -> (Hub, Vec<u8>) {
+    let hub = Hub::start();
+    seed::create_repo(&hub, "f", false);
+    let big = bytes(BIG, 9);
+    seed::commit(&hub, "f", "main", &[("big.bin", &big), ("a.txt", b"small")]);
+    (hub, big)
+}
+
+fn is_get_big(s: &crate::proxy::Seen) -> bool {
+    s.method == "GET" && s.path.ends_with("/big.bin")
+}
+
+fn blobs_and_snapshots_clean(hub: &Hub) -> bool {
+    let repo = hub.cache_dir().join("models--alice--f");
+    let blobs_empty = fs::read_dir(repo.join("blobs"))
+        .map(|d| d.count() == 0)
+        .unwrap_or(true);
+    let no_big = walk(&repo.join("snapshots"))
+        .iter()
+        .all(|p| !p.ends_with("big.bin"));
+    blobs_empty && no_big
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flat_map(|e| {
+            let p = e.unwrap().path();
+            if p.is_dir() && !p.is_symlink() {
+                walk(&p)
+            } else {
+                vec![p]
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn resumes_after_cuts_at_several_offsets() {
+    let (hub, big) = seeded();
+    let offsets = [1u64, 65_537, 1_048_577, 3_000_000];
+    let proxy = Proxy::start("127.0.0.1", hub.url(), move |s, _| {
+        if is_get_big(s) {
+            // The n-th GET is cut at the n-th offset (counted over GETs of the file only).
+            static GETS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            let n = GETS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if let Some(at) = offsets.get(n) {
+                return Fault::CutAfter(at - offsets[..n].iter().max().copied().unwrap_or(0).min(*at));
+            }
+        }
+        Fault::Pass
+    });
+    let client = hub.client_for(&proxy.url, None);
+    let path = client
+        .hub_download("alice/f", "big.bin", &DownloadOptions::default())
+        .unwrap();
+    assert_eq!(
+        Sha256::digest(fs::read(path).unwrap())[..],
+        Sha256::digest(&big)[..]
+    );
+    let gets: Vec<_> = proxy.seen().into_iter().filter(is_get_big).collect();
+    assert!(gets.len() >= 5, "one GET per cut plus the last: {gets:?}");
+    assert!(gets[0].range.is_none());
+    assert!(
+        gets[1..].iter().all(|g| g
+            .range
+            .as_deref()
+            .is_some_and(|r| r.starts_with("bytes=") && r != "bytes=0-")),
+        "resumed with Range: {gets:?}"
+    );
+}
+
+#[test]
+fn a_stalled_read_times_out_and_resumes() {
+    let (hub, big) = seeded();
+    let proxy = Proxy::start("127.0.0.1", hub.url(), |s, _| {
+        static FIRST: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+        if is_get_big(s) && FIRST.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            Fault::Stall {
+                after: 500_000,
+                pause: Duration::from_secs(5),
+            }
+        } else {
+            Fault::Pass
+        }
+    });
+    let client = HubClient::builder()
+        .endpoint(&proxy.url)
+        .no_token()
+        .cache_dir(hub.cache_dir())
+        .progress_bars(Some(false))
+        .download_timeout(Duration::from_millis(400))
+        .retry(RetryPolicy {
+            max_retries: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+        })
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let path = client
+        .hub_download("alice/f", "big.bin", &DownloadOptions::default())
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "did not wait out the stall: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        Sha256::digest(fs::read(path).unwrap())[..],
+        Sha256::digest(&big)[..]
+    );
+    let gets: Vec<_> = proxy.seen().into_iter().filter(is_get_big).collect();
+    assert_eq!(gets.len(), 2);
+    assert_eq!(gets[1].range.as_deref(), Some("bytes=500000-"));
+}
+
+#[test]
+fn bursts_of_500_and_429_are_retried() {
+    let (hub, _) = seeded();
+    let proxy = Proxy::start("127.0.0.1", hub.url(), |_, i| match i {
+        0 => Fault::Status(500),
+        1 => Fault::Status(429),
+        2 => Fault::Status(503),
+        _ => Fault::Pass,
+    });
+    let client = hub.client_for(&proxy.url, None);
+    let path = client
+        .hub_download("alice/f", "a.txt", &DownloadOptions::default())
+        .unwrap();
+    assert_eq!(fs::read(path).unwrap(), b"small");
+    assert!(
+        proxy.seen().len() >= 5,
+        "three refused requests, then HEAD and GET"
+    );
+    // Errors that persist are not retried for ever, and say what happened.
+    let proxy = Proxy::start("127.0.0.1", hub.url(), |_, _| Fault::Status(500));
+    let err = hub
+        .client_for(&proxy.url, None)
+        .hub_download(
+            "alice/f",
+            "a.txt",
+            &DownloadOptions::default().force_download(true),
+        )
+        .unwrap_err();
+    assert!(matches!(err, HubError::Http { status: 500, .. }), "{err}");
+    assert_eq!(
+        proxy.seen().len(),
+        1 + 1 + 4,
+        "one quick try, then the retried one with 4 retries"
+    );
+}
+
+#[test]
+fn wrong_too_many_or_too_few_bytes_are_integrity_errors_and_leave_nothing() {
+    for fault in [Fault::Tamper(2_000_000), Fault::Extra(10), Fault::Short(10)] {
+        let (hub, _) = seeded();
+        let f = fault.clone();
+        let proxy = Proxy::start("127.0.0.1", hub.url(), move |s, _| {
+            if is_get_big(s) { f.clone() } else { Fault::Pass }
+        });
+        let err = hub
+            .client_for(&proxy.url, None)
+            .hub_download("alice/f", "big.bin", &DownloadOptions::default())
+            .unwrap_err();
+        assert!(matches!(err, HubError::Integrity { .. }), "{fault:?}: {err}");
+        assert!(
+            blobs_and_snapshots_clean(&hub),
+            "{fault:?}: nothing left in blobs/ or snapshots/"
+        );
+    }
+}
+
+#[test]
+fn the_token_never_crosses_to_another_host() {
+    let (hub, big) = seeded();
+    // "cdn" is another origin (localhost instead of 127.0.0.1) that records what it gets.
+    let cdn = Proxy::start("localhost", hub.url(), |_, _| Fault::Pass);
+    let cdn_url = cdn.url.clone();
+    let front = Proxy::start("127.0.0.1", hub.url(), move |s, _| {
+        if s.path.ends_with("/big.bin") {
+            Fault::RedirectTo(cdn_url.clone())
+        } else {
+            Fault::Pass
+        }
+    });
+    let client = hub.client_for(&front.url, Some(ALICE));
+    let path = client
+        .hub_download("alice/f", "big.bin", &DownloadOptions::default())
+        .unwrap();
+    assert_eq!(
+        Sha256::digest(fs::read(path).unwrap())[..],
+        Sha256::digest(&big)[..]
+    );
+    let at_cdn = cdn.seen();
+    assert!(!at_cdn.is_empty(), "the bytes came from the other host");
+    assert!(
+        at_cdn.iter().all(|s| !s.authorized),
+        "no token on the other host: {at_cdn:?}"
+    );
+    assert!(
+        front.seen().iter().any(|s| s.authorized),
+        "the endpoint itself gets the token"
+    );
+}
+
+#[test]
+fn hostile_names_from_the_server_are_refused() {
+    let hub = Hub::start();
+    seed::create_repo(&hub, "f", false);
+    seed::commit(&hub, "f", "main", &[("a.txt", b"A")]);
+    for evil in ["../../outside.txt", "/etc/passwd", "a\\\\..\\\\b", "a/../../x"] {
+        let listing = format!(
+            r#"[{{"type": "file", "path": "{evil}", "size": 1, "oid": "2e65efe2a145dda7ee51d1741299f848e5bf752e"}}]"#
+        );
+        let proxy = Proxy::start("127.0.0.1", hub.url(), move |s, _| {
+            if s.path.contains("/tree/") {
+                Fault::Json(listing.clone())
+            } else {
+                Fault::Pass
+            }
+        });
+        let cache = tempfile::tempdir().unwrap();
+        let client = HubClient::builder()
+            .endpoint(&proxy.url)
+            .no_token()
+            .cache_dir(cache.path())
+            .progress_bars(Some(false))
+            .build()
+            .unwrap();
+        let err = client
+            .snapshot_download("alice/f", &SnapshotOptions::default())
+            .unwrap_err();
+        assert!(matches!(err, HubError::InvalidPath { .. }), "{evil}: {err}");
+        assert!(!cache.path().parent().unwrap().join("outside.txt").exists());
+        assert!(walk(cache.path()).iter().all(|p| p.starts_with(cache.path())));
+    }
+}
