@@ -104,6 +104,20 @@ impl Auth {
         !private || who.is_some_and(|p| self.is_member(&p.user, namespace))
     }
 
+    /// Checks that `who` may contribute to a repository it can see — upload LFS objects, open
+    /// a pull request, add to its own: any caller with a write token.
+    pub fn check_contributor<'a>(&self, who: Option<&'a Principal>) -> Result<&'a Principal, ApiError> {
+        let p = who.ok_or_else(|| {
+            ApiError::Unauthorized("a write token is needed: send `Authorization: Bearer <token>`".into())
+        })?;
+        if p.role != Role::Write {
+            return Err(ApiError::Forbidden(
+                "this token is read-only: use a token with the write role".into(),
+            ));
+        }
+        Ok(p)
+    }
+
     /// Checks that `who` may write to `namespace`, with an error that says what is missing.
     pub fn check_write(&self, who: Option<&Principal>, namespace: &str) -> Result<(), ApiError> {
         let Some(p) = who else {

@@ -39,7 +39,8 @@ pub async fn list(app: &Arc<App>, ctx: &Ctx, id: RepoId) -> Result<Response, Api
 }
 
 /// `POST /api/{type}/{repo}/discussions` with `{"title", "description", "pullRequest"}`. A pull
-/// request starts at the head of `main`. Anyone who can see the repository may open one.
+/// request starts at the head of `main`. Anyone who can see the repository may open one, with a
+/// write token.
 pub async fn create(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
     #[derive(Deserialize)]
     struct Req {
@@ -50,7 +51,8 @@ pub async fn create(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result
         pull_request: bool,
     }
     let req: Req = read_json(body).await?;
-    let author = ctx.user()?.to_owned();
+    // Opening a discussion or a pull request changes the repository: it needs a write token.
+    let author = app.auth.check_contributor(ctx.who.as_ref())?.user.clone();
     if req.title.trim().is_empty() {
         return Err(ApiError::BadRequest("a discussion needs a title".into()));
     }

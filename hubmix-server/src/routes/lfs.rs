@@ -58,14 +58,7 @@ pub async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<
     // Uploading only makes objects available to later commits, which check write access
     // themselves; contributors who open pull requests upload too.
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
-    let who = ctx.who.as_ref().ok_or_else(|| {
-        ApiError::Unauthorized("uploads need a token: send `Authorization: Bearer <token>`".into())
-    })?;
-    if who.role != crate::auth::Role::Write {
-        return Err(ApiError::Forbidden(
-            "this token is read-only: use a token with the write role".into(),
-        ));
-    }
+    app.auth.check_contributor(ctx.who.as_ref())?;
     let multipart_ok = req.transfers.iter().any(|t| t == "multipart");
     let part_size = app.config.lfs_part_size;
     let row = repo.clone();
@@ -179,6 +172,12 @@ pub async fn transfer(
                     size - part_size * (parts - 1)
                 };
                 let temp = receive(app, body, expected).await?;
+                if temp.size != expected {
+                    return Err(ApiError::BadRequest(format!(
+                        "part {n} of {oid} has {} bytes: expected {expected}",
+                        temp.size
+                    )));
+                }
                 let sha = temp.sha256.clone();
                 let dest = part_path(app, repo_key, &oid, n);
                 app.run(move |_| {

@@ -1,8 +1,9 @@
 //! HTTP routing: one handler module per resource; [`crate::api::parse`] decides which.
 //!
 //! Every request goes through [`dispatch`]: parse the route, authenticate, call the handler, map
-//! its error (in one place, [`ApiError`]'s `IntoResponse`), and log one line without tokens or
-//! query strings.
+//! its error (in one place, [`ApiError`]'s `IntoResponse`), drop what the handler left of the
+//! request body (so that a client still sending reads the answer), and log one line without
+//! tokens or query strings.
 
 mod discussions;
 mod lfs;
@@ -13,14 +14,17 @@ mod resolve;
 mod tree;
 mod upload;
 
-use std::sync::Arc;
-use std::time::Instant;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream, Bytes};
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use futures_util::{Stream, StreamExt};
 use percent_encoding::percent_decode_str;
 use serde::de::DeserializeOwned;
 
@@ -75,10 +79,16 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
+    let expects_continue = parts
+        .headers
+        .get(axum::http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let (body, unread) = RequestBody::new(body);
     let response = match handle(&app, parts, body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     };
+    unread.drain(expects_continue).await;
     tracing::info!(
         "{method} {path} -> {} in {:.1} ms",
         response.status().as_u16(),
@@ -127,6 +137,80 @@ async fn handle(app: &Arc<App>, parts: axum::http::request::Parts, body: Body) -
         Route::LfsBatch { repo } => lfs::batch(app, &ctx, repo, body).await,
         Route::LfsTransfer { step, repo_key, oid } => {
             lfs::transfer(app, &ctx, step, repo_key, oid, body).await
+        }
+    }
+}
+
+/// Most bytes of an unread request body that are read and dropped so the client sees the answer.
+const DRAIN_MAX_BYTES: u64 = 256 * 1024 * 1024;
+/// Longest time spent dropping an unread request body.
+const DRAIN_MAX_TIME: Duration = Duration::from_secs(30);
+
+/// The request body, shared between the handler and [`dispatch`]: what the handler leaves unread
+/// (it refused the request early, or stopped at an over-long line) is read and dropped before the
+/// answer goes out. Otherwise the connection closes under a client still sending, which then sees
+/// a broken pipe instead of the error.
+struct RequestBody {
+    slot: Arc<Mutex<Unread>>,
+}
+
+struct Unread {
+    stream: Option<BodyDataStream>,
+    /// Whether the handler asked for any of the body.
+    polled: bool,
+}
+
+impl RequestBody {
+    /// The body to give the handler, and the handle that drains what it leaves.
+    fn new(body: Body) -> (Body, RequestBody) {
+        let slot = Arc::new(Mutex::new(Unread {
+            stream: Some(body.into_data_stream()),
+            polled: false,
+        }));
+        let shared = SharedBody {
+            slot: Arc::clone(&slot),
+        };
+        (Body::from_stream(shared), RequestBody { slot })
+    }
+
+    /// Reads and drops the rest of the body, within bounds. A client that sent
+    /// `Expect: 100-continue` and was never asked for the body has not sent it: nothing to do.
+    async fn drain(self, expects_continue: bool) {
+        let stream = {
+            let mut unread = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+            if expects_continue && !unread.polled {
+                return;
+            }
+            unread.stream.take()
+        };
+        let Some(mut stream) = stream else { return };
+        let mut dropped = 0u64;
+        let _ = tokio::time::timeout(DRAIN_MAX_TIME, async {
+            while let Some(Ok(chunk)) = stream.next().await {
+                dropped += chunk.len() as u64;
+                if dropped > DRAIN_MAX_BYTES {
+                    break;
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// The handler's view of a [`RequestBody`].
+struct SharedBody {
+    slot: Arc<Mutex<Unread>>,
+}
+
+impl Stream for SharedBody {
+    type Item = Result<Bytes, axum::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut unread = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        unread.polled = true;
+        match unread.stream.as_mut() {
+            Some(stream) => Pin::new(stream).poll_next(cx),
+            None => Poll::Ready(None),
         }
     }
 }

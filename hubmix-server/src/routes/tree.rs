@@ -63,9 +63,10 @@ pub async fn tree(
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
     let recursive = ctx.flag("recursive");
     let wanted = folder.clone();
+    let asked = rev.clone();
     let (commit, entries) = app
         .run(move |a| {
-            let commit = a.store.resolve(&repo, &rev)?;
+            let commit = a.store.resolve(&repo, &asked)?;
             let entries = if wanted.is_empty() {
                 a.store.entries(&commit)?
             } else {
@@ -77,7 +78,7 @@ pub async fn tree(
     if !folder.is_empty() && entries.is_empty() {
         return Err(ApiError::EntryNotFound {
             path: folder,
-            rev: commit.clone(),
+            rev,
             commit: Some(commit),
         });
     }

@@ -120,7 +120,12 @@ impl BlobStore {
             return Ok(()); // same content already stored; `temp` is removed on drop
         }
         let dir = dest.parent().expect("blob paths have a parent");
-        fs::create_dir_all(dir)?;
+        if !dir.is_dir() {
+            // A new fan-out folder must itself survive a power cut, or the blob renamed into it
+            // would vanish with it while the database names it.
+            fs::create_dir_all(dir)?;
+            File::open(&self.blobs)?.sync_all()?;
+        }
         failpoint::hit(failpoint::Point::LfsBeforeRename);
         fs::rename(&temp.path, &dest)?;
         File::open(dir)?.sync_all()?;

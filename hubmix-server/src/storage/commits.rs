@@ -335,3 +335,210 @@ fn exists(tx: &Connection, commit: &str, path: &str) -> StoreResult<bool> {
         |r| r.get(0),
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repo_id::{RepoId, RepoType};
+
+    fn store() -> (tempfile::TempDir, Store, RepoRow) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = RepoId::new(RepoType::Model, "alice", "demo").unwrap();
+        let repo = store.create_repo(&id, false, "alice").unwrap();
+        (dir, store, repo)
+    }
+
+    fn add(store: &Store, path: &str, content: &[u8]) -> FileOp {
+        let sha = store.blobs.put_bytes(content).unwrap();
+        FileOp::Add(Entry::regular(path.into(), content, sha))
+    }
+
+    fn change(title: &str, parent: Option<&str>, ops: Vec<FileOp>) -> NewCommit {
+        NewCommit {
+            author: "alice".into(),
+            title: title.into(),
+            message: String::new(),
+            parent_commit: parent.map(str::to_owned),
+            ops,
+        }
+    }
+
+    fn commit_count(store: &Store) -> i64 {
+        store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM commits", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn paths(store: &Store, commit: &str) -> Vec<String> {
+        store
+            .entries(commit)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.path)
+            .collect()
+    }
+
+    #[test]
+    fn parent_commit_is_compared_and_swapped() {
+        let (_dir, store, repo) = store();
+        let main = || CommitTarget::Branch("main".into());
+        let initial = store.resolve(&repo, "main").unwrap();
+        let a = store
+            .commit(
+                &repo,
+                main(),
+                &change("a", Some(&initial), vec![add(&store, "a", b"a")]),
+            )
+            .unwrap();
+        assert_eq!(store.resolve(&repo, "main").unwrap(), a.oid);
+
+        // Based on the old head: refused, and nothing of it is stored.
+        let stale = store.commit(
+            &repo,
+            main(),
+            &change("b", Some(&initial), vec![add(&store, "b", b"b")]),
+        );
+        match stale {
+            Err(StoreError::ParentMismatch { expected, head }) => {
+                assert_eq!(expected, initial);
+                assert_eq!(head, a.oid);
+            }
+            other => panic!("expected a parent mismatch, got {other:?}"),
+        }
+        assert_eq!(store.resolve(&repo, "main").unwrap(), a.oid);
+        assert_eq!(commit_count(&store), 2);
+        assert_eq!(paths(&store, &a.oid), [".gitattributes", "a"]);
+
+        // A prefix of the head (any case) is the head; no parent at all builds on the head.
+        let upper = a.oid[..10].to_ascii_uppercase();
+        let b = store
+            .commit(
+                &repo,
+                main(),
+                &change("b", Some(&upper), vec![add(&store, "b", b"b")]),
+            )
+            .unwrap();
+        let c = store
+            .commit(&repo, main(), &change("c", None, vec![add(&store, "c", b"c")]))
+            .unwrap();
+        assert_eq!(
+            store.commit_row(&c.oid).unwrap().unwrap().parent.as_deref(),
+            Some(b.oid.as_str())
+        );
+        assert_eq!(paths(&store, &c.oid), [".gitattributes", "a", "b", "c"]);
+        let log: Vec<String> = store
+            .log(&c.oid, 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.oid)
+            .collect();
+        assert_eq!(log, [c.oid.clone(), b.oid, a.oid, initial]);
+    }
+
+    #[test]
+    fn pull_request_refs_are_compared_and_swapped_too() {
+        let (_dir, store, repo) = store();
+        let initial = store.resolve(&repo, "main").unwrap();
+        let pr = store
+            .commit(
+                &repo,
+                CommitTarget::NewPr { base: "main".into() },
+                &change("pr", None, vec![add(&store, "p", b"p")]),
+            )
+            .unwrap();
+        assert_eq!(pr.pr_num, Some(1));
+        assert_eq!(
+            store.resolve(&repo, "main").unwrap(),
+            initial,
+            "a PR leaves main alone"
+        );
+        let stale = store.commit(
+            &repo,
+            CommitTarget::Pr(1),
+            &change("more", Some(&initial), vec![add(&store, "q", b"q")]),
+        );
+        assert!(
+            matches!(stale, Err(StoreError::ParentMismatch { .. })),
+            "{stale:?}"
+        );
+        assert_eq!(store.resolve(&repo, "refs/pr/1").unwrap(), pr.oid);
+        let more = store
+            .commit(
+                &repo,
+                CommitTarget::Pr(1),
+                &change("more", Some(&pr.oid), vec![add(&store, "q", b"q")]),
+            )
+            .unwrap();
+        assert_eq!(store.resolve(&repo, "refs/pr/1").unwrap(), more.oid);
+        assert!(matches!(
+            store.commit(&repo, CommitTarget::Pr(2), &change("x", None, vec![])),
+            Err(StoreError::RevisionNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn a_failing_operation_rolls_the_whole_commit_back() {
+        let (_dir, store, repo) = store();
+        let head = store.resolve(&repo, "main").unwrap();
+        for (ops, why) in [
+            (
+                vec![add(&store, "ok", b"ok"), FileOp::Delete("missing".into())],
+                "delete of a missing file",
+            ),
+            (
+                vec![add(&store, "ok", b"ok"), FileOp::DeleteFolder("missing".into())],
+                "delete of a missing folder",
+            ),
+            (
+                vec![add(&store, "f", b"f"), add(&store, "f/g", b"g")],
+                "a file below a file",
+            ),
+            (
+                vec![add(&store, "d/x", b"x"), add(&store, "d", b"d")],
+                "a file over a folder",
+            ),
+        ] {
+            let result = store.commit(
+                &repo,
+                CommitTarget::Branch("main".into()),
+                &change(why, None, ops),
+            );
+            assert!(result.is_err(), "{why}: {result:?}");
+            assert_eq!(store.resolve(&repo, "main").unwrap(), head, "{why}");
+            assert_eq!(commit_count(&store), 1, "{why}: a commit row was left");
+            let rows: i64 = store
+                .conn()
+                .query_row("SELECT COUNT(*) FROM entries", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(rows, 1, "{why}: tree rows were left");
+        }
+    }
+
+    #[test]
+    fn folder_deletion_stops_at_the_folder_boundary() {
+        let (_dir, store, repo) = store();
+        let ops = vec![
+            add(&store, "dir/a", b"a"),
+            add(&store, "dir/sub/b", b"b"),
+            add(&store, "dir.txt", b"c"),
+            add(&store, "dirx/d", b"d"),
+        ];
+        store
+            .commit(
+                &repo,
+                CommitTarget::Branch("main".into()),
+                &change("add", None, ops),
+            )
+            .unwrap();
+        let done = store
+            .commit(
+                &repo,
+                CommitTarget::Branch("main".into()),
+                &change("rm", None, vec![FileOp::DeleteFolder("dir".into())]),
+            )
+            .unwrap();
+        assert_eq!(paths(&store, &done.oid), [".gitattributes", "dir.txt", "dirx/d"]);
+    }
+}
