@@ -122,31 +122,41 @@ impl HubClient {
         let folder_part = folder
             .map(|f| format!("/{}", encode_revision(f)))
             .unwrap_or_default();
-        let mut url = Some(self.api_url(
+        let url = self.api_url(
             repo,
             &format!(
                 "/tree/{}{folder_part}?recursive={recursive}&expand=false",
                 encode_revision(revision)
             ),
-        ));
+        );
         let ctx = Context {
             repo: repo.to_string(),
             revision: Some(revision.to_owned()),
             path: folder.map(str::to_owned),
         };
-        let mut entries = Vec::new();
+        self.get_pages(url, &ctx)
+    }
+
+    /// Every item of a paginated JSON listing: GETs `first`, then each `Link: rel="next"` page.
+    pub(crate) fn get_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        first: String,
+        ctx: &Context,
+    ) -> Result<Vec<T>, HubError> {
+        let mut url = Some(first);
+        let mut items = Vec::new();
         while let Some(page_url) = url.take() {
             let call = Call::new(Method::GET, page_url.clone());
-            let mut response = self.http().call(&call, &ctx)?;
+            let mut response = self.http().call(&call, ctx)?;
             url = response
                 .headers()
                 .get("link")
                 .and_then(|v| v.to_str().ok())
                 .and_then(next_link);
-            let page: Vec<TreeEntry> = crate::http::read_json(&mut response, &page_url)?;
-            entries.extend(page);
+            let page: Vec<T> = crate::http::read_json(&mut response, &page_url)?;
+            items.extend(page);
         }
-        Ok(entries)
+        Ok(items)
     }
 }
 

@@ -118,7 +118,10 @@ impl ModelCardData {
             h.insert(Yaml::String(key.into()), value);
         };
         let list = |v: &[String]| Yaml::Array(v.iter().map(|s| Yaml::String(s.clone())).collect());
-        put("library_name", Yaml::String(self.library_name.clone().unwrap_or_else(|| "burn".into())));
+        put(
+            "library_name",
+            Yaml::String(self.library_name.clone().unwrap_or_else(|| "burn".into())),
+        );
         put("tags", list(&self.all_tags()));
         if let Some(l) = &self.license {
             put("license", Yaml::String(l.clone()));
@@ -171,7 +174,11 @@ pub struct ModelCard {
 impl ModelCard {
     /// A card titled `title` with this metadata.
     pub fn new(title: impl Into<String>, data: ModelCardData) -> Self {
-        ModelCard { data, title: title.into(), ..Default::default() }
+        ModelCard {
+            data,
+            title: title.into(),
+            ..Default::default()
+        }
     }
 
     /// Adds a section.
@@ -188,7 +195,10 @@ impl ModelCard {
         out.push_str("the Hugging Face Hub integration for [Burn](https://burn.dev).\n\n");
         let more = "[More Information Needed]";
         out.push_str(&format!("- Code: {}\n", self.repo_url.as_deref().unwrap_or(more)));
-        out.push_str(&format!("- Paper: {}\n", self.paper_url.as_deref().unwrap_or(more)));
+        out.push_str(&format!(
+            "- Paper: {}\n",
+            self.paper_url.as_deref().unwrap_or(more)
+        ));
         out.push_str(&format!("- Docs: {}\n", self.docs_url.as_deref().unwrap_or(more)));
         if let Some(usage) = &self.usage {
             out.push_str(&format!("\n## Usage\n\n```rust\n{}\n```\n", usage.trim_end()));
@@ -203,7 +213,9 @@ impl ModelCard {
 /// `---\n<yaml>\n---\n`.
 fn front_matter(h: &Hash) -> String {
     let mut yaml = String::new();
-    YamlEmitter::new(&mut yaml).dump(&Yaml::Hash(h.clone())).expect("writing YAML to a String cannot fail");
+    YamlEmitter::new(&mut yaml)
+        .dump(&Yaml::Hash(h.clone()))
+        .expect("writing YAML to a String cannot fail");
     let yaml = yaml.strip_prefix("---").unwrap_or(&yaml).trim_start_matches('\n');
     format!("---\n{yaml}\n---\n")
 }
@@ -211,7 +223,10 @@ fn front_matter(h: &Hash) -> String {
 /// Splits a README into its front matter (parsed) and its body.
 fn split_front_matter(readme: &str) -> Result<(Option<Hash>, &str), HubError> {
     let text = readme.strip_prefix('\u{feff}').unwrap_or(readme);
-    let Some(rest) = text.strip_prefix("---\n").or_else(|| text.strip_prefix("---\r\n")) else {
+    let Some(rest) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+    else {
         return Ok((None, text));
     };
     let mut offset = 0;
@@ -219,16 +234,22 @@ fn split_front_matter(readme: &str) -> Result<(Option<Hash>, &str), HubError> {
         if line.trim_end() == "---" {
             let yaml = &rest[..offset];
             let body = &rest[offset + line.len()..];
-            let docs = YamlLoader::load_from_str(yaml).map_err(|e| HubError::InvalidModelCard { reason: format!("its YAML front matter does not parse: {e}") })?;
+            let docs = YamlLoader::load_from_str(yaml).map_err(|e| HubError::InvalidModelCard {
+                reason: format!("its YAML front matter does not parse: {e}"),
+            })?;
             return match docs.into_iter().next() {
                 None | Some(Yaml::Null) => Ok((Some(Hash::new()), body)),
                 Some(Yaml::Hash(h)) => Ok((Some(h), body)),
-                Some(_) => Err(HubError::InvalidModelCard { reason: "its front matter is not a YAML mapping".into() }),
+                Some(_) => Err(HubError::InvalidModelCard {
+                    reason: "its front matter is not a YAML mapping".into(),
+                }),
             };
         }
         offset += line.len();
     }
-    Err(HubError::InvalidModelCard { reason: "the front matter opened by '---' is never closed".into() })
+    Err(HubError::InvalidModelCard {
+        reason: "the front matter opened by '---' is never closed".into(),
+    })
 }
 
 /// Reads the metadata of a README's front matter (what hubmix knows of it).
@@ -288,7 +309,13 @@ mod tests {
 
     #[test]
     fn renders_front_matter_and_body() {
-        let mut card = ModelCard::new("alice/mlp", ModelCardData::default().license("mit").tags(["mlp", "burn"]).language(["en"]));
+        let mut card = ModelCard::new(
+            "alice/mlp",
+            ModelCardData::default()
+                .license("mit")
+                .tags(["mlp", "burn"])
+                .language(["en"]),
+        );
         card.usage = Some("let m = Mlp::from_pretrained(\"alice/mlp\", &device)?;".into());
         card.paper_url = Some("https://arxiv.org/abs/1234.5678".into());
         let text = card.render();
@@ -304,23 +331,46 @@ mod tests {
     #[test]
     fn merging_keeps_the_edited_text_and_fields() {
         let edited = "---\nlicense: apache-2.0\ntags:\n  - vision\nwidget: {src: x}\n---\n# My model\n\nHand-written text.\n";
-        let merged = merge_card(edited, &ModelCardData::default().license("mit").tags(["mlp"]).datasets(["alice/data"])).unwrap();
+        let merged = merge_card(
+            edited,
+            &ModelCardData::default()
+                .license("mit")
+                .tags(["mlp"])
+                .datasets(["alice/data"]),
+        )
+        .unwrap();
         assert!(merged.ends_with("# My model\n\nHand-written text.\n"), "{merged}");
         let data = read_card_data(&merged).unwrap();
-        assert_eq!(data.license.as_deref(), Some("apache-2.0"), "the edited license wins");
+        assert_eq!(
+            data.license.as_deref(),
+            Some("apache-2.0"),
+            "the edited license wins"
+        );
         assert_eq!(data.tags, ["vision", "mlp", "burn", "hubmix"]);
         assert_eq!(data.datasets, ["alice/data"]);
         assert_eq!(data.library_name.as_deref(), Some("burn"));
         assert!(merged.contains("widget"), "unknown keys survive: {merged}");
         // A README without front matter gets one; its text stays.
         let merged = merge_card("Just text.\n", &ModelCardData::default()).unwrap();
-        assert!(merged.starts_with("---\nlibrary_name: burn\n") && merged.ends_with("---\nJust text.\n"), "{merged}");
+        assert!(
+            merged.starts_with("---\nlibrary_name: burn\n") && merged.ends_with("---\nJust text.\n"),
+            "{merged}"
+        );
     }
 
     #[test]
     fn bad_front_matter_is_an_error() {
-        assert!(matches!(merge_card("---\ntags: [a\n---\nx", &ModelCardData::default()), Err(HubError::InvalidModelCard { .. })));
-        assert!(matches!(merge_card("---\nno end\n", &ModelCardData::default()), Err(HubError::InvalidModelCard { .. })));
-        assert!(matches!(read_card_data("---\n- a\n---\n"), Err(HubError::InvalidModelCard { .. })));
+        assert!(matches!(
+            merge_card("---\ntags: [a\n---\nx", &ModelCardData::default()),
+            Err(HubError::InvalidModelCard { .. })
+        ));
+        assert!(matches!(
+            merge_card("---\nno end\n", &ModelCardData::default()),
+            Err(HubError::InvalidModelCard { .. })
+        ));
+        assert!(matches!(
+            read_card_data("---\n- a\n---\n"),
+            Err(HubError::InvalidModelCard { .. })
+        ));
     }
 }

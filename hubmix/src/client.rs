@@ -1,7 +1,7 @@
 //! [`HubClient`]: settings plus the HTTP layer; every Hub call is a method on it.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::error::HubError;
@@ -20,6 +20,8 @@ use crate::settings::{RetryPolicy, Settings, Token, TokenSource};
 pub struct HubClient {
     settings: Arc<Settings>,
     http: Http,
+    /// The token's role, once a write has asked `whoami` (`None` inside: the Hub did not say).
+    token_role: Arc<OnceLock<Option<String>>>,
 }
 
 impl HubClient {
@@ -42,7 +44,16 @@ impl HubClient {
         Ok(HubClient {
             settings: Arc::new(settings),
             http,
+            token_role: Arc::default(),
         })
+    }
+
+    /// The same client with another token (or none).
+    pub fn with_token(&self, token: Option<&str>) -> Result<HubClient, HubError> {
+        let mut settings = (*self.settings).clone();
+        settings.token = token.map(Token::new);
+        settings.token_source = token.map(|_| TokenSource::Explicit);
+        Self::from_settings(settings)
     }
 
     /// The settings in force.
@@ -52,6 +63,11 @@ impl HubClient {
 
     pub(crate) fn http(&self) -> &Http {
         &self.http
+    }
+
+    /// Where the token's role is remembered once known.
+    pub(crate) fn token_role(&self) -> &OnceLock<Option<String>> {
+        &self.token_role
     }
 
     /// `{endpoint}/api/{type}s/{ns}/{name}{tail}`.
@@ -159,6 +175,11 @@ impl HubClientBuilder {
     /// Parallel workers for snapshots and large files.
     pub fn max_workers(self, n: usize) -> Self {
         self.set(|s| s.max_workers = n)
+    }
+
+    /// Files at least this large are downloaded in parallel ranges.
+    pub fn parallel_threshold(self, bytes: u64) -> Self {
+        self.set(|s| s.parallel_threshold = bytes)
     }
 
     /// How transient failures are retried.

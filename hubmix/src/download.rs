@@ -13,6 +13,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
 
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -32,6 +34,10 @@ const CHUNK: usize = 1 << 20;
 const MIN_PART_BYTES: u64 = 1024 * 1024;
 /// Longest redirect chain of a metadata request.
 const MAX_HOPS: usize = 10;
+/// Sequential downloads at least this large (or of unknown size) hash on a helper thread.
+const BACKGROUND_HASH_BYTES: u64 = 1024 * 1024;
+/// Chunks that may wait for the hashing thread (each one read of the stream, at most [`CHUNK`]).
+const HASH_QUEUE: usize = 4;
 
 /// Options of [`HubClient::hub_download`].
 #[derive(Debug, Clone, Default)]
@@ -328,7 +334,8 @@ impl<'a> Job<'a> {
         Ok(blob)
     }
 
-    /// One stream, resumed with `Range` after a cut or a stall, hashed as it arrives.
+    /// One stream, resumed with `Range` after a cut or a stall, hashed as it arrives (on a helper
+    /// thread for large files, see [`Hashing`]).
     fn fetch_sequential(
         &self,
         meta: &FileMeta,
@@ -351,7 +358,7 @@ impl<'a> Job<'a> {
             file.set_len(0).map_err(HubError::io("truncating", incomplete))?;
             have = 0;
         }
-        let mut verifier = Verifier::new(&meta.etag, meta.size);
+        let mut verifier = Hashing::new(&meta.etag, meta.size);
         if have > 0 {
             // Resume: the bytes already on disk count towards the hash.
             file.seek(SeekFrom::Start(0))
@@ -404,7 +411,7 @@ impl<'a> Job<'a> {
                 // The server ignored the range: start over.
                 file.set_len(0).map_err(HubError::io("truncating", incomplete))?;
                 have = 0;
-                verifier = Verifier::new(&meta.etag, meta.size);
+                verifier = Hashing::new(&meta.etag, meta.size);
                 progress.set(0);
             }
             let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
@@ -660,6 +667,74 @@ impl Verifier {
     }
 }
 
+/// A [`Verifier`] fed as the bytes arrive: on the calling thread for small files, on a helper
+/// thread for large ones. SHA-256 costs about as much CPU as receiving and writing the bytes
+/// together (~1 GB/s even with SHA-NI), so hashing inline caps one stream at about half the speed
+/// of a fast link; on a helper thread it overlaps them (`hubmix/benches/download.rs`).
+enum Hashing {
+    Inline(Verifier),
+    Background {
+        /// Chunks to hash. Bounded: a slow hasher slows the download, memory stays flat.
+        queue: SyncSender<Vec<u8>>,
+        /// Chunks the hasher is done with, reused so that a chunk costs no allocation.
+        spare: Receiver<Vec<u8>>,
+        hasher: JoinHandle<Verifier>,
+    },
+}
+
+impl Hashing {
+    fn new(etag: &str, size: Option<u64>) -> Self {
+        let verifier = Verifier::new(etag, size);
+        let hashes = matches!(verifier, Verifier::Sha256(_) | Verifier::GitSha1(_));
+        if !hashes || size.is_some_and(|s| s < BACKGROUND_HASH_BYTES) {
+            return Hashing::Inline(verifier);
+        }
+        let (queue, chunks) = mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let (done, spare) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("hubmix-hash".into())
+            .spawn(move || {
+                let mut verifier = verifier;
+                for chunk in chunks {
+                    verifier.update(&chunk);
+                    let _ = done.send(chunk);
+                }
+                verifier
+            });
+        match spawned {
+            Ok(hasher) => Hashing::Background { queue, spare, hasher },
+            Err(_) => Hashing::Inline(Verifier::new(etag, size)),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hashing::Inline(verifier) => verifier.update(bytes),
+            Hashing::Background { queue, spare, .. } => {
+                let mut chunk = spare.try_recv().unwrap_or_default();
+                chunk.clear();
+                chunk.extend_from_slice(bytes);
+                // Fails only if the hasher panicked, which `finish` reports.
+                let _ = queue.send(chunk);
+            }
+        }
+    }
+
+    /// Waits for the hasher (dropping a `Hashing` instead just lets its thread end).
+    fn finish(self, etag: &str, size: u64, file: &Path) -> Result<(), HubError> {
+        let verifier = match self {
+            Hashing::Inline(verifier) => verifier,
+            Hashing::Background { queue, hasher, .. } => {
+                drop(queue); // ends the hasher's loop
+                hasher
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            }
+        };
+        verifier.finish(etag, size, file)
+    }
+}
+
 /// Resolves a `Location` against the URL it came from.
 fn join_url(base: &str, location: &str) -> String {
     if location.contains("://") {
@@ -772,10 +847,7 @@ impl HubClient {
         let repo = repo.into_repo_ref()?;
         let filter = PathFilter::new(&options.allow, &options.ignore)?;
         let job = Job::new(self, &repo, &options.download)?;
-        let commit = match self.commit_of(&job) {
-            Ok(c) => c,
-            Err(e) => return Err(e),
-        };
+        let commit = self.commit_of(&job)?;
         let offline = job.offline_reason();
         let tree = match job.cache.read_tree(&commit)? {
             Some(tree) => tree,

@@ -86,9 +86,26 @@ pub enum HubError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A local file or folder given to an upload is missing or of the wrong kind.
+    #[error("cannot upload {path}: {reason}")]
+    UploadSource { path: PathBuf, reason: String },
+    /// An argument of a call cannot be used.
+    #[error("invalid {name}: {reason}")]
+    InvalidArgument { name: String, reason: String },
     /// A setting (environment variable or builder value) is unusable.
     #[error("invalid setting {name}: {reason}")]
     InvalidSetting { name: String, reason: String },
+    /// A model card (README.md) that cannot be read or merged.
+    #[error("the model card (README.md) cannot be used: {reason}. Fix its YAML front matter on the Hub")]
+    InvalidModelCard { reason: String },
+    /// A checkpoint that cannot be loaded into this model: what is wrong and what to do.
+    #[error("cannot load {what}: {reason}")]
+    Checkpoint { what: String, reason: String },
+    /// Weights that do not fit the model (strict loading): every mismatch is listed.
+    #[error(
+        "the weights do not fit the model:\n{report}\nPass strict(false) to load what fits and get this report back"
+    )]
+    WeightsMismatch { report: String },
 }
 
 impl HubError {

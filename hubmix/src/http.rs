@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::config::RedirectAuthHeaders;
@@ -19,6 +20,9 @@ const MAX_JSON_ANSWER: u64 = 256 * 1024 * 1024;
 /// Longest error body kept for a message.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
 
+/// Opens a fresh stream of a request body (once per attempt, so that retries resend it).
+pub(crate) type OpenBody = Arc<dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Send + Sync>;
+
 /// What a request sends.
 pub(crate) enum Payload {
     Empty,
@@ -28,6 +32,12 @@ pub(crate) enum Payload {
         path: PathBuf,
         offset: u64,
         len: u64,
+    },
+    /// A streamed body of `len` bytes.
+    Stream {
+        open: OpenBody,
+        len: u64,
+        content_type: Option<&'static str>,
     },
 }
 
@@ -247,11 +257,19 @@ impl Http {
                 file.seek(SeekFrom::Start(*offset))?;
                 SendBody::from_owned_reader(file.take(*len))
             }
+            Payload::Stream {
+                open, content_type, ..
+            } => {
+                if let Some(content_type) = content_type {
+                    builder = builder.header("content-type", *content_type);
+                }
+                SendBody::from_owned_reader(open()?)
+            }
         };
         if let Payload::Bytes(bytes, _) = &call.payload {
             builder = builder.header("content-length", bytes.len().to_string());
         }
-        if let Payload::File { len, .. } = &call.payload {
+        if let Payload::File { len, .. } | Payload::Stream { len, .. } = &call.payload {
             builder = builder.header("content-length", len.to_string());
         }
         let request = builder.body(body).map_err(ureq::Error::Http)?;

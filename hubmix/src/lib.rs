@@ -8,19 +8,44 @@
 //! Start with [`HubClient`].
 
 mod api;
+#[cfg(feature = "burn")]
+mod burn_model;
+mod cache;
+mod card;
 mod client;
+mod commit;
+mod download;
 mod error;
 mod http;
+mod lfs;
+mod manage;
+mod mixin;
+mod parallel;
 mod patterns;
+mod progress;
 mod repo;
 mod settings;
+mod upload;
 
 pub use api::{LfsInfo, RepoInfo, Sibling, TreeEntry};
+#[cfg(feature = "burn")]
+pub use burn_model::{
+    BURN_VERSION, CONFIG_FILE, Device, FORMAT, HubModel, INDEX_FILE, ModelInfo, Provenance, WEIGHTS_FILE,
+};
+pub use card::{ModelCard, ModelCardData, merge_card, read_card_data};
 pub use client::{HubClient, HubClientBuilder};
+pub use commit::{CommitInfo, CommitOperation, CommitOptions};
+pub use download::{DownloadOptions, SnapshotOptions};
 pub use error::{HubError, Result};
+pub use manage::{CreateRepoOptions, GitCommit, GitRef, RepoRefs, RepoSettings, RepoUrl, WhoAmI};
+pub use mixin::{
+    Layout, LoadOptions, LoadReport, Loaded, ModelFiles, ModelHubMixin, PushOptions, README, SaveOptions,
+    StorageType,
+};
 pub use patterns::PathFilter;
 pub use repo::{
     DEFAULT_REVISION, RepoId, RepoRef, RepoType, Source, encode_path, encode_revision, is_commit_id,
     parse_hf_uri,
 };
 pub use settings::{DEFAULT_ENDPOINT, RetryPolicy, Settings, Token, TokenSource};
+pub use upload::{DEFAULT_IGNORE_PATTERNS, UploadFolderOptions};

@@ -33,26 +33,46 @@ pub struct ModelFiles {
 #[derive(Debug, Clone)]
 enum FilesSource {
     Local(PathBuf),
-    Hub { client: HubClient, repo: RepoRef, commit: String, options: DownloadOptions },
+    Hub(Box<HubFiles>),
+}
+
+#[derive(Debug, Clone)]
+struct HubFiles {
+    client: HubClient,
+    repo: RepoRef,
+    commit: String,
+    options: DownloadOptions,
 }
 
 impl ModelFiles {
     /// The files of a local folder.
     pub fn local(dir: impl Into<PathBuf>) -> Self {
-        ModelFiles { source: FilesSource::Local(dir.into()) }
+        ModelFiles {
+            source: FilesSource::Local(dir.into()),
+        }
     }
 
     /// The files of `repo` at `commit` (a 40-hex id), fetched with `client`.
     pub fn hub(client: HubClient, repo: RepoRef, commit: String, options: DownloadOptions) -> Self {
-        let options = DownloadOptions { revision: Some(commit.clone()), ..options };
-        ModelFiles { source: FilesSource::Hub { client, repo, commit, options } }
+        let options = DownloadOptions {
+            revision: Some(commit.clone()),
+            ..options
+        };
+        ModelFiles {
+            source: FilesSource::Hub(Box::new(HubFiles {
+                client,
+                repo,
+                commit,
+                options,
+            })),
+        }
     }
 
     /// The commit the files come from (Hub sources only).
     pub fn commit(&self) -> Option<&str> {
         match &self.source {
             FilesSource::Local(_) => None,
-            FilesSource::Hub { commit, .. } => Some(commit),
+            FilesSource::Hub(hub) => Some(&hub.commit),
         }
     }
 
@@ -60,7 +80,7 @@ impl ModelFiles {
     pub fn describe(&self) -> String {
         match &self.source {
             FilesSource::Local(dir) => format!("folder {}", dir.display()),
-            FilesSource::Hub { repo, commit, .. } => format!("{}@{}", repo.id, &commit[..commit.len().min(12)]),
+            FilesSource::Hub(hub) => format!("{}@{}", hub.repo.id, &hub.commit[..hub.commit.len().min(12)]),
         }
     }
 
@@ -72,7 +92,7 @@ impl ModelFiles {
                 let path = dir.join(name);
                 Ok(path.is_file().then_some(path))
             }
-            FilesSource::Hub { client, repo, options, .. } => match client.hub_download(repo, name, options) {
+            FilesSource::Hub(hub) => match hub.client.hub_download(&hub.repo, name, &hub.options) {
                 Ok(path) => Ok(Some(path)),
                 Err(HubError::EntryNotFound { .. }) => Ok(None),
                 Err(e) => Err(e),
@@ -305,7 +325,10 @@ pub struct LoadReport {
 impl LoadReport {
     /// Whether every weight fit.
     pub fn is_clean(&self) -> bool {
-        self.missing.is_empty() && self.unexpected.is_empty() && self.mismatched.is_empty() && self.errors.is_empty()
+        self.missing.is_empty()
+            && self.unexpected.is_empty()
+            && self.mismatched.is_empty()
+            && self.errors.is_empty()
     }
 }
 
@@ -318,7 +341,10 @@ impl std::fmt::Display for LoadReport {
             writeln!(f, "  UNEXPECTED {name} (in the checkpoint, not in the model)")?;
         }
         for (name, model, file) in &self.mismatched {
-            writeln!(f, "  MISMATCH   {name}: the model has shape {model:?}, the checkpoint {file:?}")?;
+            writeln!(
+                f,
+                "  MISMATCH   {name}: the model has shape {model:?}, the checkpoint {file:?}"
+            )?;
         }
         for e in &self.errors {
             writeln!(f, "  ERROR      {e}")?;
@@ -342,7 +368,11 @@ pub struct Loaded<M> {
 impl<M> Loaded<M> {
     /// A loaded model.
     pub fn new(model: M, report: LoadReport, commit: Option<String>) -> Self {
-        Loaded { model, report, commit }
+        Loaded {
+            model,
+            report,
+            commit,
+        }
     }
 }
 
@@ -458,7 +488,11 @@ pub trait ModelHubMixin: Sized {
     fn save_files(&self, dir: &Path, options: &SaveOptions) -> Result<Vec<PathBuf>, HubError>;
 
     /// Builds the model from its files.
-    fn load_files(files: &ModelFiles, device: &Self::Device, options: &LoadOptions) -> Result<Loaded<Self>, HubError>;
+    fn load_files(
+        files: &ModelFiles,
+        device: &Self::Device,
+        options: &LoadOptions,
+    ) -> Result<Loaded<Self>, HubError>;
 
     /// The model card written when a folder has none (and merged into the Hub's on push).
     fn model_card(&self, title: &str) -> ModelCard {
@@ -472,7 +506,11 @@ pub trait ModelHubMixin: Sized {
     }
 
     /// [`save_pretrained`](Self::save_pretrained) with options.
-    fn save_pretrained_with(&self, dir: impl AsRef<Path>, options: &SaveOptions) -> Result<Vec<PathBuf>, HubError> {
+    fn save_pretrained_with(
+        &self,
+        dir: impl AsRef<Path>,
+        options: &SaveOptions,
+    ) -> Result<Vec<PathBuf>, HubError> {
         let dir = dir.as_ref();
         std::fs::create_dir_all(dir).map_err(HubError::io("creating", dir))?;
         let mut files = self.save_files(dir, options)?;
@@ -495,7 +533,11 @@ pub trait ModelHubMixin: Sized {
 
     /// [`from_pretrained`](Self::from_pretrained) with options; also returns the load report
     /// and the commit.
-    fn from_pretrained_with(source: &str, device: &Self::Device, options: &LoadOptions) -> Result<Loaded<Self>, HubError> {
+    fn from_pretrained_with(
+        source: &str,
+        device: &Self::Device,
+        options: &LoadOptions,
+    ) -> Result<Loaded<Self>, HubError> {
         let files = match Source::parse(source)? {
             Source::Local(dir) => ModelFiles::local(dir),
             Source::Hub(repo) => {
@@ -517,9 +559,15 @@ pub trait ModelHubMixin: Sized {
         let mut create = CreateRepoOptions::default().exist_ok(true);
         create.private = options.private;
         let created = client.create_repo(&repo.id, &create)?;
-        let repo = RepoRef { id: created.id, revision: options.commit.revision.clone().or(repo.revision) };
+        let repo = RepoRef {
+            id: created.id,
+            revision: options.commit.revision.clone().or(repo.revision),
+        };
 
-        let staging = tempfile::tempdir().map_err(HubError::io("creating a temporary folder in", std::env::temp_dir()))?;
+        let staging = tempfile::tempdir().map_err(HubError::io(
+            "creating a temporary folder in",
+            std::env::temp_dir(),
+        ))?;
         let dir = staging.path();
         self.save_files(dir, &options.save)?;
         let mut card = self.model_card(&repo.id.to_string());
@@ -548,8 +596,14 @@ pub trait ModelHubMixin: Sized {
 
 /// The README on the branch a push goes to (or `main` when that branch does not exist yet).
 fn remote_card(client: &HubClient, repo: &RepoRef) -> Result<Option<String>, HubError> {
-    let fetch = |revision: &str| match client.hub_download(&repo.id, README, &DownloadOptions::default().revision(revision)) {
-        Ok(path) => std::fs::read_to_string(&path).map(Some).map_err(HubError::io("reading", path)),
+    let fetch = |revision: &str| match client.hub_download(
+        &repo.id,
+        README,
+        &DownloadOptions::default().revision(revision),
+    ) {
+        Ok(path) => std::fs::read_to_string(&path)
+            .map(Some)
+            .map_err(HubError::io("reading", path)),
         Err(HubError::EntryNotFound { .. }) => Ok(None),
         Err(e) => Err(e),
     };

@@ -194,6 +194,55 @@ impl RepoRef {
     }
 }
 
+/// Anything that names a repository (and maybe a revision): `&str`/`String` (parsed, see
+/// [`RepoRef`]'s `FromStr`), [`RepoRef`], [`RepoId`].
+pub trait IntoRepoRef {
+    /// The reference, or why the text does not name one.
+    fn into_repo_ref(self) -> Result<RepoRef, HubError>;
+}
+
+impl IntoRepoRef for &str {
+    fn into_repo_ref(self) -> Result<RepoRef, HubError> {
+        self.parse()
+    }
+}
+
+impl IntoRepoRef for String {
+    fn into_repo_ref(self) -> Result<RepoRef, HubError> {
+        self.parse()
+    }
+}
+
+impl IntoRepoRef for &String {
+    fn into_repo_ref(self) -> Result<RepoRef, HubError> {
+        self.parse()
+    }
+}
+
+impl IntoRepoRef for RepoRef {
+    fn into_repo_ref(self) -> Result<RepoRef, HubError> {
+        Ok(self)
+    }
+}
+
+impl IntoRepoRef for &RepoRef {
+    fn into_repo_ref(self) -> Result<RepoRef, HubError> {
+        Ok(self.clone())
+    }
+}
+
+impl IntoRepoRef for RepoId {
+    fn into_repo_ref(self) -> Result<RepoRef, HubError> {
+        Ok(self.into())
+    }
+}
+
+impl IntoRepoRef for &RepoId {
+    fn into_repo_ref(self) -> Result<RepoRef, HubError> {
+        Ok(self.clone().into())
+    }
+}
+
 /// The default branch.
 pub const DEFAULT_REVISION: &str = "main";
 

@@ -71,6 +71,9 @@ pub struct Settings {
     /// How many files a snapshot downloads at once, and how many parts a large file is
     /// fetched in.
     pub max_workers: usize,
+    /// Files at least this large are downloaded in parallel ranges (when the server accepts
+    /// ranges and `max_workers` > 1).
+    pub parallel_threshold: u64,
     /// Retries of connection errors, 5xx and 429 answers.
     pub retry: RetryPolicy,
     /// Extra `name/version` pairs for the user agent (the calling library).
@@ -219,6 +222,7 @@ impl Settings {
             download_timeout: seconds("HF_HUB_DOWNLOAD_TIMEOUT", 10.0)?,
             proxy: None,
             max_workers: 8,
+            parallel_threshold: 128 * 1024 * 1024,
             retry: RetryPolicy::default(),
             user_agent: Vec::new(),
         };

@@ -1,4 +1,5 @@
 //! Workspace-level end-to-end tests.
 
 mod cache_compat;
+mod hubmix_upload;
 mod python;

@@ -201,6 +201,10 @@ pub async fn transfer(
                     req.oid
                 )));
             }
+            // Already assembled (this is a retry whose first answer was lost): done.
+            if stored_size(app, &repo, &oid).await? == Some(size) {
+                return Ok(json(json!({"message": "ok"})));
+            }
             let parts: Vec<PathBuf> = (1..=size.div_ceil(part_size))
                 .map(|n| part_path(app, repo_key, &oid, n))
                 .collect();
@@ -219,24 +223,25 @@ pub async fn transfer(
             result?;
             Ok(json(json!({"message": "ok"})))
         }
-        LfsStep::Verify => {
-            let row = repo.clone();
-            let check = oid.clone();
-            let stored = app
-                .run(move |a| {
-                    Ok(a.store
-                        .lfs_object(&row, &check)?
-                        .filter(|_| a.store.blobs.exists(&check)))
-                })
-                .await?;
-            match stored {
-                Some(s) if s == size => Ok(json(json!({"message": "ok"}))),
-                _ => Err(ApiError::NotFound(format!(
-                    "object {oid} ({size} bytes) has not been uploaded"
-                ))),
-            }
-        }
+        LfsStep::Verify => match stored_size(app, &repo, &oid).await? {
+            Some(s) if s == size => Ok(json(json!({"message": "ok"}))),
+            _ => Err(ApiError::NotFound(format!(
+                "object {oid} ({size} bytes) has not been uploaded"
+            ))),
+        },
     }
+}
+
+/// The size of object `oid` if the repository has it stored.
+async fn stored_size(app: &Arc<App>, repo: &RepoRow, oid: &str) -> Result<Option<u64>, ApiError> {
+    let row = repo.clone();
+    let oid = oid.to_owned();
+    app.run(move |a| {
+        Ok(a.store
+            .lfs_object(&row, &oid)?
+            .filter(|_| a.store.blobs.exists(&oid)))
+    })
+    .await
 }
 
 fn etag_response(etag: &str) -> Response {

@@ -56,17 +56,31 @@ impl Provenance {
 }
 
 /// Writes `config.json` (sorted keys, indented) with the provenance under `hubmix`.
-pub fn write_config<C: Serialize>(dir: &Path, config: &C, provenance: &Provenance) -> Result<PathBuf, HubError> {
+pub fn write_config<C: Serialize>(
+    dir: &Path,
+    config: &C,
+    provenance: &Provenance,
+) -> Result<PathBuf, HubError> {
     let path = dir.join(CONFIG_FILE);
-    let bad = |reason: String| HubError::Checkpoint { what: "the model's config".into(), reason };
+    let bad = |reason: String| HubError::Checkpoint {
+        what: "the model's config".into(),
+        reason,
+    };
     let mut value = serde_json::to_value(config).map_err(|e| bad(format!("it does not serialize: {e}")))?;
     let Value::Object(map) = &mut value else {
-        return Err(bad("it must serialize to a JSON object (a struct with named fields)".into()));
+        return Err(bad(
+            "it must serialize to a JSON object (a struct with named fields)".into(),
+        ));
     };
     if map.contains_key(PROVENANCE_KEY) {
-        return Err(bad(format!("it has a field named `{PROVENANCE_KEY}`, which hubmix reserves: rename it")));
+        return Err(bad(format!(
+            "it has a field named `{PROVENANCE_KEY}`, which hubmix reserves: rename it"
+        )));
     }
-    map.insert(PROVENANCE_KEY.into(), serde_json::to_value(provenance).expect("provenance serializes"));
+    map.insert(
+        PROVENANCE_KEY.into(),
+        serde_json::to_value(provenance).expect("provenance serializes"),
+    );
     let mut text = serde_json::to_string_pretty(&value).expect("JSON values serialize");
     text.push('\n');
     crate::cache::write_atomic(&path, text.as_bytes())?;
@@ -99,9 +113,13 @@ pub fn read_config<C: for<'de> Deserialize<'de>>(
     strict: bool,
 ) -> Result<ReadConfig<C>, HubError> {
     let what = format!("{} from {}", info.type_name, path.display());
-    let bad = |reason: String| HubError::Checkpoint { what: what.clone(), reason };
+    let bad = |reason: String| HubError::Checkpoint {
+        what: what.clone(),
+        reason,
+    };
     let text = std::fs::read(path).map_err(HubError::io("reading", path))?;
-    let value: Value = serde_json::from_slice(&text).map_err(|e| bad(format!("config.json is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(&text).map_err(|e| bad(format!("config.json is not valid JSON: {e}")))?;
     let Value::Object(mut map) = value else {
         return Err(bad("config.json is not a JSON object".into()));
     };
@@ -128,7 +146,9 @@ pub fn read_config<C: for<'de> Deserialize<'de>>(
                 p.model_type, info.type_name
             );
             if strict {
-                return Err(bad(format!("{message}: load it with the right type, or pass strict(false) if the types are compatible")));
+                return Err(bad(format!(
+                    "{message}: load it with the right type, or pass strict(false) if the types are compatible"
+                )));
             }
             warnings.push(message);
         }
@@ -149,7 +169,10 @@ pub fn read_config<C: for<'de> Deserialize<'de>>(
     for (key, value) in overrides {
         if !map.contains_key(key) {
             let known: Vec<&str> = map.keys().map(String::as_str).collect();
-            return Err(bad(format!("cannot override `{key}`: the config has no such key (it has: {})", known.join(", "))));
+            return Err(bad(format!(
+                "cannot override `{key}`: the config has no such key (it has: {})",
+                known.join(", ")
+            )));
         }
         map.insert(key.clone(), value.clone());
     }
@@ -158,7 +181,11 @@ pub fn read_config<C: for<'de> Deserialize<'de>>(
     for w in &warnings {
         tracing::warn!("{what}: {w}");
     }
-    Ok(ReadConfig { config, provenance, warnings })
+    Ok(ReadConfig {
+        config,
+        provenance,
+        warnings,
+    })
 }
 
 #[cfg(test)]
@@ -180,9 +207,18 @@ mod tests {
     #[test]
     fn round_trip_with_provenance_and_overrides() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = Cfg { d_in: 4, dropout: 0.1 };
-        write_config(dir.path(), &cfg, &Provenance::now("Mlp", Layout::Burn, StorageType::F32)).unwrap();
-        let json: Value = serde_json::from_slice(&std::fs::read(dir.path().join(CONFIG_FILE)).unwrap()).unwrap();
+        let cfg = Cfg {
+            d_in: 4,
+            dropout: 0.1,
+        };
+        write_config(
+            dir.path(),
+            &cfg,
+            &Provenance::now("Mlp", Layout::Burn, StorageType::F32),
+        )
+        .unwrap();
+        let json: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(CONFIG_FILE)).unwrap()).unwrap();
         assert_eq!(json["hubmix"]["model_type"], "Mlp");
         assert_eq!(json["hubmix"]["burn_version"], BURN_VERSION);
         let back = read(dir.path(), &Map::new(), true).unwrap();
@@ -199,27 +235,58 @@ mod tests {
     #[test]
     fn other_types_formats_and_versions() {
         let dir = tempfile::tempdir().unwrap();
-        let write = |p: Provenance| write_config(dir.path(), &Cfg { d_in: 1, dropout: 0.0 }, &p).unwrap();
+        let write = |p: Provenance| {
+            write_config(
+                dir.path(),
+                &Cfg {
+                    d_in: 1,
+                    dropout: 0.0,
+                },
+                &p,
+            )
+            .unwrap()
+        };
         write(Provenance::now("Cnn", Layout::Burn, StorageType::F32));
         let err = read(dir.path(), &Map::new(), true).unwrap_err().to_string();
         assert!(err.contains("Cnn") && err.contains("Mlp"), "{err}");
         assert_eq!(read(dir.path(), &Map::new(), false).unwrap().warnings.len(), 1);
-        write(Provenance { format: FORMAT + 1, version: "9.0.0".into(), ..Provenance::now("Mlp", Layout::Burn, StorageType::F32) });
+        write(Provenance {
+            format: FORMAT + 1,
+            version: "9.0.0".into(),
+            ..Provenance::now("Mlp", Layout::Burn, StorageType::F32)
+        });
         let err = read(dir.path(), &Map::new(), true).unwrap_err().to_string();
-        assert!(err.contains("9.0.0") && err.contains(env!("CARGO_PKG_VERSION")) && err.contains("upgrade"), "{err}");
-        write(Provenance { burn_version: "0.21.0".into(), ..Provenance::now("Mlp", Layout::Burn, StorageType::F32) });
+        assert!(
+            err.contains("9.0.0") && err.contains(env!("CARGO_PKG_VERSION")) && err.contains("upgrade"),
+            "{err}"
+        );
+        write(Provenance {
+            burn_version: "0.21.0".into(),
+            ..Provenance::now("Mlp", Layout::Burn, StorageType::F32)
+        });
         let warnings = read(dir.path(), &Map::new(), true).unwrap().warnings;
-        assert!(warnings[0].contains("0.21.0") && warnings[0].contains(BURN_VERSION), "{warnings:?}");
+        assert!(
+            warnings[0].contains("0.21.0") && warnings[0].contains(BURN_VERSION),
+            "{warnings:?}"
+        );
     }
 
     #[test]
     fn bad_configs_are_typed_errors() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(CONFIG_FILE);
-        for (text, needle) in [("{", "not valid JSON"), ("[1]", "not a JSON object"), ("{\"d_in\": 3}", "dropout"), ("{\"d_in\": \"x\", \"dropout\": 1}", "d_in")] {
+        for (text, needle) in [
+            ("{", "not valid JSON"),
+            ("[1]", "not a JSON object"),
+            ("{\"d_in\": 3}", "dropout"),
+            ("{\"d_in\": \"x\", \"dropout\": 1}", "d_in"),
+        ] {
             std::fs::write(&path, text).unwrap();
             let err = read(dir.path(), &Map::new(), true).unwrap_err();
-            assert!(matches!(err, HubError::Checkpoint { .. }) && err.to_string().contains(needle), "{text}: {err}");
+            assert!(
+                matches!(err, HubError::Checkpoint { .. }) && err.to_string().contains(needle),
+                "{text}: {err}"
+            );
         }
     }
 }

@@ -64,7 +64,9 @@ impl ModelInfo {
 
     /// The model-card metadata these attributes give.
     pub fn card_data(&self) -> ModelCardData {
-        let mut data = ModelCardData::default().library_name(self.library_name).tags(self.tags.iter().copied());
+        let mut data = ModelCardData::default()
+            .library_name(self.library_name)
+            .tags(self.tags.iter().copied());
         data.license = self.license.map(str::to_owned);
         data.pipeline_tag = self.pipeline_tag.map(str::to_owned);
         data.language(self.language.iter().copied())
@@ -101,7 +103,14 @@ impl<M: HubModel> ModelHubMixin for M {
     fn save_files(&self, dir: &Path, options: &SaveOptions) -> Result<Vec<PathBuf>, HubError> {
         let info = M::hub_info();
         let layout = options.layout.unwrap_or(info.layout);
-        let saved = weights::save_weights(self, dir, layout, options.dtype, options.max_shard_size, info.type_name)?;
+        let saved = weights::save_weights(
+            self,
+            dir,
+            layout,
+            options.dtype,
+            options.max_shard_size,
+            info.type_name,
+        )?;
         let provenance = Provenance::now(info.type_name, layout, saved.dtype);
         let config = config::write_config(dir, &self.hub_config(), &provenance)?;
         let mut files = vec![config];
@@ -109,16 +118,25 @@ impl<M: HubModel> ModelHubMixin for M {
         Ok(files)
     }
 
-    fn load_files(files: &ModelFiles, device: &Device, options: &LoadOptions) -> Result<Loaded<Self>, HubError> {
+    fn load_files(
+        files: &ModelFiles,
+        device: &Device,
+        options: &LoadOptions,
+    ) -> Result<Loaded<Self>, HubError> {
         let info = M::hub_info();
         let config_path = files.get(CONFIG_FILE)?;
-        let read = config::read_config::<M::Config>(&config_path, info, &options.config_overrides, options.strict)?;
-        let layout = options.layout.or(read.provenance.as_ref().and_then(Provenance::layout));
+        let read =
+            config::read_config::<M::Config>(&config_path, info, &options.config_overrides, options.strict)?;
+        let layout = options
+            .layout
+            .or(read.provenance.as_ref().and_then(Provenance::layout));
         let mut model = M::hub_init(&read.config, device);
         let mut report = weights::load_weights(&mut model, files, layout, info.layout, options.dtype)?;
         report.warnings = read.warnings;
         if options.strict && !report.is_clean() {
-            return Err(HubError::WeightsMismatch { report: report.to_string() });
+            return Err(HubError::WeightsMismatch {
+                report: report.to_string(),
+            });
         }
         Ok(Loaded::new(model, report, files.commit().map(str::to_owned)))
     }

@@ -18,7 +18,8 @@ use std::sync::Arc;
 use burn::module::Module;
 use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{
-    ApplyError, BurnToPyTorchAdapter, FloatCastAdapter, IdentityAdapter, ModuleAdapter, ModuleSnapshot, PyTorchToBurnAdapter,
+    ApplyError, BurnToPyTorchAdapter, FloatCastAdapter, IdentityAdapter, ModuleAdapter, ModuleSnapshot,
+    PyTorchToBurnAdapter,
 };
 use burn::tensor::DType;
 use serde::{Deserialize, Serialize};
@@ -97,7 +98,12 @@ fn from_st_name(name: &str) -> Option<DType> {
 
 /// The float type the module's parameters have (F32 when it has none).
 pub fn module_float_dtype<M: Module>(module: &M) -> DType {
-    module.collect(None, None, false).iter().map(|t| t.dtype).find(|d| d.is_float()).unwrap_or(DType::F32)
+    module
+        .collect(None, None, false)
+        .iter()
+        .map(|t| t.dtype)
+        .find(|d| d.is_float())
+        .unwrap_or(DType::F32)
 }
 
 /// Removes the weight files of an earlier save (single file, index and shards).
@@ -145,7 +151,10 @@ pub fn save_weights<M: Module>(
     };
     let mut tensors = module.collect(None, Some(adapter), layout == Layout::PyTorch);
     tensors.sort_by(|a, b| a.name.cmp(&b.name));
-    let bad = |reason: String| HubError::Checkpoint { what: format!("the weights of {type_name}"), reason };
+    let bad = |reason: String| HubError::Checkpoint {
+        what: format!("the weights of {type_name}"),
+        reason,
+    };
     for pair in tensors.windows(2) {
         if pair[0].name == pair[1].name {
             return Err(bad(format!("two tensors are named {}", pair[0].name)));
@@ -178,7 +187,10 @@ pub fn save_weights<M: Module>(
         files.push(path);
     } else {
         let n = shards.len();
-        let mut index = Index { metadata: IndexMetadata { total_size: 0 }, weight_map: BTreeMap::new() };
+        let mut index = Index {
+            metadata: IndexMetadata { total_size: 0 },
+            weight_map: BTreeMap::new(),
+        };
         for (i, shard) in shards.iter().enumerate() {
             let name = format!("model-{:05}-of-{n:05}.safetensors", i + 1);
             let path = dir.join(&name);
@@ -198,9 +210,16 @@ pub fn save_weights<M: Module>(
 }
 
 /// Writes one safetensors file through a temporary sibling, streaming tensor by tensor.
-fn write_file(path: &Path, tensors: &[&PackTensor], metadata: &BTreeMap<String, String>) -> Result<(), String> {
+fn write_file(
+    path: &Path,
+    tensors: &[&PackTensor],
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), String> {
     let mut header = serde_json::Map::new();
-    header.insert("__metadata__".into(), serde_json::to_value(metadata).expect("strings serialize"));
+    header.insert(
+        "__metadata__".into(),
+        serde_json::to_value(metadata).expect("strings serialize"),
+    );
     let mut offset = 0usize;
     for t in tensors {
         let end = offset + t.byte_len();
@@ -220,7 +239,9 @@ fn write_file(path: &Path, tensors: &[&PackTensor], metadata: &BTreeMap<String, 
         out.write_all(&(header.len() as u64).to_le_bytes()).map_err(io)?;
         out.write_all(&header).map_err(io)?;
         for t in tensors {
-            let bytes = t.to_bytes().map_err(|e| format!("cannot read tensor {} back: {e}", t.name))?;
+            let bytes = t
+                .to_bytes()
+                .map_err(|e| format!("cannot read tensor {} back: {e}", t.name))?;
             out.write_all(&bytes).map_err(io)?;
         }
         let file = out.into_inner().map_err(|e| io(e.into_error()))?;
@@ -235,14 +256,20 @@ fn write_file(path: &Path, tensors: &[&PackTensor], metadata: &BTreeMap<String, 
 
 /// The entries of one safetensors file, as deferred tensors reading from it.
 fn open_file(path: &Path, what: &str) -> Result<(Vec<PackTensor>, HashMap<String, String>), HubError> {
-    let bad = |reason: String| HubError::Checkpoint { what: format!("{what} ({})", path.display()), reason };
+    let bad = |reason: String| HubError::Checkpoint {
+        what: format!("{what} ({})", path.display()),
+        reason,
+    };
     let mut file = File::open(path).map_err(HubError::io("opening", path))?;
     let file_len = file.metadata().map_err(HubError::io("reading", path))?.len();
     let mut len_bytes = [0u8; 8];
     if file_len < 8 {
-        return Err(bad(format!("the file has {file_len} bytes: too short for a safetensors file (truncated download?)")));
+        return Err(bad(format!(
+            "the file has {file_len} bytes: too short for a safetensors file (truncated download?)"
+        )));
     }
-    file.read_exact(&mut len_bytes).map_err(HubError::io("reading", path))?;
+    file.read_exact(&mut len_bytes)
+        .map_err(HubError::io("reading", path))?;
     let header_len = u64::from_le_bytes(len_bytes);
     if header_len > MAX_HEADER || 8 + header_len > file_len {
         return Err(bad(format!(
@@ -250,7 +277,8 @@ fn open_file(path: &Path, what: &str) -> Result<(Vec<PackTensor>, HashMap<String
         )));
     }
     let mut header = vec![0u8; header_len as usize];
-    file.read_exact(&mut header).map_err(HubError::io("reading", path))?;
+    file.read_exact(&mut header)
+        .map_err(HubError::io("reading", path))?;
     #[derive(Deserialize)]
     struct Entry {
         dtype: String,
@@ -267,11 +295,18 @@ fn open_file(path: &Path, what: &str) -> Result<(Vec<PackTensor>, HashMap<String
     let mut covered = 0u64;
     for (name, value) in raw {
         if name == "__metadata__" {
-            metadata = serde_json::from_value(value).map_err(|e| bad(format!("its __metadata__ is malformed: {e}")))?;
+            metadata = serde_json::from_value(value)
+                .map_err(|e| bad(format!("its __metadata__ is malformed: {e}")))?;
             continue;
         }
-        let e: Entry = serde_json::from_value(value).map_err(|e| bad(format!("tensor {name}: malformed entry: {e}")))?;
-        let dtype = from_st_name(&e.dtype).ok_or_else(|| bad(format!("tensor {name} has type {} which Burn cannot hold", e.dtype)))?;
+        let e: Entry =
+            serde_json::from_value(value).map_err(|e| bad(format!("tensor {name}: malformed entry: {e}")))?;
+        let dtype = from_st_name(&e.dtype).ok_or_else(|| {
+            bad(format!(
+                "tensor {name} has type {} which Burn cannot hold",
+                e.dtype
+            ))
+        })?;
         let [begin, end] = e.data_offsets;
         let elems = e.shape.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d as u64));
         let expected = elems.and_then(|n| n.checked_mul(dtype.size() as u64));
@@ -291,7 +326,9 @@ fn open_file(path: &Path, what: &str) -> Result<(Vec<PackTensor>, HashMap<String
         }));
     }
     if covered != data_len {
-        return Err(bad(format!("its tensors cover {covered} bytes of a {data_len}-byte data section: the file is corrupt")));
+        return Err(bad(format!(
+            "its tensors cover {covered} bytes of a {data_len}-byte data section: the file is corrupt"
+        )));
     }
     Ok((tensors, metadata))
 }
@@ -310,22 +347,34 @@ pub fn load_weights<M: Module>(
     dtype: Option<StorageType>,
 ) -> Result<LoadReport, HubError> {
     let what = files.describe();
-    let bad = |reason: String| HubError::Checkpoint { what: what.clone(), reason };
+    let bad = |reason: String| HubError::Checkpoint {
+        what: what.clone(),
+        reason,
+    };
     let weight_files: Vec<PathBuf> = match files.find(INDEX_FILE)? {
         Some(index_path) => {
             let text = std::fs::read(&index_path).map_err(HubError::io("reading", &index_path))?;
-            let index: Index = serde_json::from_slice(&text).map_err(|e| bad(format!("{INDEX_FILE} is malformed: {e}")))?;
+            let index: Index =
+                serde_json::from_slice(&text).map_err(|e| bad(format!("{INDEX_FILE} is malformed: {e}")))?;
             let mut names: Vec<&String> = index.weight_map.values().collect();
             names.sort();
             names.dedup();
             names
                 .into_iter()
                 .map(|name| {
-                    files.find(name)?.ok_or_else(|| bad(format!("{INDEX_FILE} names the shard {name}, which the model does not have")))
+                    files.find(name)?.ok_or_else(|| {
+                        bad(format!(
+                            "{INDEX_FILE} names the shard {name}, which the model does not have"
+                        ))
+                    })
                 })
                 .collect::<Result<_, _>>()?
         }
-        None => vec![files.find(WEIGHTS_FILE)?.ok_or_else(|| bad(format!("it has neither {WEIGHTS_FILE} nor {INDEX_FILE}")))?],
+        None => vec![
+            files
+                .find(WEIGHTS_FILE)?
+                .ok_or_else(|| bad(format!("it has neither {WEIGHTS_FILE} nor {INDEX_FILE}")))?,
+        ],
     };
     let mut tensors = Vec::new();
     let mut file_layout = None;
@@ -335,7 +384,9 @@ pub fn load_weights<M: Module>(
         tensors.append(&mut t);
     }
     let layout = layout.or(file_layout).unwrap_or(default_layout);
-    let target = dtype.map(burn_dtype).unwrap_or_else(|| module_float_dtype(module));
+    let target = dtype
+        .map(burn_dtype)
+        .unwrap_or_else(|| module_float_dtype(module));
     let cast = FloatCastAdapter::to(target);
     let adapter: Box<dyn ModuleAdapter> = match layout {
         Layout::Burn => Box::new(IdentityAdapter.chain(cast)),
@@ -347,9 +398,13 @@ pub fn load_weights<M: Module>(
     report.unexpected = result.unused;
     for e in result.errors {
         match e {
-            ApplyError::ShapeMismatch { path, expected, found } => {
-                report.mismatched.push((path, expected.as_slice().to_vec(), found.as_slice().to_vec()))
-            }
+            ApplyError::ShapeMismatch {
+                path,
+                expected,
+                found,
+            } => report
+                .mismatched
+                .push((path, expected.as_slice().to_vec(), found.as_slice().to_vec())),
             other => report.errors.push(other.to_string()),
         }
     }

@@ -1,3 +1,9 @@
 //! Integration tests of the hubmix client against an in-process hubmix-server.
 
+mod api;
+mod download;
+mod faults;
+mod proxy;
+mod seed;
 mod support;
+mod upload;

@@ -19,6 +19,12 @@ pub enum Fault {
     Pass,
     /// Forward the head and the first `n` body bytes, then close the connection.
     CutAfter(u64),
+    /// Forward the request head and the first `n` bytes of its body, then close both
+    /// connections without an answer (an upload cut mid-way).
+    CutRequestAfter(u64),
+    /// Forward the request and let upstream answer, then close the connection without passing
+    /// the answer on (a response lost on the way back).
+    LoseResponse,
     /// Forward `n` body bytes, then send nothing for `pause`, then close.
     Stall { after: u64, pause: Duration },
     /// Answer this status (with `Retry-After: 0` for 429) without asking upstream.
@@ -196,9 +202,19 @@ fn handle(
     }
     request.push_str("Connection: close\r\n\r\n");
     up.write_all(request.as_bytes())?;
+    if let Fault::CutRequestAfter(n) = &fault {
+        up.write_all(&body[..body.len().min(*n as usize)])?;
+        let _ = up.shutdown(Shutdown::Both);
+        let _ = to_client.shutdown(Shutdown::Both);
+        return Ok(());
+    }
     up.write_all(&body)?;
     let mut from_up = BufReader::new(up);
     let mut response_head = read_head(&mut from_up)?;
+    if let Fault::LoseResponse = &fault {
+        let _ = to_client.shutdown(Shutdown::Both);
+        return Ok(());
+    }
     if let Fault::RedirectTo(base) = &fault {
         response_head[0] = "HTTP/1.1 302 Found".into();
         response_head.retain(|l| !l.to_ascii_lowercase().starts_with("content-length"));

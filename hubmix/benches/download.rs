@@ -1,0 +1,661 @@
+//! Benchmark of hubmix's downloads against `curl -o` and Python `huggingface_hub` 2.4.0, all
+//! fetching from one local `hubmix-server` in the same run.
+//!
+//! Run with `cargo bench -p hubmix --bench download`. Linux only; `curl` and `python3` (with the
+//! `venv` module) must be on the `PATH`. Environment knobs, for quick trials: `HUBMIX_BENCH_MIB`
+//! (size of the large file, default 1024) and `HUBMIX_BENCH_ROUNDS` (default 3; each figure is the
+//! median over the rounds).
+//!
+//! One program, three roles, chosen by its first argument:
+//! - no role argument (what `cargo bench` runs): the driver below;
+//! - `--serve DIR`: runs `hubmix_server` in-process on a free loopback port with data in `DIR`,
+//!   prints its URL on stdout and serves until its stdin closes. The driver starts the server this
+//!   way so that it is a separate process (its threads and memory are not the client's) without a
+//!   separate build;
+//! - `--download file|snapshot ENDPOINT CACHE REPO PATH THRESHOLD WORKERS`: one hubmix download
+//!   (`hub_download` of `PATH`, or `snapshot_download` of the whole repo) into the cache folder
+//!   `CACHE`, with `parallel_threshold` = `THRESHOLD` and `max_workers` = `WORKERS` (`default`
+//!   keeps the library's default for either); prints `SECONDS VMHWM_KIB PATH`. Each hubmix
+//!   measurement runs in such a child process, so that its peak RSS (`VmHWM` of
+//!   `/proc/self/status`) is the download's alone.
+//!
+//! The driver seeds two public repos through the raw Hub protocol (LFS batch + `PUT`, then one
+//! NDJSON commit each): `alice/big` with one pseudo-random LFS file and `alice/small` with
+//! [`SMALL_FILES`] files of 1–8 KiB. Then, for every round, every contender runs once, each into a
+//! fresh, empty cache folder, and — when the driver may (it must be root) — after
+//! `sync; echo 3 > /proc/sys/vm/drop_caches`, so that the server reads its blobs from disk every
+//! time. Seconds are those of the download call itself: measured inside the hubmix child and
+//! inside the Python process (interpreter start-up and imports excluded), and curl's own
+//! `%{time_total}`. Python runs from the venv of `hubmix_e2e::python_venv` (built once under
+//! `target/tmp/venv-hf-2.4.0`), with `HF_HUB_DISABLE_XET=1` and `HF_ENDPOINT` pointing at the
+//! server. All data lives in a temporary folder under `target/tmp` and is removed at the end.
+
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::Instant;
+
+use base64::Engine;
+use hubmix::{DownloadOptions, HubClient, SnapshotOptions};
+use hubmix_server::{Role, ServerConfig};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const MIB: u64 = 1024 * 1024;
+/// Default size of the large file, in MiB.
+const DEFAULT_MIB: u64 = 1024;
+/// Default number of rounds; each figure is the median over them.
+const DEFAULT_ROUNDS: usize = 3;
+/// Number of files of the snapshot repo.
+const SMALL_FILES: usize = 1000;
+/// The Python `huggingface_hub` release compared with.
+const PYTHON_HUB: &str = "2.4.0";
+const USER: &str = "alice";
+const TOKEN: &str = "tok";
+/// hubmix's throughput on the large file, as a fraction of curl's.
+const CURL_TARGET: f64 = 0.9;
+/// hubmix's speed-up over Python on the large file (must be above).
+const PYTHON_FILE_TARGET: f64 = 1.0;
+/// hubmix's speed-up over Python on the snapshot (at least).
+const PYTHON_SNAPSHOT_TARGET: f64 = 1.5;
+/// Highest peak RSS of a hubmix download of the large file, in KiB.
+const RSS_TARGET_KIB: u64 = 64 * 1024;
+
+/// Times one Python `huggingface_hub` download; prints `SECONDS PATH`.
+const PYTHON_SCRIPT: &str = r#"
+import sys, time
+from huggingface_hub import hf_hub_download, snapshot_download
+kind, repo, cache = sys.argv[1:4]
+start = time.perf_counter()
+if kind == "file":
+    path = hf_hub_download(repo, sys.argv[4], cache_dir=cache)
+else:
+    path = snapshot_download(repo, cache_dir=cache)
+print(time.perf_counter() - start, path)
+"#;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--serve") => serve(Path::new(args.get(1).expect("--serve DIR"))),
+        Some("--download") => download_child(&args[1..]),
+        _ => drive(),
+    }
+}
+
+/// The `--serve DIR` role.
+fn serve(dir: &Path) {
+    let server = hubmix_server::spawn(ServerConfig::new(dir).user(USER, TOKEN, Role::Write))
+        .expect("start hubmix-server");
+    println!("{}", server.url());
+    io::stdout().flush().expect("print the URL");
+    // Serve until the driver closes our stdin (or dies).
+    let _ = io::stdin().read_to_end(&mut Vec::new());
+    server.shutdown();
+}
+
+/// The `--download ...` role.
+fn download_child(args: &[String]) {
+    let [kind, endpoint, cache, repo, path, threshold, workers] = args else {
+        panic!("--download file|snapshot ENDPOINT CACHE REPO PATH THRESHOLD WORKERS");
+    };
+    let mut builder = HubClient::builder()
+        .endpoint(endpoint)
+        .cache_dir(cache)
+        .no_token()
+        .offline(false)
+        .progress_bars(Some(false));
+    if threshold != "default" {
+        builder = builder.parallel_threshold(threshold.parse().expect("THRESHOLD in bytes"));
+    }
+    if workers != "default" {
+        builder = builder.max_workers(workers.parse().expect("WORKERS"));
+    }
+    let client = builder.build().expect("hubmix client");
+    let start = Instant::now();
+    let out = match kind.as_str() {
+        "file" => client.hub_download(repo.as_str(), path, &DownloadOptions::default()),
+        "snapshot" => client.snapshot_download(repo.as_str(), &SnapshotOptions::default()),
+        other => panic!("unknown download kind {other:?}"),
+    }
+    .expect("hubmix download");
+    let seconds = start.elapsed().as_secs_f64();
+    let status = fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    println!("{seconds} {} {}", status_kib(&status, "VmHWM"), out.display());
+}
+
+/// A `kB` field of `/proc/<pid>/status`.
+fn status_kib(status: &str, field: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
+}
+
+/// Who downloads, and how.
+#[derive(Clone, Copy)]
+enum Tool {
+    Curl,
+    /// hubmix in a child process: `parallel_threshold` and `max_workers` (`None`: the default).
+    Hubmix(Option<u64>, Option<usize>),
+    Python,
+}
+
+/// One download that took `seconds`; `rss_kib` is hubmix's peak RSS.
+struct Sample {
+    seconds: f64,
+    rss_kib: Option<u64>,
+}
+
+/// The driver: seeds, measures, prints the table.
+fn drive() {
+    let mib = env_number("HUBMIX_BENCH_MIB", DEFAULT_MIB);
+    let rounds = env_number("HUBMIX_BENCH_ROUNDS", DEFAULT_ROUNDS as u64) as usize;
+    let size = mib * MIB;
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let venv = hubmix_e2e::python_venv(tmp, PYTHON_HUB).expect("the Python venv");
+    let work = tempfile::Builder::new()
+        .prefix("hubmix-download-bench-")
+        .tempdir_in(tmp)
+        .expect("create the work folder");
+    let drops = drop_page_cache();
+    println!(
+        "hubmix download benchmark: {mib} MiB file, {SMALL_FILES} small files, {rounds} rounds, \
+         {} cores, load average {}, page cache {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average(),
+        if drops {
+            "dropped before each run"
+        } else {
+            "NOT dropped (not root?)"
+        }
+    );
+    let server = Server::start(&work.path().join("root"));
+    let hub = Seeder::new(&server.url);
+    hub.create("big");
+    hub.upload_big("big", "big.bin", size);
+    hub.create("small");
+    let small_bytes = hub.commit_small("small", SMALL_FILES);
+
+    let threshold_above = Some(u64::MAX);
+    let threshold_below = Some(1);
+    let file_contenders: Vec<(String, Tool)> = vec![
+        ("curl -o".into(), Tool::Curl),
+        ("hubmix sequential".into(), Tool::Hubmix(threshold_above, None)),
+        (
+            "hubmix parallel, 2 workers".into(),
+            Tool::Hubmix(threshold_below, Some(2)),
+        ),
+        (
+            "hubmix parallel, 4 workers".into(),
+            Tool::Hubmix(threshold_below, Some(4)),
+        ),
+        (
+            "hubmix parallel, 8 workers".into(),
+            Tool::Hubmix(threshold_below, Some(8)),
+        ),
+        ("hubmix default settings".into(), Tool::Hubmix(None, None)),
+        ("Python hf_hub_download".into(), Tool::Python),
+    ];
+    // Indices of the peers and of the default settings in `file_contenders`.
+    let (curl_at, default_at, python_at) = (0, 5, 6);
+    let snapshot_contenders: Vec<(String, Tool)> = vec![
+        ("Python snapshot_download".into(), Tool::Python),
+        ("hubmix snapshot_download".into(), Tool::Hubmix(None, None)),
+    ];
+    let run = Runner {
+        url: &server.url,
+        work: work.path(),
+        venv: &venv,
+        drops,
+    };
+    let mut file_samples: Vec<Vec<Sample>> = file_contenders.iter().map(|_| Vec::new()).collect();
+    let mut snapshot_samples: Vec<Vec<Sample>> = snapshot_contenders.iter().map(|_| Vec::new()).collect();
+    // Each round starts with another contender, so that none always runs first or last.
+    for round in 0..rounds {
+        for k in 0..file_contenders.len() {
+            let i = (k + round) % file_contenders.len();
+            let (name, tool) = &file_contenders[i];
+            let s = run.file(*tool, size);
+            println!(
+                "round {}: {name}: {:.3} s{}",
+                round + 1,
+                s.seconds,
+                s.rss_kib.map_or(String::new(), |k| format!(", peak RSS {k} KiB"))
+            );
+            file_samples[i].push(s);
+        }
+        for k in 0..snapshot_contenders.len() {
+            let i = (k + round) % snapshot_contenders.len();
+            let (name, tool) = &snapshot_contenders[i];
+            let s = run.snapshot(*tool);
+            println!("round {}: {name}: {:.3} s", round + 1, s.seconds);
+            snapshot_samples[i].push(s);
+        }
+    }
+
+    let mut table = Table::default();
+    let file_secs: Vec<f64> = file_samples.iter().map(|s| median(s)).collect();
+    let (curl, python) = (file_secs[curl_at], file_secs[python_at]);
+    for (i, (name, tool)) in file_contenders.iter().enumerate() {
+        let check =
+            matches!(tool, Tool::Hubmix(..)).then(|| ("curl", curl / file_secs[i], CURL_TARGET, true));
+        table.row(&format!("{mib} MiB LFS file: {name}"), file_secs[i], size, check);
+    }
+    let default = file_secs[default_at];
+    table.row(
+        &format!("{mib} MiB LFS file: hubmix default settings"),
+        default,
+        size,
+        Some(("Python", python / default, PYTHON_FILE_TARGET, false)),
+    );
+    let snap: Vec<f64> = snapshot_samples.iter().map(|s| median(s)).collect();
+    table.row(
+        &format!("snapshot, {SMALL_FILES} files: {}", snapshot_contenders[0].0),
+        snap[0],
+        small_bytes,
+        None,
+    );
+    table.row(
+        &format!("snapshot, {SMALL_FILES} files: {}", snapshot_contenders[1].0),
+        snap[1],
+        small_bytes,
+        Some(("Python", snap[0] / snap[1], PYTHON_SNAPSHOT_TARGET, true)),
+    );
+    table.print();
+
+    println!("\npeak RSS of hubmix (VmHWM of the download process, highest of {rounds} rounds):");
+    println!("| download | peak RSS (MiB) | target | result |\n|---|---:|---|---|");
+    for ((name, _), samples) in file_contenders.iter().zip(&file_samples) {
+        if let Some(kib) = samples.iter().filter_map(|s| s.rss_kib).max() {
+            println!(
+                "| {mib} MiB LFS file: {name} | {:.1} | < {} MiB | {} |",
+                kib as f64 / 1024.0,
+                RSS_TARGET_KIB / 1024,
+                verdict(kib < RSS_TARGET_KIB)
+            );
+        }
+    }
+    if let Some(kib) = snapshot_samples[1].iter().filter_map(|s| s.rss_kib).max() {
+        println!(
+            "| snapshot, {SMALL_FILES} files: hubmix | {:.1} | (none) | |",
+            kib as f64 / 1024.0
+        );
+    }
+    println!("\nload average at the end: {}", load_average());
+    drop(server);
+}
+
+/// Runs single measurements, each into a fresh cache folder.
+struct Runner<'a> {
+    url: &'a str,
+    work: &'a Path,
+    venv: &'a Path,
+    drops: bool,
+}
+
+impl Runner<'_> {
+    /// A fresh, empty folder for one measurement's output.
+    fn fresh(&self) -> PathBuf {
+        let dir = self.work.join("out");
+        if dir.exists() {
+            fs::remove_dir_all(&dir).expect("clear the output folder");
+        }
+        fs::create_dir_all(&dir).expect("create the output folder");
+        if self.drops {
+            drop_page_cache();
+        }
+        dir
+    }
+
+    /// Downloads `alice/big`'s `big.bin` (`size` bytes) with `tool`.
+    fn file(&self, tool: Tool, size: u64) -> Sample {
+        let dir = self.fresh();
+        let (sample, path) = match tool {
+            Tool::Curl => {
+                let out = dir.join("big.bin");
+                let url = format!("{}/{USER}/big/resolve/main/big.bin", self.url);
+                let output = run(Command::new("curl")
+                    .args(["-sS", "-f", "-w", "%{time_total}", "-o"])
+                    .arg(&out)
+                    .arg(&url));
+                let sample = Sample {
+                    seconds: output.trim().parse().expect("curl's time_total"),
+                    rss_kib: None,
+                };
+                (sample, out)
+            }
+            Tool::Hubmix(threshold, workers) => self.hubmix(
+                "file",
+                &dir,
+                &format!("{USER}/big"),
+                "big.bin",
+                threshold,
+                workers,
+            ),
+            Tool::Python => self.python("file", &dir, &format!("{USER}/big"), Some("big.bin")),
+        };
+        let got = fs::metadata(&path).expect("the downloaded file").len();
+        assert_eq!(got, size, "{} has the wrong size", path.display());
+        fs::remove_dir_all(&dir).expect("remove the download");
+        sample
+    }
+
+    /// Downloads the whole `alice/small` with `tool` (hubmix or Python).
+    fn snapshot(&self, tool: Tool) -> Sample {
+        let dir = self.fresh();
+        let repo = format!("{USER}/small");
+        let (sample, path) = match tool {
+            Tool::Hubmix(threshold, workers) => self.hubmix("snapshot", &dir, &repo, "-", threshold, workers),
+            Tool::Python => self.python("snapshot", &dir, &repo, None),
+            Tool::Curl => unreachable!("curl does not download snapshots"),
+        };
+        // The seeded files (the repo also holds the `.gitattributes` it was created with).
+        let files = fs::read_dir(&path)
+            .expect("the snapshot folder")
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().starts_with("file-"))
+            .count();
+        assert_eq!(files, SMALL_FILES, "{} is incomplete", path.display());
+        fs::remove_dir_all(&dir).expect("remove the snapshot");
+        sample
+    }
+
+    /// One hubmix download in a child process (`--download`).
+    fn hubmix(
+        &self,
+        kind: &str,
+        cache: &Path,
+        repo: &str,
+        path: &str,
+        threshold: Option<u64>,
+        workers: Option<usize>,
+    ) -> (Sample, PathBuf) {
+        let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".into());
+        let output = run(Command::new(std::env::current_exe().expect("this program"))
+            .args(["--download", kind, self.url])
+            .arg(cache)
+            .args([repo, path])
+            .arg(or_default(threshold.map(|t| t.to_string())))
+            .arg(or_default(workers.map(|w| w.to_string())))
+            .env_remove("HF_TOKEN")
+            .env("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1"));
+        let mut parts = output.trim().splitn(3, ' ');
+        let mut next = || parts.next().expect("SECONDS VMHWM_KIB PATH");
+        let seconds = next().parse().expect("seconds");
+        let rss_kib = Some(next().parse().expect("VmHWM"));
+        (Sample { seconds, rss_kib }, PathBuf::from(next()))
+    }
+
+    /// One Python `huggingface_hub` download.
+    fn python(&self, kind: &str, cache: &Path, repo: &str, path: Option<&str>) -> (Sample, PathBuf) {
+        let output = run(Command::new(hubmix_e2e::venv_python(self.venv))
+            .args(["-c", PYTHON_SCRIPT, kind, repo])
+            .arg(cache)
+            .args(path)
+            .env("HF_ENDPOINT", self.url)
+            .env("HF_HOME", cache.join("hf-home"))
+            .env("HF_HUB_DISABLE_XET", "1")
+            .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            .env("HF_HUB_DISABLE_TELEMETRY", "1")
+            .env("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+            .env_remove("HF_TOKEN"));
+        let (seconds, path) = output.trim().split_once(' ').expect("SECONDS PATH");
+        let sample = Sample {
+            seconds: seconds.parse().expect("seconds"),
+            rss_kib: None,
+        };
+        (sample, PathBuf::from(path))
+    }
+}
+
+/// Runs `command` and returns its stdout; panics with its stderr if it fails.
+fn run(command: &mut Command) -> String {
+    let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+/// `sync; echo 3 > /proc/sys/vm/drop_caches`; false if not allowed.
+fn drop_page_cache() -> bool {
+    let synced = Command::new("sync").status().is_ok_and(|s| s.success());
+    synced && fs::write("/proc/sys/vm/drop_caches", "3").is_ok()
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| panic!("{name}={v:?} is not a positive number")),
+        Err(_) => default,
+    }
+}
+
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn median(samples: &[Sample]) -> f64 {
+    let mut secs: Vec<f64> = samples.iter().map(|s| s.seconds).collect();
+    secs.sort_by(f64::total_cmp);
+    secs[secs.len() / 2]
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "FAIL" }
+}
+
+/// The server child process (`--serve`); stopped when dropped.
+struct Server {
+    child: Child,
+    /// Held open: the server stops when it closes.
+    stdin: Option<ChildStdin>,
+    url: String,
+}
+
+impl Server {
+    fn start(root: &Path) -> Server {
+        fs::create_dir_all(root).expect("create the server root");
+        let mut child = Command::new(std::env::current_exe().expect("this program"))
+            .arg("--serve")
+            .arg(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the server process");
+        let mut url = String::new();
+        BufReader::new(child.stdout.take().expect("piped stdout"))
+            .read_line(&mut url)
+            .expect("read the server URL");
+        assert!(url.starts_with("http"), "the server printed {url:?}");
+        Server {
+            stdin: child.stdin.take(),
+            child,
+            url: url.trim().to_owned(),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// Seeds repos through the raw Hub protocol, as `alice`.
+struct Seeder<'a> {
+    agent: ureq::Agent,
+    url: &'a str,
+}
+
+impl<'a> Seeder<'a> {
+    fn new(url: &'a str) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(true)
+            .build()
+            .into();
+        Seeder { agent, url }
+    }
+
+    /// Creates the public model repo `alice/<name>`.
+    fn create(&self, name: &str) {
+        self.agent
+            .post(format!("{}/api/repos/create", self.url))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .send_json(json!({"name": name, "organization": USER}))
+            .expect("create the repo");
+    }
+
+    /// Commits `files` (NDJSON lines after the header) to `main` of `alice/<name>`.
+    fn commit(&self, name: &str, files: &[Value]) {
+        let mut ndjson =
+            json!({"key": "header", "value": {"summary": "seed", "description": ""}}).to_string();
+        for line in files {
+            ndjson.push('\n');
+            ndjson.push_str(&line.to_string());
+        }
+        self.agent
+            .post(format!("{}/api/models/{USER}/{name}/commit/main", self.url))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .header("content-type", "application/x-ndjson")
+            .send(ndjson)
+            .expect("commit");
+    }
+
+    /// Uploads `size` pseudo-random bytes through LFS (batch, then a streamed `PUT`) and commits
+    /// them as `path`. Nothing is written on the client side.
+    fn upload_big(&self, name: &str, path: &str, size: u64) {
+        let mut hasher = Sha256::new();
+        io::copy(&mut Noise::new(size, 7), &mut HashWriter(&mut hasher)).expect("hash the content");
+        let oid = hex::encode(hasher.finalize());
+        let batch: Value = self
+            .agent
+            .post(format!("{}/{USER}/{name}.git/info/lfs/objects/batch", self.url))
+            .header("authorization", format!("Bearer {TOKEN}"))
+            .send_json(json!({"operation": "upload", "transfers": ["basic"],
+                              "objects": [{"oid": oid, "size": size}]}))
+            .expect("LFS batch")
+            .body_mut()
+            .read_json()
+            .expect("LFS batch JSON");
+        if let Some(href) = batch["objects"][0]["actions"]["upload"]["href"].as_str() {
+            self.agent
+                .put(href)
+                .header("content-length", size.to_string())
+                .send(ureq::SendBody::from_owned_reader(Noise::new(size, 7)))
+                .expect("LFS PUT");
+        }
+        self.commit(
+            name,
+            &[json!({"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": oid, "size": size}})],
+        );
+    }
+
+    /// Commits `count` files of 1–8 KiB, inline; returns their total size.
+    fn commit_small(&self, name: &str, count: usize) -> u64 {
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let mut total = 0;
+        let files: Vec<Value> = (0..count)
+            .map(|i| {
+                let len = 1024 * (1 + i as u64 % 8);
+                let mut content = Vec::new();
+                Noise::new(len, i as u64 + 1)
+                    .read_to_end(&mut content)
+                    .expect("generate");
+                total += len;
+                json!({"key": "file", "value": {"path": format!("file-{i:04}.bin"),
+                       "content": b64.encode(&content), "encoding": "base64"}})
+            })
+            .collect();
+        self.commit(name, &files);
+        total
+    }
+}
+
+/// `left` bytes of xorshift noise.
+struct Noise {
+    state: u64,
+    left: u64,
+}
+
+impl Noise {
+    fn new(left: u64, seed: u64) -> Self {
+        Noise {
+            state: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+            left,
+        }
+    }
+}
+
+impl Read for Noise {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = buf.len().min(self.left.try_into().unwrap_or(usize::MAX));
+        for chunk in buf[..n].chunks_mut(8) {
+            self.state ^= self.state << 13;
+            self.state ^= self.state >> 7;
+            self.state ^= self.state << 17;
+            chunk.copy_from_slice(&self.state.to_le_bytes()[..chunk.len()]);
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Feeds what is written into a hasher.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The results table (markdown).
+#[derive(Default)]
+struct Table {
+    rows: Vec<String>,
+}
+
+impl Table {
+    /// A row for a download of `bytes` in `seconds`; `check` = (peer, ratio, target, at least?).
+    fn row(&mut self, what: &str, seconds: f64, bytes: u64, check: Option<(&str, f64, f64, bool)>) {
+        let mbps = bytes as f64 / seconds / 1e6;
+        let rest = match check {
+            None => "| (peer) | | |".to_owned(),
+            Some((peer, ratio, target, at_least)) => {
+                let (op, ok) = if at_least {
+                    ("≥", ratio >= target)
+                } else {
+                    (">", ratio > target)
+                };
+                format!("| {ratio:.2}× {peer} | {op} {target:.2}× | {} |", verdict(ok))
+            }
+        };
+        self.rows
+            .push(format!("| {what} | {seconds:.3} | {mbps:.1} {rest}"));
+    }
+
+    fn print(&self) {
+        println!("\n| contender | seconds (median) | MB/s | ratio vs peer | target | result |");
+        println!("|---|---:|---:|---|---|---|");
+        for row in &self.rows {
+            println!("{row}");
+        }
+    }
+}

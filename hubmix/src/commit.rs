@@ -1,0 +1,966 @@
+//! Commits (`hub-protocol.md` §5): [`HubClient::create_commit`] and its operations.
+//!
+//! The flow of one commit: check everything local (paths, files) and that the token may write;
+//! ask the Hub which files go through LFS (`preupload`); hash each file once, several at a time
+//! (SHA-256 for LFS files, the git blob SHA-1 for the others, so that unchanged files are
+//! skipped); upload the LFS objects the Hub does not have yet ([`crate::lfs`]); then send one
+//! NDJSON commit in which small files travel inline, base64-encoded. Files are streamed from
+//! disk at every step: neither hashing, nor uploading, nor the commit body holds a whole file in
+//! memory. Nothing is committed until that last request succeeds, so an interrupted push leaves
+//! the branch as it was, and running it again only uploads what the Hub still lacks.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Cursor, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+use ureq::http::Method;
+
+use crate::cache::validate_repo_path;
+use crate::client::HubClient;
+use crate::error::HubError;
+use crate::http::{Call, Context, OpenBody, Payload};
+use crate::lfs::LfsObject;
+use crate::parallel::try_map;
+use crate::repo::{DEFAULT_REVISION, IntoRepoRef, RepoId, RepoRef, encode_revision, is_commit_id};
+
+/// Bytes of a file's start sent to `preupload` as its `sample`.
+const SAMPLE_BYTES: usize = 512;
+/// Files per `preupload` call (as `huggingface_hub`).
+const PREUPLOAD_BATCH: usize = 256;
+/// Read buffer for hashing.
+const HASH_CHUNK: usize = 1 << 20;
+/// Raw bytes encoded at a time in the commit body (a multiple of 3, so the pieces join).
+const BASE64_CHUNK: usize = 3 << 16;
+/// Folders nothing may be written under (as `huggingface_hub`).
+const FORBIDDEN_FOLDERS: [&str; 2] = [".git", ".cache"];
+
+/// Where an added file's content comes from.
+#[derive(Clone)]
+pub(crate) enum Content {
+    /// A file on disk, read when needed.
+    Path(PathBuf),
+    /// Bytes in memory.
+    Bytes(Arc<[u8]>),
+    /// A reader's content, spooled to a temporary file (deleted with the last operation).
+    Spooled(Arc<tempfile::NamedTempFile>),
+}
+
+impl fmt::Debug for Content {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Content::Path(p) => write!(f, "Path({})", p.display()),
+            Content::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Content::Spooled(t) => write!(f, "Spooled({})", t.path().display()),
+        }
+    }
+}
+
+/// Shared bytes as a `Cursor` target.
+struct SharedBytes(Arc<[u8]>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Content {
+    /// The file that holds the content, if any.
+    fn file(&self) -> Option<&Path> {
+        match self {
+            Content::Path(p) => Some(p),
+            Content::Spooled(t) => Some(t.path()),
+            Content::Bytes(_) => None,
+        }
+    }
+
+    /// What to name in error messages.
+    fn describe(&self) -> PathBuf {
+        self.file()
+            .map_or_else(|| PathBuf::from("<bytes>"), Path::to_owned)
+    }
+
+    /// The content's size, checking that a path names a regular file.
+    fn size(&self) -> Result<u64, HubError> {
+        let path = match self {
+            Content::Bytes(b) => return Ok(b.len() as u64),
+            Content::Path(p) => p.as_path(),
+            Content::Spooled(t) => t.path(),
+        };
+        let bad = |reason: &str| HubError::UploadSource {
+            path: path.to_owned(),
+            reason: reason.to_owned(),
+        };
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_file() => Ok(m.len()),
+            Ok(m) if m.is_dir() => Err(bad("it is a folder, not a file: use upload_folder")),
+            Ok(_) => Err(bad("it is not a regular file")),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(bad("no such file")),
+            Err(e) => Err(HubError::io("cannot read", path)(e)),
+        }
+    }
+
+    /// A stream of `len` bytes from `offset`.
+    fn open_at(&self, offset: u64, len: u64) -> io::Result<Box<dyn Read + Send>> {
+        let path = match self {
+            Content::Bytes(b) => {
+                let mut cursor = Cursor::new(SharedBytes(Arc::clone(b)));
+                cursor.set_position(offset);
+                return Ok(Box::new(cursor.take(len)));
+            }
+            Content::Path(p) => p.as_path(),
+            Content::Spooled(t) => t.path(),
+        };
+        let mut file = File::open(path)?;
+        file.seek(SeekFrom::Start(offset))?;
+        Ok(Box::new(file.take(len)))
+    }
+
+    /// The body of a request sending `len` bytes from `offset`, re-readable for retries.
+    pub(crate) fn payload(&self, offset: u64, len: u64) -> Payload {
+        match self.file() {
+            Some(path) => Payload::File {
+                path: path.to_owned(),
+                offset,
+                len,
+            },
+            None => {
+                let source = self.clone();
+                let open: OpenBody = Arc::new(move || source.open_at(offset, len));
+                Payload::Stream {
+                    open,
+                    len,
+                    content_type: None,
+                }
+            }
+        }
+    }
+
+    /// Reads exactly `len` bytes into `sink`, in chunks; fails if the content got shorter.
+    fn read_all(&self, len: u64, mut sink: impl FnMut(&[u8])) -> Result<(), HubError> {
+        let fail = |e: io::Error| HubError::io("cannot read", self.describe())(e);
+        let mut reader = self.open_at(0, len).map_err(fail)?;
+        let mut buf = vec![0u8; HASH_CHUNK.min(len as usize).max(1)];
+        let mut left = len;
+        while left > 0 {
+            let n = reader.read(&mut buf).map_err(fail)?;
+            if n == 0 {
+                return Err(changed(&self.describe()));
+            }
+            sink(&buf[..n]);
+            left -= n as u64;
+        }
+        Ok(())
+    }
+}
+
+fn changed(path: &Path) -> HubError {
+    HubError::UploadSource {
+        path: path.to_owned(),
+        reason: "the file changed while it was being uploaded: run the upload again".into(),
+    }
+}
+
+/// One change of a commit: add (or replace) a file, or delete a file or a folder.
+///
+/// ```
+/// use hubmix::CommitOperation;
+/// let ops = vec![
+///     CommitOperation::add_file("model.safetensors", "out/model.safetensors"),
+///     CommitOperation::add_bytes("config.json", br#"{"d_in": 4}"#.as_slice()),
+///     CommitOperation::delete_file("old.bin"),
+///     CommitOperation::delete_folder("checkpoints/"),
+/// ];
+/// assert_eq!(ops[1].path_in_repo(), "config.json");
+/// ```
+#[derive(Debug, Clone)]
+pub struct CommitOperation {
+    path_in_repo: String,
+    kind: OpKind,
+}
+
+#[derive(Debug, Clone)]
+enum OpKind {
+    Add(Content),
+    Delete,
+    DeleteFolder,
+}
+
+impl CommitOperation {
+    /// Adds the local file `local` as `path_in_repo`. The file is read when the commit is made
+    /// (streamed, never loaded whole).
+    pub fn add_file(path_in_repo: impl Into<String>, local: impl Into<PathBuf>) -> Self {
+        Self::add(path_in_repo, Content::Path(local.into()))
+    }
+
+    /// Adds `bytes` as `path_in_repo`.
+    pub fn add_bytes(path_in_repo: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
+        Self::add(path_in_repo, Content::Bytes(bytes.into()))
+    }
+
+    /// Adds what `reader` yields as `path_in_repo`. The reader is consumed now, into a temporary
+    /// file (in [`std::env::temp_dir`]) that is deleted when the last clone of this operation
+    /// is dropped: a commit needs the content several times (hash, upload, retries).
+    pub fn add_reader(path_in_repo: impl Into<String>, mut reader: impl Read) -> Result<Self, HubError> {
+        let dir = std::env::temp_dir();
+        let mut spool =
+            tempfile::NamedTempFile::new_in(&dir).map_err(HubError::io("cannot create a file in", &dir))?;
+        io::copy(&mut reader, &mut spool).map_err(HubError::io("cannot write", spool.path()))?;
+        Ok(Self::add(path_in_repo, Content::Spooled(Arc::new(spool))))
+    }
+
+    /// Deletes the file `path_in_repo` (the commit fails if it does not exist).
+    pub fn delete_file(path_in_repo: impl Into<String>) -> Self {
+        CommitOperation {
+            path_in_repo: path_in_repo.into(),
+            kind: OpKind::Delete,
+        }
+    }
+
+    /// Deletes the folder `path_in_repo` and everything below it.
+    pub fn delete_folder(path_in_repo: impl Into<String>) -> Self {
+        CommitOperation {
+            path_in_repo: path_in_repo.into(),
+            kind: OpKind::DeleteFolder,
+        }
+    }
+
+    fn add(path_in_repo: impl Into<String>, source: Content) -> Self {
+        CommitOperation {
+            path_in_repo: path_in_repo.into(),
+            kind: OpKind::Add(source),
+        }
+    }
+
+    /// The path in the repository this operation changes.
+    pub fn path_in_repo(&self) -> &str {
+        &self.path_in_repo
+    }
+}
+
+/// Checks a path in the repository as `huggingface_hub` does (leading `./` dropped), and
+/// returns it in canonical form.
+pub(crate) fn check_path_in_repo(path: &str) -> Result<&str, HubError> {
+    let path = path.strip_prefix("./").unwrap_or(path);
+    validate_repo_path(path)?;
+    if let Some(folder) = path.split('/').find(|s| FORBIDDEN_FOLDERS.contains(s)) {
+        return Err(HubError::InvalidPath {
+            path: path.to_owned(),
+            reason: format!("nothing can be written under a {folder}/ folder"),
+        });
+    }
+    Ok(path)
+}
+
+/// Options of [`HubClient::create_commit`] (and of the uploads built on it).
+///
+/// ```
+/// let options = hubmix::CommitOptions::new("Add weights")
+///     .revision("dev")          // created from the default branch if missing
+///     .parent_commit("0123abc"); // refuse if dev moved since
+/// assert!(options.create_branch);
+/// ```
+#[derive(Debug, Clone)]
+pub struct CommitOptions {
+    /// The commit's title (required by `create_commit`; uploads supply a default when empty).
+    pub message: String,
+    /// The rest of the commit message.
+    pub description: String,
+    /// The branch (or `refs/pr/N`) to commit to; overrides the repo reference's revision;
+    /// default `main`.
+    pub revision: Option<String>,
+    /// Open a pull request against the revision instead of committing to it.
+    pub create_pr: bool,
+    /// The commit the change is based on: when the revision's head is another one, nothing is
+    /// committed and the call fails with [`HubError::Conflict`].
+    pub parent_commit: Option<String>,
+    /// Create the branch from the default branch when it does not exist (default `true`).
+    pub create_branch: bool,
+}
+
+impl Default for CommitOptions {
+    fn default() -> Self {
+        CommitOptions {
+            message: String::new(),
+            description: String::new(),
+            revision: None,
+            create_pr: false,
+            parent_commit: None,
+            create_branch: true,
+        }
+    }
+}
+
+impl CommitOptions {
+    /// Options with this commit title.
+    pub fn new(message: impl Into<String>) -> Self {
+        CommitOptions {
+            message: message.into(),
+            ..Default::default()
+        }
+    }
+
+    /// The commit title.
+    pub fn message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// The rest of the commit message.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// The branch (or `refs/pr/N`) to commit to.
+    pub fn revision(mut self, revision: impl Into<String>) -> Self {
+        self.revision = Some(revision.into());
+        self
+    }
+
+    /// Open a pull request instead of committing to the revision.
+    pub fn create_pr(mut self, create_pr: bool) -> Self {
+        self.create_pr = create_pr;
+        self
+    }
+
+    /// Commit only if the revision's head is still `commit`.
+    pub fn parent_commit(mut self, commit: impl Into<String>) -> Self {
+        self.parent_commit = Some(commit.into());
+        self
+    }
+
+    /// Whether a missing branch is created from the default branch.
+    pub fn create_branch(mut self, create: bool) -> Self {
+        self.create_branch = create;
+        self
+    }
+}
+
+/// What a commit made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CommitInfo {
+    /// The commit id (the current head when nothing changed and no commit was made).
+    pub oid: String,
+    /// The commit's web URL.
+    pub url: String,
+    /// The pull request's number, when one was opened.
+    pub pr_num: Option<u64>,
+    /// The pull request's web URL, when one was opened.
+    pub pr_url: Option<String>,
+}
+
+impl CommitInfo {
+    /// `refs/pr/N` when a pull request was opened: a revision to download it from.
+    pub fn pr_revision(&self) -> Option<String> {
+        self.pr_num.map(|n| format!("refs/pr/{n}"))
+    }
+}
+
+/// An addition, as it goes through the flow.
+pub(crate) struct Addition<'a> {
+    path: &'a str,
+    source: &'a Content,
+    size: u64,
+    /// Through LFS (else inline), as `preupload` decided.
+    lfs: bool,
+    /// The object now at that path, in the form of the chosen mode.
+    remote_oid: Option<String>,
+}
+
+/// A checked operation.
+pub(crate) enum Checked<'a> {
+    Add(Addition<'a>),
+    Delete(&'a str),
+    DeleteFolder(&'a str),
+}
+
+/// One line of the commit body: text, or a file's content base64-encoded between two texts.
+enum Piece {
+    Text(Vec<u8>),
+    Inline { source: Content, size: u64 },
+}
+
+/// The NDJSON commit body, generated as it is sent.
+struct CommitBody {
+    pieces: Arc<Vec<Piece>>,
+    next: usize,
+    content: Option<(Box<dyn Read + Send>, u64, PathBuf)>,
+    raw: Vec<u8>,
+    out: Vec<u8>,
+    pos: usize,
+}
+
+impl CommitBody {
+    fn new(pieces: Arc<Vec<Piece>>) -> Self {
+        CommitBody {
+            pieces,
+            next: 0,
+            content: None,
+            raw: Vec::new(),
+            out: Vec::new(),
+            pos: 0,
+        }
+    }
+}
+
+impl Read for CommitBody {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.out.len() {
+            self.out.clear();
+            self.pos = 0;
+            if let Some((reader, left, path)) = &mut self.content {
+                if *left == 0 {
+                    self.content = None;
+                    continue;
+                }
+                let n = BASE64_CHUNK.min(*left as usize);
+                self.raw.resize(n, 0);
+                reader.read_exact(&mut self.raw).map_err(|e| match e.kind() {
+                    io::ErrorKind::UnexpectedEof => io::Error::other(changed(path).to_string()),
+                    _ => e,
+                })?;
+                *left -= n as u64;
+                let len = base64::encoded_len(n, true).expect("chunks are small");
+                self.out.resize(len, 0);
+                BASE64
+                    .encode_slice(&self.raw, &mut self.out)
+                    .expect("the buffer has the encoded length");
+                continue;
+            }
+            let Some(piece) = self.pieces.get(self.next) else {
+                return Ok(0);
+            };
+            self.next += 1;
+            match piece {
+                Piece::Text(t) => self.out.extend_from_slice(t),
+                Piece::Inline { source, size } => {
+                    self.content = Some((source.open_at(0, *size)?, *size, source.describe()));
+                }
+            }
+        }
+        let n = buf.len().min(self.out.len() - self.pos);
+        buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+fn ndjson_line(key: &str, value: Value) -> Vec<u8> {
+    let mut line = serde_json::to_vec(&json!({"key": key, "value": value})).expect("JSON values serialize");
+    line.push(b'\n');
+    line
+}
+
+#[derive(Deserialize)]
+struct PreuploadAnswer {
+    files: Vec<PreuploadFile>,
+    #[serde(rename = "commitOid")]
+    commit_oid: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PreuploadFile {
+    path: String,
+    #[serde(rename = "uploadMode")]
+    upload_mode: String,
+    #[serde(rename = "shouldIgnore", default)]
+    should_ignore: bool,
+    oid: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CommitAnswer {
+    #[serde(rename = "commitOid")]
+    commit_oid: String,
+    #[serde(rename = "commitUrl")]
+    commit_url: String,
+    #[serde(rename = "pullRequestUrl")]
+    pr_url: Option<String>,
+}
+
+/// The git blob id: SHA-1 of `blob <size>\0` and the content.
+fn git_blob_hasher(size: u64) -> Sha1 {
+    let mut h = Sha1::new();
+    h.update(format!("blob {size}\0").as_bytes());
+    h
+}
+
+/// The id preupload compares with: SHA-256 for LFS, the git blob SHA-1 otherwise. Reads the
+/// content once, in chunks.
+fn digest(a: &Addition<'_>) -> Result<String, HubError> {
+    fn run<D: Digest>(mut hasher: D, a: &Addition<'_>) -> Result<String, HubError> {
+        a.source.read_all(a.size, |b| hasher.update(b))?;
+        Ok(hex::encode(hasher.finalize()))
+    }
+    if a.lfs {
+        run(Sha256::new(), a)
+    } else {
+        run(git_blob_hasher(a.size), a)
+    }
+}
+
+/// The lines of the commit body and the LFS objects they refer to, leaving out additions
+/// whose content (`oids`, in operation order) the revision already has. `None` when nothing
+/// is left to commit.
+fn commit_lines(
+    ops: &[Checked<'_>],
+    oids: Vec<Option<String>>,
+    options: &CommitOptions,
+) -> Option<(Vec<Piece>, Vec<LfsObject>)> {
+    let mut header = json!({"summary": options.message, "description": options.description});
+    if let Some(parent) = &options.parent_commit {
+        header["parentCommit"] = parent.as_str().into();
+    }
+    let mut lines = vec![Piece::Text(ndjson_line("header", header))];
+    let mut lfs_objects: Vec<LfsObject> = Vec::new();
+    for (op, oid) in ops.iter().zip(oids) {
+        match (op, oid) {
+            (Checked::Add(a), Some(oid)) if a.remote_oid.as_deref() == Some(oid.as_str()) => {
+                tracing::info!("{} is unchanged: left out of the commit", a.path);
+            }
+            (Checked::Add(a), Some(oid)) if a.lfs => {
+                lines.push(Piece::Text(ndjson_line(
+                    "lfsFile",
+                    json!({"path": a.path, "algo": "sha256", "oid": oid, "size": a.size}),
+                )));
+                if !lfs_objects.iter().any(|o| o.oid == oid) {
+                    lfs_objects.push(LfsObject {
+                        oid,
+                        size: a.size,
+                        content: a.source.clone(),
+                    });
+                }
+            }
+            (Checked::Add(a), Some(_)) => {
+                let tail = format!(r#"","path":{},"encoding":"base64"}}}}"#, Value::from(a.path));
+                lines.push(Piece::Text(br#"{"key":"file","value":{"content":""#.to_vec()));
+                lines.push(Piece::Inline {
+                    source: a.source.clone(),
+                    size: a.size,
+                });
+                lines.push(Piece::Text(format!("{tail}\n").into_bytes()));
+            }
+            (Checked::Delete(p), _) => {
+                lines.push(Piece::Text(ndjson_line("deletedFile", json!({"path": p}))))
+            }
+            (Checked::DeleteFolder(p), _) => lines.push(Piece::Text(ndjson_line(
+                "deletedFolder",
+                json!({"path": format!("{p}/")}),
+            ))),
+            (Checked::Add(_), None) => unreachable!("every addition is hashed"),
+        }
+    }
+    (lines.len() > 1).then_some((lines, lfs_objects))
+}
+
+/// Where a commit goes.
+struct Target<'a> {
+    repo: &'a RepoId,
+    revision: String,
+    create_pr: bool,
+    create_branch: bool,
+}
+
+impl Target<'_> {
+    fn ctx(&self) -> Context {
+        Context {
+            repo: self.repo.to_string(),
+            revision: Some(self.revision.clone()),
+            path: None,
+        }
+    }
+
+    /// `?create_pr=1` when opening a pull request.
+    fn query(&self) -> &'static str {
+        if self.create_pr { "?create_pr=1" } else { "" }
+    }
+
+    /// Whether a missing revision is a branch to create.
+    fn may_create_branch(&self) -> bool {
+        self.create_branch
+            && !self.create_pr
+            && !self.revision.starts_with("refs/")
+            && !is_commit_id(&self.revision)
+    }
+}
+
+impl HubClient {
+    /// Makes one commit of `operations` on the reference's revision (or `options.revision`,
+    /// default `main`), or opens a pull request with it.
+    ///
+    /// Before anything is sent, local input is checked (each path in the repository is relative,
+    /// without `..` and not under `.git/` or `.cache/`; each local file exists and is a file) and
+    /// the token must be able to write ([`HubError::NotLoggedIn`] otherwise). Then the Hub says
+    /// which files go through LFS (`preupload`; a missing branch is created from the default
+    /// branch here, unless `options.create_branch` is false); each file is hashed once, several
+    /// at a time; files whose content the revision already has are left out (when nothing is
+    /// left, no commit is made and the current head is returned); the LFS objects the Hub lacks
+    /// are uploaded (`basic` or `multipart`, parts in parallel, a failed part retried on its
+    /// own) and verified; last, one NDJSON commit carries the small files inline. Files are
+    /// streamed from disk at every step, never held whole in memory. Until that last request
+    /// succeeds nothing is committed, so an interrupted push can simply be run again: objects
+    /// the Hub already has are not sent twice.
+    ///
+    /// ```no_run
+    /// use hubmix::{CommitOperation, CommitOptions, HubClient};
+    /// let hub = HubClient::new()?;
+    /// let info = hub.create_commit(
+    ///     "alice/mlp",
+    ///     &[CommitOperation::add_file("model.safetensors", "out/model.safetensors")],
+    ///     &CommitOptions::new("Update weights").create_pr(true),
+    /// )?;
+    /// println!("opened {}", info.pr_url.unwrap_or_default());
+    /// # Ok::<(), hubmix::HubError>(())
+    /// ```
+    pub fn create_commit(
+        &self,
+        repo: impl IntoRepoRef,
+        operations: &[CommitOperation],
+        options: &CommitOptions,
+    ) -> Result<CommitInfo, HubError> {
+        let r = repo.into_repo_ref()?;
+        let target = Target {
+            repo: &r.id,
+            revision: options
+                .revision
+                .clone()
+                .or_else(|| r.revision.clone())
+                .unwrap_or_else(|| DEFAULT_REVISION.into()),
+            create_pr: options.create_pr,
+            create_branch: options.create_branch,
+        };
+        let mut ops = check_operations(operations, options)?;
+        self.require_write(&format!("committing to {}", r.id))?;
+
+        let mut branch_created = false;
+        let head = self.preupload(&target, &mut ops, &mut branch_created)?;
+        if let (Some(parent), Some(head)) = (&options.parent_commit, &head)
+            && !target.create_pr
+            && !head.starts_with(&parent.to_ascii_lowercase())
+        {
+            return Err(HubError::Conflict {
+                message: format!(
+                    "parent commit {parent} is no longer the head of {} (now {head}): nothing was committed; fetch the new head and retry",
+                    target.revision
+                ),
+            });
+        }
+
+        // Hash once (in parallel), and leave out what the revision already has.
+        let workers = self.settings().max_workers;
+        let oids = try_map(&ops, workers, |op| match op {
+            Checked::Add(a) => digest(a).map(Some),
+            _ => Ok(None),
+        })?;
+        let Some((lines, lfs_objects)) = commit_lines(&ops, oids, options) else {
+            tracing::info!("nothing changed in {}: no commit made", target.revision);
+            let info = self.repo_info(target.repo, Some(&target.revision))?;
+            let oid = info.sha.ok_or_else(|| HubError::InvalidResponse {
+                url: self.api_url(target.repo, ""),
+                reason: "the repository info has no \"sha\"".into(),
+            })?;
+            return Ok(CommitInfo {
+                url: format!(
+                    "{}/{}/commit/{oid}",
+                    self.settings().endpoint,
+                    target.repo.url_path()
+                ),
+                oid,
+                pr_num: None,
+                pr_url: None,
+            });
+        };
+
+        let ref_name = (!target.create_pr).then_some(target.revision.as_str());
+        crate::lfs::upload_objects(self, target.repo, ref_name, &lfs_objects)?;
+
+        // The exact length, so that the body is not sent chunked (some proxies refuse that).
+        let len = lines
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.len() as u64,
+                Piece::Inline { size, .. } => 4 * size.div_ceil(3),
+            })
+            .sum();
+        let pieces = Arc::new(lines);
+        let open: OpenBody = Arc::new(move || Ok(Box::new(CommitBody::new(Arc::clone(&pieces)))));
+        let url = self.api_url(
+            target.repo,
+            &format!("/commit/{}{}", encode_revision(&target.revision), target.query()),
+        );
+        let mut call = Call::new(Method::POST, &url).no_retry();
+        call.payload = Payload::Stream {
+            open,
+            len,
+            content_type: Some("application/x-ndjson"),
+        };
+        let answer: CommitAnswer = self.on_missing_branch(&target, &mut branch_created, || {
+            self.http().json(&call, &target.ctx())
+        })?;
+        let pr_num = answer.pr_url.as_deref().and_then(pr_number);
+        if answer.pr_url.is_some() && pr_num.is_none() {
+            return Err(HubError::InvalidResponse {
+                url,
+                reason: "pullRequestUrl does not end with /discussions/<number>".into(),
+            });
+        }
+        Ok(CommitInfo {
+            oid: answer.commit_oid,
+            url: answer.commit_url,
+            pr_num,
+            pr_url: answer.pr_url,
+        })
+    }
+
+    /// Runs `f`; if the revision is missing and may be created, creates the branch from the
+    /// default branch (once) and runs `f` again.
+    fn on_missing_branch<T>(
+        &self,
+        target: &Target<'_>,
+        created: &mut bool,
+        f: impl Fn() -> Result<T, HubError>,
+    ) -> Result<T, HubError> {
+        match f() {
+            Err(HubError::RevisionNotFound { .. }) if !*created && target.may_create_branch() => {
+                tracing::info!(
+                    "creating branch {} of {} from the default branch",
+                    target.revision,
+                    target.repo
+                );
+                self.create_branch(RepoRef::from(target.repo.clone()), &target.revision, true)?;
+                *created = true;
+                f()
+            }
+            other => other,
+        }
+    }
+
+    /// Asks which additions go through LFS, drops those the Hub says to ignore, and returns the
+    /// revision's head.
+    fn preupload(
+        &self,
+        target: &Target<'_>,
+        ops: &mut Vec<Checked<'_>>,
+        branch_created: &mut bool,
+    ) -> Result<Option<String>, HubError> {
+        let additions: Vec<&Addition<'_>> = ops
+            .iter()
+            .filter_map(|op| match op {
+                Checked::Add(a) => Some(a),
+                _ => None,
+            })
+            .collect();
+        if additions.is_empty() {
+            return Ok(None);
+        }
+        let workers = self.settings().max_workers;
+        let samples = try_map(&additions, workers, |a| {
+            let mut sample = Vec::with_capacity(SAMPLE_BYTES);
+            a.source
+                .read_all(a.size.min(SAMPLE_BYTES as u64), |b| sample.extend_from_slice(b))?;
+            Ok(BASE64.encode(sample))
+        })?;
+        let gitignore = match additions.iter().find(|a| a.path == ".gitignore") {
+            Some(a) => {
+                let mut text = Vec::new();
+                a.source.read_all(a.size, |b| text.extend_from_slice(b))?;
+                Some(String::from_utf8_lossy(&text).into_owned())
+            }
+            None => None,
+        };
+        let url = self.api_url(
+            target.repo,
+            &format!(
+                "/preupload/{}{}",
+                encode_revision(&target.revision),
+                target.query()
+            ),
+        );
+        let mut answers = std::collections::HashMap::new();
+        let mut head = None;
+        for (batch, samples) in additions
+            .chunks(PREUPLOAD_BATCH)
+            .zip(samples.chunks(PREUPLOAD_BATCH))
+        {
+            let files: Vec<Value> = batch
+                .iter()
+                .zip(samples)
+                .map(|(a, sample)| json!({"path": a.path, "sample": sample, "size": a.size}))
+                .collect();
+            let mut body = json!({ "files": files });
+            if let Some(text) = &gitignore {
+                body["gitIgnore"] = text.as_str().into();
+            }
+            let call = Call::new(Method::POST, &url).json(&body);
+            let answer: PreuploadAnswer =
+                self.on_missing_branch(target, branch_created, || self.http().json(&call, &target.ctx()))?;
+            head = head.or(answer.commit_oid);
+            answers.extend(answer.files.into_iter().map(|f| (f.path.clone(), f)));
+        }
+        let mut checked = Vec::new();
+        for op in ops.drain(..) {
+            let Checked::Add(mut a) = op else {
+                checked.push(op);
+                continue;
+            };
+            let Some(answer) = answers.remove(a.path) else {
+                return Err(HubError::InvalidResponse {
+                    url,
+                    reason: format!("the preupload answer does not mention {}", a.path),
+                });
+            };
+            if answer.should_ignore {
+                tracing::info!(
+                    "{} is ignored by the repository's .gitignore: not uploaded",
+                    a.path
+                );
+                continue;
+            }
+            a.lfs = answer.upload_mode == "lfs" && a.size > 0;
+            a.remote_oid = answer.oid;
+            checked.push(Checked::Add(a));
+        }
+        *ops = checked;
+        Ok(head)
+    }
+}
+
+/// Checks the options and operations before anything is sent.
+pub(crate) fn check_operations<'a>(
+    operations: &'a [CommitOperation],
+    options: &CommitOptions,
+) -> Result<Vec<Checked<'a>>, HubError> {
+    if options.message.trim().is_empty() {
+        return Err(HubError::InvalidArgument {
+            name: "commit message".into(),
+            reason: "it is empty: say what the commit changes".into(),
+        });
+    }
+    if let Some(p) = &options.parent_commit
+        && !((5..=40).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(HubError::InvalidArgument {
+            name: "parent commit".into(),
+            reason: format!("{p:?} is not a commit id (5 to 40 hex digits)"),
+        });
+    }
+    let mut added = std::collections::HashSet::new();
+    operations
+        .iter()
+        .map(|op| {
+            Ok(match &op.kind {
+                OpKind::Add(source) => {
+                    let path = check_path_in_repo(&op.path_in_repo)?;
+                    if !added.insert(path) {
+                        return Err(HubError::InvalidPath {
+                            path: path.to_owned(),
+                            reason: "added twice in one commit".into(),
+                        });
+                    }
+                    Checked::Add(Addition {
+                        path,
+                        source,
+                        size: source.size()?,
+                        lfs: false,
+                        remote_oid: None,
+                    })
+                }
+                OpKind::Delete => Checked::Delete(check_path_in_repo(&op.path_in_repo)?),
+                OpKind::DeleteFolder => {
+                    let path = op.path_in_repo.strip_suffix('/').unwrap_or(&op.path_in_repo);
+                    Checked::DeleteFolder(check_path_in_repo(path)?)
+                }
+            })
+        })
+        .collect()
+}
+
+/// The `N` of a `…/discussions/N` URL.
+fn pr_number(url: &str) -> Option<u64> {
+    let (_, tail) = url.rsplit_once("/discussions/")?;
+    tail.split(['/', '?', '#']).next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_of(pieces: Vec<Piece>) -> String {
+        let mut body = CommitBody::new(Arc::new(pieces));
+        let mut s = String::new();
+        body.read_to_string(&mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn commit_body_streams_base64_content() {
+        // Larger than one base64 chunk, and not a multiple of 3.
+        let content: Vec<u8> = (0..BASE64_CHUNK * 2 + 7).map(|i| (i % 251) as u8).collect();
+        let source = Content::Bytes(content.clone().into());
+        let body = body_of(vec![
+            Piece::Text(b"[".to_vec()),
+            Piece::Inline {
+                source,
+                size: content.len() as u64,
+            },
+            Piece::Text(b"]".to_vec()),
+        ]);
+        assert_eq!(body, format!("[{}]", BASE64.encode(&content)));
+    }
+
+    #[test]
+    fn a_shrunken_file_fails_the_body() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"abc").unwrap();
+        let mut body = CommitBody::new(Arc::new(vec![Piece::Inline {
+            source: Content::Path(path),
+            size: 10,
+        }]));
+        let err = body.read_to_end(&mut Vec::new()).unwrap_err();
+        assert!(err.to_string().contains("changed"), "{err}");
+    }
+
+    #[test]
+    fn git_blob_ids() {
+        // `git hash-object` of "hello\n".
+        let mut h = git_blob_hasher(6);
+        h.update(b"hello\n");
+        assert_eq!(
+            hex::encode(h.finalize()),
+            "ce013625030ba8dba906f756967f9e9ca394464a"
+        );
+    }
+
+    #[test]
+    fn paths_in_repo() {
+        assert_eq!(check_path_in_repo("./a/b.txt").unwrap(), "a/b.txt");
+        for bad in [
+            "../x",
+            "a/../b",
+            "/abs",
+            "",
+            "a//b",
+            ".git/config",
+            "x/.cache/y",
+            "a\\b",
+        ] {
+            assert!(
+                matches!(check_path_in_repo(bad), Err(HubError::InvalidPath { .. })),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(pr_number("http://h/alice/m/discussions/12"), Some(12));
+        assert_eq!(pr_number("http://h/alice/m/commit/1"), None);
+    }
+}
