@@ -4,6 +4,7 @@
 //!   and tokens (see the constants below), storing its data in a temporary folder.
 //! * [`python_venv`] provides a cached Python virtual environment with a pinned `huggingface_hub`
 //!   release and pytest, for the Python interoperability suite in `tests/python`.
+//! * [`torch_venv`] provides one that also sees the system's PyTorch, for the model interop tests.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
@@ -82,25 +83,95 @@ const VENV_READY_MARKER: &str = "hubmix-venv-ready.txt";
 /// Returns the venv folder; its interpreter is [`venv_python`]. An `Err` explains what is
 /// missing (no `python3`, no `venv` module, pip could not install, …).
 pub fn python_venv(cache_dir: &Path, version: &str) -> Result<PathBuf, String> {
+    let spec = VenvSpec {
+        name: format!("venv-hf-{version}"),
+        base_python: "python3",
+        system_site_packages: false,
+        requirements: vec![
+            format!("huggingface_hub=={version}"),
+            "pytest>=8,<10".to_owned(),
+            "pytest-timeout>=2.3,<3".to_owned(),
+        ],
+        check: "import sys, huggingface_hub, pytest, pytest_timeout\n\
+                assert huggingface_hub.__version__ == sys.argv[1], huggingface_hub.__version__",
+        check_arg: version.to_owned(),
+    };
+    cached_venv(cache_dir, &spec)
+}
+
+/// The `huggingface_hub` release of the PyTorch venv ([`torch_venv`]).
+pub const TORCH_VENV_HF_VERSION: &str = "2.4.0";
+
+/// Returns a Python virtual environment under `cache_dir` that sees the system's PyTorch
+/// (Debian's `python3-torch`, CPU) and has `huggingface_hub==2.4.0`, `safetensors` and `jinja2`
+/// from PyPI, creating it on first use: `/usr/bin/python3 -m venv --system-site-packages`.
+///
+/// Cached, locked and marked like [`python_venv`], in `<cache_dir>/venv-torch-hf-2.4.0`. An
+/// `Err` explains what is missing (no system PyTorch: `apt-get install python3-torch
+/// python3-venv`; pip could not install; …).
+pub fn torch_venv(cache_dir: &Path) -> Result<PathBuf, String> {
+    let spec = VenvSpec {
+        name: format!("venv-torch-hf-{TORCH_VENV_HF_VERSION}"),
+        base_python: "/usr/bin/python3",
+        system_site_packages: true,
+        requirements: vec![
+            format!("huggingface_hub=={TORCH_VENV_HF_VERSION}"),
+            "safetensors".to_owned(),
+            "jinja2".to_owned(),
+        ],
+        check: "import sys, torch, jinja2, safetensors.torch, huggingface_hub\n\
+                from huggingface_hub import PyTorchModelHubMixin\n\
+                assert huggingface_hub.__version__ == sys.argv[1], huggingface_hub.__version__",
+        check_arg: TORCH_VENV_HF_VERSION.to_owned(),
+    };
+    cached_venv(cache_dir, &spec)
+}
+
+/// The interpreter of a venv made by [`python_venv`] or [`torch_venv`].
+pub fn venv_python(venv: &Path) -> PathBuf {
+    venv.join("bin").join("python")
+}
+
+/// What a cached venv is made of.
+struct VenvSpec {
+    /// Its folder name under the cache folder (also names its lock file).
+    name: String,
+    /// The interpreter that creates it.
+    base_python: &'static str,
+    /// Whether it sees the base interpreter's packages (`--system-site-packages`).
+    system_site_packages: bool,
+    /// What pip installs into it (recorded in the ready marker).
+    requirements: Vec<String>,
+    /// A Python script that must succeed once installed, given `check_arg` as `sys.argv[1]`.
+    check: &'static str,
+    check_arg: String,
+}
+
+/// Builds (once) or reuses the venv `spec` under `cache_dir`; see [`python_venv`].
+fn cached_venv(cache_dir: &Path, spec: &VenvSpec) -> Result<PathBuf, String> {
     fs::create_dir_all(cache_dir).map_err(|e| format!("cannot create {}: {e}", cache_dir.display()))?;
-    let venv = cache_dir.join(format!("venv-hf-{version}"));
-    let lock_path = cache_dir.join(format!("venv-hf-{version}.lock"));
+    let venv = cache_dir.join(&spec.name);
+    let lock_path = cache_dir.join(format!("{}.lock", spec.name));
     let lock = File::create(&lock_path).map_err(|e| format!("cannot create {}: {e}", lock_path.display()))?;
     lock.lock()
         .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
 
-    let requirements = venv_requirements(version);
     let marker = venv.join(VENV_READY_MARKER);
-    if fs::read_to_string(&marker).is_ok_and(|listed| listed == requirements.join("\n")) {
+    let listed = spec.requirements.join("\n");
+    if fs::read_to_string(&marker).is_ok_and(|found| found == listed) {
         return Ok(venv);
     }
     if venv.exists() {
         fs::remove_dir_all(&venv).map_err(|e| format!("cannot remove stale venv {}: {e}", venv.display()))?;
     }
 
-    let mut create = Command::new("python3");
-    create.args(["-m", "venv"]).arg(&venv);
-    run_setup_step(&mut create, "python3 -m venv")?;
+    let mut create = Command::new(spec.base_python);
+    create.args(["-m", "venv"]);
+    if spec.system_site_packages {
+        create.arg("--system-site-packages");
+    }
+    create.arg(&venv);
+    run_setup_step(&mut create, &format!("{} -m venv", spec.base_python))?;
 
     let python = venv_python(&venv);
     let mut install = Command::new(&python);
@@ -113,35 +184,15 @@ pub fn python_venv(cache_dir: &Path, version: &str) -> Result<PathBuf, String> {
             "--disable-pip-version-check",
             "--no-input",
         ])
-        .args(&requirements);
+        .args(&spec.requirements);
     run_setup_step(&mut install, "pip install")?;
 
     let mut check = Command::new(&python);
-    check.args([
-        "-c",
-        "import sys, huggingface_hub, pytest, pytest_timeout\n\
-         assert huggingface_hub.__version__ == sys.argv[1], huggingface_hub.__version__",
-        version,
-    ]);
+    check.args(["-c", spec.check, &spec.check_arg]);
     run_setup_step(&mut check, "import check")?;
 
-    fs::write(&marker, requirements.join("\n"))
-        .map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
+    fs::write(&marker, listed).map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
     Ok(venv)
-}
-
-/// The Python interpreter of a venv made by [`python_venv`].
-pub fn venv_python(venv: &Path) -> PathBuf {
-    venv.join("bin").join("python")
-}
-
-/// The pip requirements of the venv for one `huggingface_hub` version.
-fn venv_requirements(version: &str) -> Vec<String> {
-    vec![
-        format!("huggingface_hub=={version}"),
-        "pytest>=8,<10".to_owned(),
-        "pytest-timeout>=2.3,<3".to_owned(),
-    ]
 }
 
 /// Runs one venv setup command, turning a failure to start or a non-zero exit into an `Err`
@@ -168,15 +219,29 @@ pub fn in_ci() -> bool {
 /// The venv for `version` under `cache_dir`; outside CI `None` (with the reason printed) when
 /// it cannot be built. Under CI that is a failure: a missing tool never turns into a skip.
 pub fn venv_or_skip(cache_dir: &Path, version: &str) -> Option<PathBuf> {
-    match python_venv(cache_dir, version) {
+    or_skip(
+        python_venv(cache_dir, version),
+        &format!("huggingface_hub {version}"),
+    )
+}
+
+/// [`torch_venv`] under `cache_dir`, with the same policy as [`venv_or_skip`].
+pub fn torch_venv_or_skip(cache_dir: &Path) -> Option<PathBuf> {
+    or_skip(
+        torch_venv(cache_dir),
+        &format!("PyTorch and huggingface_hub {TORCH_VENV_HF_VERSION}"),
+    )
+}
+
+/// A venv, or outside CI `None` with the reason printed; under CI a panic.
+fn or_skip(venv: Result<PathBuf, String>, what: &str) -> Option<PathBuf> {
+    match venv {
         Ok(venv) => Some(venv),
         Err(why) if !in_ci() => {
-            eprintln!("skipped: no Python venv with huggingface_hub {version}: {why}");
+            eprintln!("skipped: no Python venv with {what}: {why}");
             None
         }
-        Err(why) => {
-            panic!("CI=true and the Python venv with huggingface_hub {version} cannot be built: {why}")
-        }
+        Err(why) => panic!("CI=true and the Python venv with {what} cannot be built: {why}"),
     }
 }
 

@@ -177,7 +177,8 @@ impl HubClientBuilder {
         self.set(|s| s.max_workers = n)
     }
 
-    /// Files at least this large are downloaded in parallel ranges.
+    /// Files at least this large are downloaded in parallel ranges (off by default, see
+    /// [`Settings::parallel_threshold`]).
     pub fn parallel_threshold(self, bytes: u64) -> Self {
         self.set(|s| s.parallel_threshold = bytes)
     }

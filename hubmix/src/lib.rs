@@ -37,6 +37,9 @@ pub use client::{HubClient, HubClientBuilder};
 pub use commit::{CommitInfo, CommitOperation, CommitOptions};
 pub use download::{DownloadOptions, SnapshotOptions};
 pub use error::{HubError, Result};
+/// `#[derive(HubModel)]`: see the macro's documentation in `hubmix-derive`.
+#[cfg(feature = "burn")]
+pub use hubmix_derive::HubModel;
 pub use manage::{CreateRepoOptions, GitCommit, GitRef, RepoRefs, RepoSettings, RepoUrl, WhoAmI};
 pub use mixin::{
     Layout, LoadOptions, LoadReport, Loaded, ModelFiles, ModelHubMixin, PushOptions, README, SaveOptions,

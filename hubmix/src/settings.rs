@@ -72,7 +72,10 @@ pub struct Settings {
     /// fetched in.
     pub max_workers: usize,
     /// Files at least this large are downloaded in parallel ranges (when the server accepts
-    /// ranges and `max_workers` > 1).
+    /// ranges and `max_workers` > 1). Off (`u64::MAX`) by default: one stream, hashed on a
+    /// second thread as it arrives, beat 2, 4 and 8 ranges plus the hashing pass they need
+    /// afterwards (`hubmix/benches/download.rs`, BENCHMARKS.md). Set it for links where a single
+    /// connection is much slower than the link.
     pub parallel_threshold: u64,
     /// Retries of connection errors, 5xx and 429 answers.
     pub retry: RetryPolicy,
@@ -222,7 +225,7 @@ impl Settings {
             download_timeout: seconds("HF_HUB_DOWNLOAD_TIMEOUT", 10.0)?,
             proxy: None,
             max_workers: 8,
-            parallel_threshold: 128 * 1024 * 1024,
+            parallel_threshold: u64::MAX,
             retry: RetryPolicy::default(),
             user_agent: Vec::new(),
         };

@@ -2,4 +2,5 @@
 
 mod cache_compat;
 mod hubmix_upload;
+mod models;
 mod python;

@@ -6,7 +6,7 @@
 //! streamed to disk and hashed on the way; an object enters the blob store only once its size and
 //! SHA-256 match what the batch announced.
 
-use std::io::{self, Read};
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -287,16 +287,23 @@ async fn store_object(
 /// Streams a request body into a temporary blob on the blocking pool, refusing more than
 /// `expected` bytes.
 async fn receive(app: &Arc<App>, body: Body, expected: u64) -> Result<TempBlob, ApiError> {
-    let (tx, rx) = mpsc::channel::<io::Result<Bytes>>(16);
+    let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(16);
     let writer = {
         let app = Arc::clone(app);
         tokio::task::spawn_blocking(move || {
-            let mut reader = ChannelReader {
-                rx,
-                current: Bytes::new(),
-                left: expected,
-            };
-            app.store.blobs.write_temp(&mut reader, Some(expected))
+            let mut blob = app.store.blobs.writer(Some(expected))?;
+            let mut left = expected;
+            while let Some(chunk) = rx.blocking_recv() {
+                let chunk = chunk?;
+                left = left.checked_sub(chunk.len() as u64).ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "more bytes than the object's announced size",
+                    )
+                })?;
+                blob.write(&chunk)?;
+            }
+            blob.finish()
         })
     };
     let mut stream = body.into_data_stream();
@@ -317,35 +324,5 @@ async fn receive(app: &Arc<App>, body: Body, expected: u64) -> Result<TempBlob, 
         }
         Ok(Err(e)) => Err(ApiError::Internal(format!("writing the upload: {e}"))),
         Err(e) => Err(ApiError::Internal(format!("upload task failed: {e}"))),
-    }
-}
-
-/// A blocking reader over body chunks sent from the async side.
-struct ChannelReader {
-    rx: mpsc::Receiver<io::Result<Bytes>>,
-    current: Bytes,
-    /// Bytes still allowed.
-    left: u64,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
-            }
-        }
-        if self.current.len() as u64 > self.left {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "more bytes than the object's announced size",
-            ));
-        }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current.split_to(n));
-        self.left -= n as u64;
-        Ok(n)
     }
 }

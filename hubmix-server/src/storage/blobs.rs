@@ -6,8 +6,10 @@
 //! which the next start removes.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, SyncSender};
+use std::thread::{self, JoinHandle};
 
 use sha2::{Digest, Sha256};
 
@@ -35,8 +37,91 @@ impl Drop for TempBlob {
     }
 }
 
-/// Size of the write buffer of a streamed blob.
-const WRITE_BUFFER: usize = 1 << 20;
+/// Size of the reads of [`BlobStore::write_temp`].
+const READ_BUFFER: usize = 1 << 20;
+
+/// Bytes written to a [`BlobWriter`] between two wake-ups of its flusher thread.
+const FLUSH_STEP: u64 = 32 << 20;
+
+/// A blob being streamed into the temporary area, hashed as it is written.
+///
+/// Chunks are written as they come, without a copy into a buffer of its own. Once the blob passes
+/// [`FLUSH_STEP`] bytes, a helper thread flushes the file to disk (`fdatasync`) as it grows, so
+/// that the disk writes overlap with receiving and hashing, and the `fsync` of
+/// [`finish`](Self::finish) has little left to do. (The kernel alone would start writing only once
+/// gigabytes are dirty, and the final `fsync` would then wait for the whole file.)
+#[derive(Debug)]
+pub struct BlobWriter {
+    file: File,
+    hasher: Sha256,
+    blob: TempBlob,
+    /// Where the crash-injection point is, if the size is known.
+    halfway: Option<u64>,
+    flusher: Option<Flusher>,
+}
+
+/// The thread that flushes a [`BlobWriter`]'s file, woken every [`FLUSH_STEP`] bytes.
+#[derive(Debug)]
+struct Flusher {
+    wake: SyncSender<()>,
+    thread: JoinHandle<io::Result<()>>,
+}
+
+impl BlobWriter {
+    /// Hashes and writes the next bytes.
+    pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        self.hasher.update(chunk);
+        self.file.write_all(chunk)?;
+        let before = self.blob.size;
+        self.blob.size += chunk.len() as u64;
+        if self.halfway.is_some_and(|h| before < h && self.blob.size >= h) {
+            failpoint::hit(failpoint::Point::LfsUploadHalfway);
+        }
+        if before / FLUSH_STEP < self.blob.size / FLUSH_STEP {
+            self.flush_in_background()?;
+        }
+        Ok(())
+    }
+
+    /// Wakes the flusher thread (started on first use) to write what the file has so far.
+    fn flush_in_background(&mut self) -> io::Result<()> {
+        let flusher = match &mut self.flusher {
+            Some(f) => f,
+            None => {
+                let file = self.file.try_clone()?;
+                let (wake, woken) = mpsc::sync_channel::<()>(1);
+                let thread = thread::Builder::new()
+                    .name("blob-flusher".into())
+                    .spawn(move || woken.iter().try_for_each(|()| file.sync_data()))?;
+                self.flusher.insert(Flusher { wake, thread })
+            }
+        };
+        // Full: a flush is pending already, and it will write these bytes too.
+        let _ = flusher.wake.try_send(());
+        Ok(())
+    }
+
+    /// Waits for the flusher (its errors are this blob's: the file descriptor is shared, so the
+    /// final `fsync` would not report them again), syncs the file and returns the blob.
+    pub fn finish(self) -> io::Result<TempBlob> {
+        let BlobWriter {
+            file,
+            hasher,
+            mut blob,
+            flusher,
+            ..
+        } = self;
+        if let Some(Flusher { wake, thread }) = flusher {
+            drop(wake);
+            thread
+                .join()
+                .map_err(|_| io::Error::other("the flusher thread panicked"))??;
+        }
+        file.sync_all()?;
+        blob.sha256 = hex::encode(hasher.finalize());
+        Ok(blob)
+    }
+}
 
 impl BlobStore {
     /// Opens (creating) the store under `root`, and removes what a crash left in `tmp/`.
@@ -67,42 +152,38 @@ impl BlobStore {
         self.tmp.join(format!("{hint}.{}", hex::encode(nonce)))
     }
 
-    /// Streams `reader` into a temporary blob, hashing as it goes. `expected_size` (when known)
-    /// is used only for the crash-injection point halfway through.
-    pub fn write_temp(&self, reader: &mut dyn Read, expected_size: Option<u64>) -> io::Result<TempBlob> {
+    /// Starts a blob in the temporary area, to be written chunk by chunk. `expected_size` (when
+    /// known) is used only for the crash-injection point halfway through.
+    pub fn writer(&self, expected_size: Option<u64>) -> io::Result<BlobWriter> {
         let path = self.temp_path("upload");
-        let mut out = BufWriter::with_capacity(WRITE_BUFFER, File::create(&path)?);
-        // The guard removes the file if anything below fails.
-        let mut blob = TempBlob {
-            path,
-            sha256: String::new(),
-            size: 0,
-        };
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; WRITE_BUFFER];
-        let mut size = 0u64;
-        let halfway = expected_size.filter(|s| *s > 1).map(|s| s / 2);
+        let file = File::create(&path)?;
+        Ok(BlobWriter {
+            file,
+            hasher: Sha256::new(),
+            // The guard removes the file unless the blob is finished and committed.
+            blob: TempBlob {
+                path,
+                sha256: String::new(),
+                size: 0,
+            },
+            halfway: expected_size.filter(|s| *s > 1).map(|s| s / 2),
+            flusher: None,
+        })
+    }
+
+    /// Streams `reader` into a temporary blob, hashing as it goes (see [`Self::writer`]).
+    fn write_temp(&self, reader: &mut dyn Read, expected_size: Option<u64>) -> io::Result<TempBlob> {
+        let mut writer = self.writer(expected_size)?;
+        let mut buf = vec![0u8; READ_BUFFER];
         loop {
-            let n = match reader.read(&mut buf) {
+            match reader.read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => n,
+                Ok(n) => writer.write(&buf[..n])?,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
-            };
-            hasher.update(&buf[..n]);
-            out.write_all(&buf[..n])?;
-            let before = size;
-            size += n as u64;
-            if halfway.is_some_and(|h| before < h && size >= h) {
-                out.flush()?;
-                failpoint::hit(failpoint::Point::LfsUploadHalfway);
             }
         }
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        blob.sha256 = hex::encode(hasher.finalize());
-        blob.size = size;
-        Ok(blob)
+        writer.finish()
     }
 
     /// Writes a small content (held in memory already) into the store; returns its SHA-256.
@@ -170,5 +251,29 @@ mod tests {
         let store = BlobStore::open(dir.path()).unwrap();
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
         assert!(store.exists(&sha));
+    }
+
+    #[test]
+    fn large_blob_is_flushed_as_it_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let total = 2 * FLUSH_STEP + 1;
+        let chunk: Vec<u8> = (0..1 << 20).map(|i| (i % 251) as u8).collect();
+        let mut writer = store.writer(Some(total)).unwrap();
+        let mut expected = Sha256::new();
+        let mut written = 0;
+        while written < total {
+            let n = (total - written).min(chunk.len() as u64) as usize;
+            writer.write(&chunk[..n]).unwrap();
+            expected.update(&chunk[..n]);
+            written += n as u64;
+        }
+        assert!(writer.flusher.is_some());
+        let temp = writer.finish().unwrap();
+        assert_eq!(
+            (temp.size, temp.sha256.as_str()),
+            (total, hex::encode(expected.finalize()).as_str())
+        );
+        assert_eq!(fs::metadata(&temp.path).unwrap().len(), total);
     }
 }

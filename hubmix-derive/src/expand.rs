@@ -1,0 +1,400 @@
+//! Code generation. The impl is as small as it can be: the attributes become a `static`
+//! `ModelInfo`, plus one line each to get the config and to build the module; everything else
+//! is provided by `hubmix`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::DeriveInput;
+use syn::ext::IdentExt;
+use syn::spanned::Spanned;
+
+use crate::ast::Input;
+use crate::attr::{Ctxt, Layout};
+use crate::fallback;
+use crate::valid::{self, Access, Model};
+
+/// `#[derive(HubModel)]` on `node`: the impl, or every error plus a stub impl.
+pub fn derive(node: &DeriveInput) -> TokenStream {
+    let cx = Ctxt::new();
+    let input = Input::from_syn(&cx, node);
+    let model = valid::check(&cx, &input);
+    match cx.finish(model) {
+        Ok(model) => impl_hub_model(&model),
+        Err(errors) => fallback::expand(&input, errors),
+    }
+}
+
+fn impl_hub_model(model: &Model) -> TokenStream {
+    let input = model.input;
+    let krate = input.attrs.crate_path();
+    let ident = input.ident;
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let config_ty = model.config_ty;
+    let info = model_info(&krate, input);
+    // Spanned at the user's tokens, so that a type error points at the field or the attribute.
+    let hub_config = match &model.access {
+        Access::Field(field) => {
+            let member = &field.member;
+            quote_spanned!(field.ty.span()=> ::core::clone::Clone::clone(&self.#member))
+        }
+        Access::Fn(path) => quote_spanned!(path.span()=> #path(self)),
+    };
+    let hub_init = match input.attrs.init_fn.get() {
+        Some(path) => quote_spanned!(path.span()=> #path(config, device)),
+        None => quote_spanned!(config_ty.span()=> config.init(device)),
+    };
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::HubModel for #ident #ty_generics #where_clause {
+            type Config = #config_ty;
+
+            fn hub_info() -> &'static #krate::ModelInfo {
+                static INFO: #krate::ModelInfo = #info;
+                &INFO
+            }
+
+            fn hub_config(&self) -> #config_ty {
+                #hub_config
+            }
+
+            fn hub_init(config: &#config_ty, device: &#krate::Device) -> Self {
+                #hub_init
+            }
+        }
+    }
+}
+
+/// `ModelInfo::new("Mlp")`, with the fields the attributes set.
+fn model_info(krate: &TokenStream, input: &Input) -> TokenStream {
+    let attrs = &input.attrs;
+    let some = |value: Option<&syn::LitStr>| value.map(|value| quote!(::core::option::Option::Some(#value)));
+    let list = |values: Option<&Vec<syn::LitStr>>| values.map(|values| quote!(&[#(#values),*]));
+    let layout = attrs.layout.get().map(|layout| match layout {
+        Layout::Burn => quote!(#krate::Layout::Burn),
+        Layout::PyTorch => quote!(#krate::Layout::PyTorch),
+    });
+    // In the order of `ModelInfo`'s fields.
+    let fields = [
+        (
+            quote!(library_name),
+            attrs.library_name.get().map(|value| quote!(#value)),
+        ),
+        (quote!(tags), list(attrs.tags.get())),
+        (quote!(license), some(attrs.license.get())),
+        (quote!(pipeline_tag), some(attrs.pipeline_tag.get())),
+        (quote!(language), list(attrs.language.get())),
+        (quote!(repo_url), some(attrs.repo_url.get())),
+        (quote!(paper_url), some(attrs.paper_url.get())),
+        (quote!(docs_url), some(attrs.docs_url.get())),
+        (quote!(layout), layout),
+    ];
+    let set: Vec<TokenStream> = fields
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| quote!(#name: #value)))
+        .collect();
+    let type_name = input.ident.unraw().to_string();
+    let defaults = quote!(#krate::ModelInfo::new(#type_name));
+    if set.is_empty() {
+        defaults
+    } else {
+        quote!(#krate::ModelInfo { #(#set,)* ..#defaults })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::TokenStream;
+    use quote::quote;
+    use syn::parse_quote;
+
+    fn expand(input: syn::DeriveInput) -> String {
+        super::derive(&input).to_string()
+    }
+
+    /// The impl for `Mlp` with the given `ModelInfo` expression and the default config accessors.
+    fn mlp_impl(info: TokenStream) -> String {
+        quote! {
+            #[automatically_derived]
+            impl ::hubmix::HubModel for Mlp {
+                type Config = MlpConfig;
+                fn hub_info() -> &'static ::hubmix::ModelInfo {
+                    static INFO: ::hubmix::ModelInfo = #info;
+                    &INFO
+                }
+                fn hub_config(&self) -> MlpConfig {
+                    ::core::clone::Clone::clone(&self.config)
+                }
+                fn hub_init(config: &MlpConfig, device: &::hubmix::Device) -> Self {
+                    config.init(device)
+                }
+            }
+        }
+        .to_string()
+    }
+
+    /// The `compile_error!` messages in an expansion.
+    fn errors(input: syn::DeriveInput) -> Vec<String> {
+        let output = super::derive(&input);
+        let file: Vec<TokenStream> = vec![output];
+        let text = quote!(#(#file)*).to_string();
+        text.split("compile_error !")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').nth(1).map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig)]
+            pub struct Mlp { fc1: Linear, fc2: Linear, #[module(skip)] config: MlpConfig }
+        };
+        assert_eq!(expand(input), mlp_impl(quote!(::hubmix::ModelInfo::new("Mlp"))));
+    }
+
+    #[test]
+    fn the_example_of_the_docs() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig, tags("mlp"), license = "mit")]
+            pub struct Mlp { fc1: Linear, fc2: Linear, #[module(skip)] config: MlpConfig }
+        };
+        let info = quote! {
+            ::hubmix::ModelInfo {
+                tags: &["mlp"],
+                license: ::core::option::Option::Some("mit"),
+                ..::hubmix::ModelInfo::new("Mlp")
+            }
+        };
+        assert_eq!(expand(input), mlp_impl(info));
+    }
+
+    #[test]
+    fn all_attributes_over_several_hub_attributes() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig, library_name = "burn-vision", tags("mlp", "tiny"))]
+            #[hub(license = "apache-2.0", pipeline_tag = "tabular-classification", language("en", "fr"))]
+            #[hub(repo_url = "https://github.com/alice/mlp", paper_url = "http://arxiv.org/abs/1")]
+            #[hub(docs_url = "https://docs.rs/mlp", layout = "pytorch")]
+            pub struct Mlp { fc1: Linear, #[module(skip)] config: MlpConfig }
+        };
+        let info = quote! {
+            ::hubmix::ModelInfo {
+                library_name: "burn-vision",
+                tags: &["mlp", "tiny"],
+                license: ::core::option::Option::Some("apache-2.0"),
+                pipeline_tag: ::core::option::Option::Some("tabular-classification"),
+                language: &["en", "fr"],
+                repo_url: ::core::option::Option::Some("https://github.com/alice/mlp"),
+                paper_url: ::core::option::Option::Some("http://arxiv.org/abs/1"),
+                docs_url: ::core::option::Option::Some("https://docs.rs/mlp"),
+                layout: ::hubmix::Layout::PyTorch,
+                ..::hubmix::ModelInfo::new("Mlp")
+            }
+        };
+        assert_eq!(expand(input), mlp_impl(info));
+    }
+
+    #[test]
+    fn layout_burn_and_an_empty_tag_list() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig, layout = "burn", tags())]
+            pub struct Mlp { #[module(skip)] config: MlpConfig }
+        };
+        let info = quote! {
+            ::hubmix::ModelInfo { tags: &[], layout: ::hubmix::Layout::Burn, ..::hubmix::ModelInfo::new("Mlp") }
+        };
+        assert_eq!(expand(input), mlp_impl(info));
+    }
+
+    #[test]
+    fn enum_with_config_fn_and_init_fn() {
+        let input = parse_quote! {
+            #[hub(config = BlockConfig, config_fn = Block::config, init_fn = build_block)]
+            enum Block { Linear(Linear), Conv(Conv2d) }
+        };
+        let expected = quote! {
+            #[automatically_derived]
+            impl ::hubmix::HubModel for Block {
+                type Config = BlockConfig;
+                fn hub_info() -> &'static ::hubmix::ModelInfo {
+                    static INFO: ::hubmix::ModelInfo = ::hubmix::ModelInfo::new("Block");
+                    &INFO
+                }
+                fn hub_config(&self) -> BlockConfig {
+                    Block::config(self)
+                }
+                fn hub_init(config: &BlockConfig, device: &::hubmix::Device) -> Self {
+                    build_block(config, device)
+                }
+            }
+        };
+        assert_eq!(expand(input), expected.to_string());
+    }
+
+    #[test]
+    fn paths_given_as_strings() {
+        let input = parse_quote! {
+            #[hub(config = "crate::cfg::MlpConfig", config_fn = "Self::config", init_fn = "Self::new")]
+            struct Mlp { fc1: Linear }
+        };
+        let output = expand(input);
+        assert!(
+            output.contains(
+                &quote!(
+                    type Config = crate::cfg::MlpConfig;
+                )
+                .to_string()
+            ),
+            "{output}"
+        );
+        assert!(
+            output.contains(&quote!(Self::config(self)).to_string()),
+            "{output}"
+        );
+        assert!(
+            output.contains(&quote!(Self::new(config, device)).to_string()),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn crate_override_as_path_and_as_string() {
+        for input in [
+            parse_quote! {
+                #[hub(config = MlpConfig, crate = my_models::hubmix, layout = "pytorch")]
+                struct Mlp { #[module(skip)] config: MlpConfig }
+            },
+            parse_quote! {
+                #[hub(config = MlpConfig, crate = "my_models::hubmix", layout = "pytorch")]
+                struct Mlp { #[module(skip)] config: MlpConfig }
+            },
+        ] {
+            let expected = quote! {
+                #[automatically_derived]
+                impl my_models::hubmix::HubModel for Mlp {
+                    type Config = MlpConfig;
+                    fn hub_info() -> &'static my_models::hubmix::ModelInfo {
+                        static INFO: my_models::hubmix::ModelInfo = my_models::hubmix::ModelInfo {
+                            layout: my_models::hubmix::Layout::PyTorch,
+                            ..my_models::hubmix::ModelInfo::new("Mlp")
+                        };
+                        &INFO
+                    }
+                    fn hub_config(&self) -> MlpConfig {
+                        ::core::clone::Clone::clone(&self.config)
+                    }
+                    fn hub_init(config: &MlpConfig, device: &my_models::hubmix::Device) -> Self {
+                        config.init(device)
+                    }
+                }
+            };
+            assert_eq!(expand(input), expected.to_string());
+        }
+    }
+
+    #[test]
+    fn generics_and_where_clause() {
+        let input = parse_quote! {
+            #[hub(config = StackConfig<N>)]
+            struct Stack<M: Module, const N: usize> where M: Clone {
+                blocks: Vec<M>,
+                #[module(skip)]
+                settings: StackConfig<N>,
+            }
+        };
+        let expected = quote! {
+            #[automatically_derived]
+            impl<M: Module, const N: usize> ::hubmix::HubModel for Stack<M, N> where M: Clone {
+                type Config = StackConfig<N>;
+                fn hub_info() -> &'static ::hubmix::ModelInfo {
+                    static INFO: ::hubmix::ModelInfo = ::hubmix::ModelInfo::new("Stack");
+                    &INFO
+                }
+                fn hub_config(&self) -> StackConfig<N> {
+                    ::core::clone::Clone::clone(&self.settings)
+                }
+                fn hub_init(config: &StackConfig<N>, device: &::hubmix::Device) -> Self {
+                    config.init(device)
+                }
+            }
+        };
+        assert_eq!(expand(input), expected.to_string());
+    }
+
+    #[test]
+    fn config_field_by_name_by_type_and_by_index() {
+        let by_name = parse_quote! {
+            #[hub(config = MlpConfig, config_field = cfg)]
+            struct Mlp { #[module(skip)] cfg: MlpConfig, #[module(skip)] other: MlpConfig }
+        };
+        assert!(expand(by_name).contains(&quote!(&self.cfg).to_string()));
+        let by_type = parse_quote! {
+            #[hub(config = crate::MlpConfig)]
+            struct Mlp { fc: Linear, #[module(skip)] settings: models::MlpConfig }
+        };
+        assert!(expand(by_type).contains(&quote!(&self.settings).to_string()));
+        let by_index = parse_quote! {
+            #[hub(config = MlpConfig, config_field = 1)]
+            struct Mlp(Linear, #[module(skip)] MlpConfig);
+        };
+        assert!(expand(by_index).contains(&quote!(&self.1).to_string()));
+    }
+
+    #[test]
+    fn raw_identifiers_are_named_without_prefix() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig)]
+            struct r#Mlp { #[module(skip)] config: MlpConfig }
+        };
+        assert!(expand(input).contains(&quote!(::hubmix::ModelInfo::new("Mlp")).to_string()));
+    }
+
+    #[test]
+    fn all_errors_at_once_with_a_stub_impl() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig, licence = "mit", tags = "x", layout = "torch")]
+            #[hub(license = 3, repo_url = "github.com/alice/mlp", config = Other)]
+            struct Mlp { fc1: Linear, config: MlpConfig }
+        };
+        let output = super::derive(&input).to_string();
+        assert!(output.contains("impl :: hubmix :: HubModel for Mlp"), "{output}");
+        assert!(output.contains("type Config = MlpConfig ;"), "{output}");
+        let errors = errors(input);
+        let expected = [
+            "unknown hub attribute `licence`; did you mean `license`?",
+            "`tags` takes a parenthesized list of strings: write `tags(\\",
+            "unknown layout `torch`",
+            "expected a string: write `license = \\",
+            "duplicate `config`: it is already set above; keep one",
+            "`repo_url` must be an http(s) URL: write `repo_url = \\",
+            "the config field `config` needs `#[module(skip)]`",
+        ];
+        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+        for (error, expected) in errors.iter().zip(expected) {
+            assert!(
+                error.starts_with(expected),
+                "{error:?} does not start with {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn without_config_the_first_error_is_the_config_type() {
+        let input = parse_quote! {
+            #[hub(tags("mlp"), license = "")]
+            struct Mlp { fc1: Linear }
+        };
+        let output = super::derive(&input).to_string();
+        assert!(
+            output.contains("type Config = :: core :: compile_error !"),
+            "{output}"
+        );
+        let errors = errors(input);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].starts_with("empty `license`"), "{errors:#?}");
+        assert!(
+            errors[1].starts_with("missing `#[hub(config = ...)]`"),
+            "{errors:#?}"
+        );
+    }
+}

@@ -1,0 +1,27 @@
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::Linear;
+use hubmix::HubModel;
+
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    pub d_in: usize,
+}
+
+#[derive(Module, Debug, HubModel)]
+#[hub(config = MlpConfig, layout = "torch")]
+pub struct Mlp {
+    fc: Linear,
+    #[module(skip)]
+    config: MlpConfig,
+}
+
+#[derive(Module, Debug, HubModel)]
+#[hub(config = MlpConfig, layout = PyTorch)]
+pub struct Other {
+    fc: Linear,
+    #[module(skip)]
+    config: MlpConfig,
+}
+
+fn main() {}

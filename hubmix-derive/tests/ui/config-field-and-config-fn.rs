@@ -1,0 +1,19 @@
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::Linear;
+use hubmix::HubModel;
+
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    pub d_in: usize,
+}
+
+#[derive(Module, Debug, HubModel)]
+#[hub(config = MlpConfig, config_field = config, config_fn = Mlp::config)]
+pub struct Mlp {
+    fc: Linear,
+    #[module(skip)]
+    config: MlpConfig,
+}
+
+fn main() {}

@@ -1,0 +1,18 @@
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::Linear;
+use hubmix::HubModel;
+
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    pub d_in: usize,
+}
+
+#[derive(Module, Debug, HubModel)]
+#[hub(config = MlpConfig)]
+pub struct Mlp {
+    fc: Linear,
+    d_in: usize,
+}
+
+fn main() {}

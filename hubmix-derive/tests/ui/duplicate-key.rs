@@ -1,0 +1,20 @@
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::Linear;
+use hubmix::HubModel;
+
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    pub d_in: usize,
+}
+
+#[derive(Module, Debug, HubModel)]
+#[hub(config = MlpConfig, license = "mit")]
+#[hub(license = "apache-2.0", tags("a"), tags("b"))]
+pub struct Mlp {
+    fc: Linear,
+    #[module(skip)]
+    config: MlpConfig,
+}
+
+fn main() {}

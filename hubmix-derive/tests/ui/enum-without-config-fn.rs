@@ -1,0 +1,23 @@
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::Linear;
+use hubmix::HubModel;
+
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    pub d_in: usize,
+}
+
+#[derive(Module, Debug, HubModel)]
+#[hub(config = MlpConfig)]
+pub enum Block {
+    Linear(Linear),
+}
+
+#[derive(Module, Debug, HubModel)]
+#[hub(config = MlpConfig, config_field = config)]
+pub enum Other {
+    Linear(Linear),
+}
+
+fn main() {}

@@ -1,0 +1,20 @@
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::Linear;
+use hubmix::HubModel;
+
+#[derive(Config, Debug)]
+pub struct MlpConfig {
+    pub d_in: usize,
+}
+
+#[derive(Module, Debug, HubModel)]
+#[hub(config = MlpConfig)]
+pub struct Mlp {
+    fc: Linear,
+    #[hub(config)]
+    #[module(skip)]
+    config: MlpConfig,
+}
+
+fn main() {}

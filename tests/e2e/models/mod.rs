@@ -1,0 +1,18 @@
+//! Burn models through hubmix (`#[derive(HubModel)]`), on Burn's `flex` CPU backend:
+//!
+//! - `roundtrip`: every architecture of `archs` through a folder, stored as f32, f16 and bf16,
+//!   in one file and in shards; re-saving; config overrides.
+//! - `hub`: the same through an in-process hub, with tags, commits and a pull request.
+//! - `strict`: missing, unexpected and wrong-shaped tensors, strict and lenient.
+//! - `bad_input`: damaged or mismatched checkpoints give typed errors, never a panic or abort.
+//! - `card`: the model card is written once locally and merged, not overwritten, on push.
+//! - `pytorch`: interop with PyTorch's `PyTorchModelHubMixin`, both ways.
+
+mod archs;
+mod bad_input;
+mod card;
+mod hub;
+mod pytorch;
+mod roundtrip;
+mod strict;
+mod support;
