@@ -17,6 +17,7 @@ use crate::commit::{CommitInfo, CommitOptions};
 use crate::download::DownloadOptions;
 use crate::error::HubError;
 use crate::manage::CreateRepoOptions;
+use crate::patterns::PathFilter;
 use crate::repo::{RepoRef, Source};
 use crate::upload::UploadFolderOptions;
 
@@ -494,6 +495,11 @@ pub trait ModelHubMixin: Sized {
         options: &LoadOptions,
     ) -> Result<Loaded<Self>, HubError>;
 
+    /// Patterns of the files a save replaces (weights that another save may have split
+    /// differently). A push that uploads such files deletes the remote ones it does not upload
+    /// again, so that no stale shard or index outlives it.
+    const REPLACED_FILES: &'static [&'static str] = &[];
+
     /// The model card written when a folder has none (and merged into the Hub's on push).
     fn model_card(&self, title: &str) -> ModelCard {
         ModelCard::new(title, ModelCardData::default())
@@ -569,7 +575,11 @@ pub trait ModelHubMixin: Sized {
             std::env::temp_dir(),
         ))?;
         let dir = staging.path();
-        self.save_files(dir, &options.save)?;
+        let written = self.save_files(dir, &options.save)?;
+        let mut delete_patterns = options.delete_patterns.clone();
+        if uploads_any(dir, &written, options, Self::REPLACED_FILES)? {
+            delete_patterns.extend(Self::REPLACED_FILES.iter().map(|p| p.to_string()));
+        }
         let mut card = self.model_card(&repo.id.to_string());
         card.data = options.save.card.clone().or(&card.data);
         let readme = match remote_card(&client, &repo)? {
@@ -587,11 +597,30 @@ pub trait ModelHubMixin: Sized {
             path_in_repo: None,
             allow: options.allow.clone(),
             ignore: options.ignore.clone(),
-            delete_patterns: options.delete_patterns.clone(),
+            delete_patterns,
             commit,
         };
         client.upload_folder(&repo.id, dir, &upload)
     }
+}
+
+/// Whether a push uploads one of the `written` files (in `dir`) that match `patterns`; a push
+/// that its allow / ignore patterns keep from uploading them must not delete the remote ones.
+fn uploads_any(
+    dir: &Path,
+    written: &[PathBuf],
+    options: &PushOptions,
+    patterns: &[&str],
+) -> Result<bool, HubError> {
+    if patterns.is_empty() {
+        return Ok(false);
+    }
+    let uploaded = PathFilter::new(&options.allow, &options.ignore)?;
+    let replaced = PathFilter::new(patterns, &[])?;
+    Ok(written
+        .iter()
+        .filter_map(|p| p.strip_prefix(dir).ok()?.to_str())
+        .any(|rel| uploaded.matches(rel) && replaced.matches(rel)))
 }
 
 /// The README on the branch a push goes to (or `main` when that branch does not exist yet).

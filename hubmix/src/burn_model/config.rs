@@ -176,8 +176,18 @@ pub fn read_config<C: for<'de> Deserialize<'de>>(
         }
         map.insert(key.clone(), value.clone());
     }
-    let config = serde_json::from_value(Value::Object(map))
-        .map_err(|e| bad(format!("config.json does not describe this model's config: {e}")))?;
+    let config = serde_path_to_error::deserialize(Value::Object(map)).map_err(|e| {
+        let at = e.path().to_string();
+        let place = if at == "." {
+            String::new()
+        } else {
+            format!(" at `{at}`")
+        };
+        bad(format!(
+            "config.json does not describe this model's config{place}: {}",
+            e.inner()
+        ))
+    })?;
     for w in &warnings {
         tracing::warn!("{what}: {w}");
     }

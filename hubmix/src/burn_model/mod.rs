@@ -100,6 +100,8 @@ pub trait HubModel: Module + Sized {
 impl<M: HubModel> ModelHubMixin for M {
     type Device = Device;
 
+    const REPLACED_FILES: &'static [&'static str] = &[WEIGHTS_FILE, INDEX_FILE, weights::SHARD_PATTERN];
+
     fn save_files(&self, dir: &Path, options: &SaveOptions) -> Result<Vec<PathBuf>, HubError> {
         let info = M::hub_info();
         let layout = options.layout.unwrap_or(info.layout);

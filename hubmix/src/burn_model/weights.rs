@@ -31,6 +31,8 @@ use crate::mixin::{Layout, LoadReport, ModelFiles, StorageType};
 pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// The index of a sharded checkpoint.
 pub const INDEX_FILE: &str = "model.safetensors.index.json";
+/// The names of shards (`model-00001-of-00003.safetensors`), as a pattern.
+pub const SHARD_PATTERN: &str = "model-*-of-*.safetensors";
 /// Largest accepted safetensors header.
 const MAX_HEADER: u64 = 100 * 1024 * 1024;
 /// Write buffer.
@@ -393,9 +395,19 @@ pub fn load_weights<M: Module>(
         Layout::PyTorch => Box::new(PyTorchToBurnAdapter.chain(cast)),
     };
     let result = module.apply(tensors, None, Some(adapter), layout == Layout::PyTorch);
-    let mut report = LoadReport::default();
-    report.missing = result.missing.into_iter().map(|(path, _)| path).collect();
-    report.unexpected = result.unused;
+    let mut report = LoadReport {
+        missing: result.missing.into_iter().map(|(path, _)| path).collect(),
+        unexpected: result.unused,
+        ..LoadReport::default()
+    };
+    if layout == Layout::PyTorch {
+        // PyTorch's BatchNorm counts its training steps in a `num_batches_tracked` buffer that
+        // Burn's BatchNorm has no counterpart for: not a mismatch, next to loaded statistics.
+        report.unexpected.retain(|name| {
+            let prefix = name.strip_suffix("num_batches_tracked");
+            !prefix.is_some_and(|p| result.applied.contains(&format!("{p}running_mean")))
+        });
+    }
     for e in result.errors {
         match e {
             ApplyError::ShapeMismatch {

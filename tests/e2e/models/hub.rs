@@ -27,7 +27,6 @@ fn revisions<M: Arch>(hub: &TestHub, repo: &str, save: SaveOptions, device: &Dev
     let load_options = LoadOptions::default().client(client.clone());
     let dtype = save.dtype.unwrap_or(StorageType::F32);
     let [v1, v2, proposed] = [M::random(device), M::random(device), M::random(device)];
-    let output = |m: &M| m.output();
 
     let first = v1.push_to_hub(repo, &push).expect("first push");
     client.create_tag(repo, "v1", None, false).expect("tag v1");
@@ -35,20 +34,31 @@ fn revisions<M: Arch>(hub: &TestHub, repo: &str, save: SaveOptions, device: &Dev
     assert_ne!(first.oid, second.oid);
 
     let tagged = load::<M>(&format!("{repo}@v1"), device, &load_options);
-    assert_same_model(&rounded(v1.clone(), dtype), &tagged.model, output, "repo@v1");
+    assert_same_model(&rounded(v1.clone(), dtype), &tagged.model, M::output, "repo@v1");
     assert_eq!(tagged.commit.as_deref(), Some(first.oid.as_str()));
     let latest = load::<M>(repo, device, &load_options);
-    assert_same_model(&rounded(v2.clone(), dtype), &latest.model, output, "repo (main)");
+    assert_same_model(
+        &rounded(v2.clone(), dtype),
+        &latest.model,
+        M::output,
+        "repo (main)",
+    );
     assert_eq!(latest.commit.as_deref(), Some(second.oid.as_str()));
     let by_commit = load::<M>(&format!("{repo}@{}", first.oid), device, &load_options);
     assert_same_model(
         &rounded(v1.clone(), dtype),
         &by_commit.model,
-        output,
+        M::output,
         "repo@<first commit>",
     );
+    assert_eq!(by_commit.commit.as_deref(), Some(first.oid.as_str()));
     let by_option = load::<M>(repo, device, &load_options.clone().revision("v1"));
-    assert_same_model(&rounded(v1, dtype), &by_option.model, output, "revision(\"v1\")");
+    assert_same_model(
+        &rounded(v1, dtype),
+        &by_option.model,
+        M::output,
+        "revision(\"v1\")",
+    );
 
     let pr = proposed
         .push_to_hub(repo, &push.clone().create_pr(true))
@@ -59,12 +69,12 @@ fn revisions<M: Arch>(hub: &TestHub, repo: &str, save: SaveOptions, device: &Dev
     assert_same_model(
         &rounded(proposed, dtype),
         &from_pr.model,
-        output,
+        M::output,
         "repo@refs/pr/1",
     );
     assert_eq!(from_pr.commit.as_deref(), Some(pr.oid.as_str()));
     let still = load::<M>(repo, device, &load_options);
-    assert_same_model(&rounded(v2, dtype), &still.model, output, "main after the PR");
+    assert_same_model(&rounded(v2, dtype), &still.model, M::output, "main after the PR");
 }
 
 #[test]
@@ -135,7 +145,24 @@ fn a_push_replaces_the_weight_files_of_an_earlier_push() {
             &push.clone().save(SaveOptions::default().max_shard_size(256)),
         )
         .expect("a sharded push");
-    assert!(!files().contains("model.safetensors"), "{:?}", files());
+    let shards = files();
+    assert!(!shards.contains("model.safetensors"), "{shards:?}");
     let loaded = load::<Stack>(repo, &device, &load_options);
     assert_same_model(&resharded, &loaded.model, Stack::output, "after sharding again");
+
+    // A push that uploads no weights (allow patterns) deletes none.
+    let config_only = PushOptions::default()
+        .client(client.clone())
+        .allow(["config.json", "README.md"]);
+    Stack::random(&device)
+        .push_to_hub(repo, &config_only)
+        .expect("a config-only push");
+    assert_eq!(files(), shards);
+    let loaded = load::<Stack>(repo, &device, &load_options);
+    assert_same_model(
+        &resharded,
+        &loaded.model,
+        Stack::output,
+        "after a config-only push",
+    );
 }

@@ -15,7 +15,7 @@ use super::support::{
 const DTYPES: [StorageType; 3] = [StorageType::F32, StorageType::F16, StorageType::BF16];
 
 /// Shards of at most this many bytes: every architecture here then needs several.
-const SMALL_SHARDS: u64 = 96;
+const SMALL_SHARDS: u64 = 32;
 
 /// The weight files in `dir` (single file, shards, index), by name.
 pub fn weight_files(dir: &Path) -> BTreeSet<String> {
