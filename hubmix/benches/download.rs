@@ -28,7 +28,10 @@
 //! inside the Python process (interpreter start-up and imports excluded), and curl's own
 //! `%{time_total}`. Python runs from the venv of `hubmix_e2e::python_venv` (built once under
 //! `target/tmp/venv-hf-2.4.0`), with `HF_HUB_DISABLE_XET=1` and `HF_ENDPOINT` pointing at the
-//! server. All data lives in a temporary folder under `target/tmp` and is removed at the end.
+//! server. The table also gives each client's CPU time (user + system, all threads, read from
+//! the driver's `cutime`/`cstime`; Python's includes its start-up and imports), since on a small
+//! machine that shares its cores with the server it is what decides the ratios. All data lives
+//! in a temporary folder under `target/tmp` and is removed at the end.
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -143,9 +146,11 @@ enum Tool {
     Python,
 }
 
-/// One download that took `seconds`; `rss_kib` is hubmix's peak RSS.
+/// One download that took `seconds` and `cpu` seconds of the client's CPU time (user + system,
+/// all threads); `rss_kib` is hubmix's peak RSS.
 struct Sample {
     seconds: f64,
+    cpu: f64,
     rss_kib: Option<u64>,
 }
 
@@ -237,12 +242,16 @@ fn drive() {
     }
 
     let mut table = Table::default();
-    let file_secs: Vec<f64> = file_samples.iter().map(|s| median(s)).collect();
+    let secs = |s: &Sample| s.seconds;
+    let cpu = |s: &Sample| s.cpu;
+    let file_secs: Vec<f64> = file_samples.iter().map(|s| median(s, secs)).collect();
+    let file_cpu: Vec<f64> = file_samples.iter().map(|s| median(s, cpu)).collect();
     let (curl, python) = (file_secs[curl_at], file_secs[python_at]);
     for (i, (name, tool)) in file_contenders.iter().enumerate() {
         let check =
             matches!(tool, Tool::Hubmix(..)).then(|| ("curl", curl / file_secs[i], CURL_TARGET, true));
-        table.row(&format!("{mib} MiB LFS file: {name}"), file_secs[i], size, check);
+        let what = format!("{mib} MiB LFS file: {name}");
+        table.row(&what, file_secs[i], size, check, file_cpu[i]);
     }
     let default = file_secs[default_at];
     table.row(
@@ -250,19 +259,23 @@ fn drive() {
         default,
         size,
         Some(("Python", python / default, PYTHON_FILE_TARGET, false)),
+        file_cpu[default_at],
     );
-    let snap: Vec<f64> = snapshot_samples.iter().map(|s| median(s)).collect();
+    let snap: Vec<f64> = snapshot_samples.iter().map(|s| median(s, secs)).collect();
+    let snap_cpu: Vec<f64> = snapshot_samples.iter().map(|s| median(s, cpu)).collect();
     table.row(
         &format!("snapshot, {SMALL_FILES} files: {}", snapshot_contenders[0].0),
         snap[0],
         small_bytes,
         None,
+        snap_cpu[0],
     );
     table.row(
         &format!("snapshot, {SMALL_FILES} files: {}", snapshot_contenders[1].0),
         snap[1],
         small_bytes,
         Some(("Python", snap[0] / snap[1], PYTHON_SNAPSHOT_TARGET, true)),
+        snap_cpu[1],
     );
     table.print();
 
@@ -317,12 +330,13 @@ impl Runner<'_> {
             Tool::Curl => {
                 let out = dir.join("big.bin");
                 let url = format!("{}/{USER}/big/resolve/main/big.bin", self.url);
-                let output = run(Command::new("curl")
+                let (output, cpu) = run(Command::new("curl")
                     .args(["-sS", "-f", "-w", "%{time_total}", "-o"])
                     .arg(&out)
                     .arg(&url));
                 let sample = Sample {
                     seconds: output.trim().parse().expect("curl's time_total"),
+                    cpu,
                     rss_kib: None,
                 };
                 (sample, out)
@@ -374,7 +388,7 @@ impl Runner<'_> {
         workers: Option<usize>,
     ) -> (Sample, PathBuf) {
         let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".into());
-        let output = run(Command::new(std::env::current_exe().expect("this program"))
+        let (output, cpu) = run(Command::new(std::env::current_exe().expect("this program"))
             .args(["--download", kind, self.url])
             .arg(cache)
             .args([repo, path])
@@ -386,12 +400,19 @@ impl Runner<'_> {
         let mut next = || parts.next().expect("SECONDS VMHWM_KIB PATH");
         let seconds = next().parse().expect("seconds");
         let rss_kib = Some(next().parse().expect("VmHWM"));
-        (Sample { seconds, rss_kib }, PathBuf::from(next()))
+        (
+            Sample {
+                seconds,
+                cpu,
+                rss_kib,
+            },
+            PathBuf::from(next()),
+        )
     }
 
     /// One Python `huggingface_hub` download.
     fn python(&self, kind: &str, cache: &Path, repo: &str, path: Option<&str>) -> (Sample, PathBuf) {
-        let output = run(Command::new(hubmix_e2e::venv_python(self.venv))
+        let (output, cpu) = run(Command::new(hubmix_e2e::venv_python(self.venv))
             .args(["-c", PYTHON_SCRIPT, kind, repo])
             .arg(cache)
             .args(path)
@@ -405,21 +426,44 @@ impl Runner<'_> {
         let (seconds, path) = output.trim().split_once(' ').expect("SECONDS PATH");
         let sample = Sample {
             seconds: seconds.parse().expect("seconds"),
+            cpu,
             rss_kib: None,
         };
         (sample, PathBuf::from(path))
     }
 }
 
-/// Runs `command` and returns its stdout; panics with its stderr if it fails.
-fn run(command: &mut Command) -> String {
+/// Runs `command` and returns its stdout and the CPU seconds it used; panics with its stderr if
+/// it fails.
+fn run(command: &mut Command) -> (String, f64) {
+    let before = children_cpu();
     let output = command.output().unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    let cpu = children_cpu() - before;
     assert!(
         output.status.success(),
         "{command:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
+    (String::from_utf8(output.stdout).expect("UTF-8 output"), cpu)
+}
+
+/// User + system CPU seconds of this process's waited-for children (`cutime` + `cstime` of
+/// `/proc/self/stat`, in the kernel's fixed 100 ticks per second).
+fn children_cpu() -> f64 {
+    let stat = fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .expect("stat format")
+        .1
+        .split_whitespace()
+        .collect();
+    // After the command name: field 3 (state) is fields[0], so cutime (16) and cstime (17) are
+    // fields[13] and fields[14].
+    let ticks: u64 = fields[13..15]
+        .iter()
+        .map(|f| f.parse::<u64>().expect("ticks"))
+        .sum();
+    ticks as f64 / 100.0
 }
 
 /// `sync; echo 3 > /proc/sys/vm/drop_caches`; false if not allowed.
@@ -445,10 +489,11 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-fn median(samples: &[Sample]) -> f64 {
-    let mut secs: Vec<f64> = samples.iter().map(|s| s.seconds).collect();
-    secs.sort_by(f64::total_cmp);
-    secs[secs.len() / 2]
+/// The median of `field` over `samples`.
+fn median(samples: &[Sample], field: fn(&Sample) -> f64) -> f64 {
+    let mut values: Vec<f64> = samples.iter().map(field).collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn verdict(ok: bool) -> &'static str {
@@ -633,27 +678,30 @@ struct Table {
 }
 
 impl Table {
-    /// A row for a download of `bytes` in `seconds`; `check` = (peer, ratio, target, at least?).
-    fn row(&mut self, what: &str, seconds: f64, bytes: u64, check: Option<(&str, f64, f64, bool)>) {
+    /// A row for a download of `bytes` in `seconds` using `cpu` seconds of CPU; `check` = (peer,
+    /// ratio, target, at least?).
+    fn row(&mut self, what: &str, seconds: f64, bytes: u64, check: Option<(&str, f64, f64, bool)>, cpu: f64) {
         let mbps = bytes as f64 / seconds / 1e6;
         let rest = match check {
-            None => "| (peer) | | |".to_owned(),
+            None => "| (peer) | | ".to_owned(),
             Some((peer, ratio, target, at_least)) => {
                 let (op, ok) = if at_least {
                     ("≥", ratio >= target)
                 } else {
                     (">", ratio > target)
                 };
-                format!("| {ratio:.2}× {peer} | {op} {target:.2}× | {} |", verdict(ok))
+                format!("| {ratio:.2}× {peer} | {op} {target:.2}× | {} ", verdict(ok))
             }
         };
         self.rows
-            .push(format!("| {what} | {seconds:.3} | {mbps:.1} {rest}"));
+            .push(format!("| {what} | {seconds:.3} | {mbps:.1} {rest}| {cpu:.2} |"));
     }
 
     fn print(&self) {
-        println!("\n| contender | seconds (median) | MB/s | ratio vs peer | target | result |");
-        println!("|---|---:|---:|---|---|---|");
+        println!(
+            "\n| contender | seconds (median) | MB/s | ratio vs peer | target | result | client CPU s (median) |"
+        );
+        println!("|---|---:|---:|---|---|---|---:|");
         for row in &self.rows {
             println!("{row}");
         }

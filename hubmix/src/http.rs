@@ -167,10 +167,7 @@ impl Http {
             name: "HF_ENDPOINT".into(),
             reason: format!("{:?} is not an http(s) URL", settings.endpoint),
         })?;
-        let mut user_agent = format!("hubmix/{}", env!("CARGO_PKG_VERSION"));
-        for (name, version) in &settings.user_agent {
-            user_agent.push_str(&format!("; {name}/{version}"));
-        }
+        let user_agent = user_agent(settings);
         Ok(Http {
             agent,
             endpoint_origin,
@@ -295,6 +292,18 @@ impl Http {
         let mut response = self.call(call, ctx)?;
         read_json(&mut response, &call.url)
     }
+}
+
+/// `hubmix/<version>; burn/<version>; <caller>/<version>...`: who is calling, for the Hub's
+/// statistics (the caller's library is added with the client builder's `user_agent`).
+fn user_agent(settings: &Settings) -> String {
+    let mut agent = format!("hubmix/{}", env!("CARGO_PKG_VERSION"));
+    #[cfg(feature = "burn")]
+    agent.push_str(&format!("; burn/{}", crate::burn_model::BURN_VERSION));
+    for (name, version) in &settings.user_agent {
+        agent.push_str(&format!("; {name}/{version}"));
+    }
+    agent
 }
 
 /// Parses a JSON answer.
@@ -444,6 +453,19 @@ mod tests {
             Origin::of("http://localhost:1/")
         );
         assert_eq!(Origin::of("http://[::1]:9/x").unwrap().host, "[::1]");
+    }
+
+    #[test]
+    fn user_agent_names_hubmix_burn_and_the_caller() {
+        let mut settings = Settings::from_vars(&|_| None).unwrap();
+        settings.user_agent.push(("mylib".into(), "1.2".into()));
+        let agent = user_agent(&settings);
+        assert!(
+            agent.starts_with(&format!("hubmix/{}", env!("CARGO_PKG_VERSION"))),
+            "{agent}"
+        );
+        assert!(agent.ends_with("; mylib/1.2"), "{agent}");
+        assert_eq!(agent.contains("; burn/0.22"), cfg!(feature = "burn"), "{agent}");
     }
 
     #[test]
