@@ -17,6 +17,7 @@ pub struct Ctxt {
 }
 
 impl Ctxt {
+    /// No errors yet.
     pub fn new() -> Self {
         Ctxt {
             errors: RefCell::new(Vec::new()),
@@ -61,10 +62,12 @@ impl Ctxt {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Symbol(&'static str);
 
+// The attributes the derive reads: its own, and Burn's `#[module(skip)]`.
 pub const HUB: Symbol = Symbol("hub");
 pub const MODULE: Symbol = Symbol("module");
 pub const SKIP: Symbol = Symbol("skip");
 
+// The keys of `#[hub(...)]`.
 pub const CONFIG: Symbol = Symbol("config");
 pub const CONFIG_FIELD: Symbol = Symbol("config_field");
 pub const CONFIG_FN: Symbol = Symbol("config_fn");
@@ -99,6 +102,7 @@ const KEYS: [Symbol; 14] = [
 ];
 
 impl Symbol {
+    /// The name as written in the attribute.
     pub fn name(self) -> &'static str {
         self.0
     }
@@ -152,7 +156,7 @@ impl<T> Slot<T> {
         if self.key.is_some() {
             cx.error_spanned_by(
                 key,
-                format!("duplicate `{name}`: it is already set above; keep one"),
+                format!("duplicate `{name}`: it is already set earlier; keep one"),
             );
         } else {
             self.key = Some(key_span(key));
@@ -174,7 +178,8 @@ pub enum Layout {
     PyTorch,
 }
 
-/// Everything `#[hub(...)]` attributes say about a model.
+/// Everything `#[hub(...)]` attributes say about a model: one slot per key, named as the key
+/// (`krate` for `crate`).
 #[derive(Default)]
 pub struct Attrs {
     pub config: Slot<Type>,
@@ -235,8 +240,15 @@ impl Attrs {
             );
             self.config.set(cx, key, CONFIG, value);
         } else if key == CONFIG_FIELD {
-            let example = "config_field = config` (or an index in a tuple struct: `config_field = 1";
-            let value = assigned(cx, meta, CONFIG_FIELD, "a field name", example, parse_field_name);
+            let what = "a field name (an index in a tuple struct)";
+            let value = assigned(
+                cx,
+                meta,
+                CONFIG_FIELD,
+                what,
+                "config_field = config",
+                parse_field_name,
+            );
             self.config_field.set(cx, key, CONFIG_FIELD, value);
         } else if key == CONFIG_FN {
             let what = "the path of a `fn(&Self) -> Config`";
@@ -251,28 +263,30 @@ impl Attrs {
             let value = assigned(cx, meta, CRATE, what, "crate = ::hubmix", parse_path);
             self.krate.set(cx, key, CRATE, value);
         } else if key == LIBRARY_NAME {
-            let value = string(cx, meta, LIBRARY_NAME, "burn");
+            let value =
+                string(cx, meta, LIBRARY_NAME, "burn").inspect(|v| not_empty(cx, v, "`library_name`"));
             self.library_name.set(cx, key, LIBRARY_NAME, value);
         } else if key == LICENSE {
-            let value = string(cx, meta, LICENSE, "mit");
+            let value = string(cx, meta, LICENSE, "mit").inspect(|v| not_empty(cx, v, "`license`"));
             self.license.set(cx, key, LICENSE, value);
         } else if key == PIPELINE_TAG {
-            let value = string(cx, meta, PIPELINE_TAG, "image-classification");
+            let value = string(cx, meta, PIPELINE_TAG, "image-classification")
+                .inspect(|v| not_empty(cx, v, "`pipeline_tag`"));
             self.pipeline_tag.set(cx, key, PIPELINE_TAG, value);
         } else if key == REPO_URL {
-            let value = string(cx, meta, REPO_URL, "https://github.com/alice/mlp");
+            let value = url(cx, meta, REPO_URL, "https://github.com/alice/mlp");
             self.repo_url.set(cx, key, REPO_URL, value);
         } else if key == PAPER_URL {
-            let value = string(cx, meta, PAPER_URL, "https://arxiv.org/abs/1706.03762");
+            let value = url(cx, meta, PAPER_URL, "https://arxiv.org/abs/1706.03762");
             self.paper_url.set(cx, key, PAPER_URL, value);
         } else if key == DOCS_URL {
-            let value = string(cx, meta, DOCS_URL, "https://docs.rs/mlp");
+            let value = url(cx, meta, DOCS_URL, "https://docs.rs/mlp");
             self.docs_url.set(cx, key, DOCS_URL, value);
         } else if key == TAGS {
-            let value = string_list(cx, meta, TAGS, "\"mlp\", \"vision\"");
+            let value = string_list(cx, meta, TAGS, "tag", "\"mlp\", \"vision\"");
             self.tags.set(cx, key, TAGS, value);
         } else if key == LANGUAGE {
-            let value = string_list(cx, meta, LANGUAGE, "\"en\", \"fr\"");
+            let value = string_list(cx, meta, LANGUAGE, "language", "\"en\", \"fr\"");
             self.language.set(cx, key, LANGUAGE, value);
         } else if key == LAYOUT {
             let value = layout(cx, meta);
@@ -414,8 +428,11 @@ fn parse_path(input: ParseStream) -> syn::Result<Path> {
     }
 }
 
-/// A field name or a tuple-struct index.
+/// A field name or a tuple-struct index, or a string holding one.
 fn parse_field_name(input: ParseStream) -> syn::Result<FieldName> {
+    if input.peek(LitStr) {
+        return input.parse::<LitStr>()?.parse_with(parse_field_name);
+    }
     if input.peek(LitInt) {
         let index: LitInt = input.parse()?;
         index.base10_parse::<u32>()?;
@@ -427,6 +444,17 @@ fn parse_field_name(input: ParseStream) -> syn::Result<FieldName> {
 
 /// `key = "text"`; `example` is a typical value.
 fn string(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol, example: &str) -> Option<LitStr> {
+    string_with(cx, meta, name, example, str::to_owned)
+}
+
+/// `key = "text"`; when the value is a bare word, `suggest` turns it into the string to propose.
+fn string_with(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    name: Symbol,
+    example: &str,
+    suggest: impl Fn(&str) -> String,
+) -> Option<LitStr> {
     let input = meta.input;
     let key = &meta.path;
     let Ok(eq) = input.parse::<Token![=]>() else {
@@ -446,7 +474,7 @@ fn string(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol, example: &str) -> Opt
             format!("missing value: write `{name} = \"{example}\"`"),
         );
     } else {
-        let suggestion = as_string_suggestion(&bad).unwrap_or_else(|| example.to_owned());
+        let suggestion = bare_word(&bad).map_or_else(|| example.to_owned(), |word| suggest(&word));
         cx.error_spanned_by(
             &bad,
             format!("expected a string: write `{name} = \"{suggestion}\"`"),
@@ -455,25 +483,59 @@ fn string(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol, example: &str) -> Opt
     None
 }
 
-/// What the user probably meant as a string: the text of a lone identifier or number.
-fn as_string_suggestion(tokens: &TokenStream) -> Option<String> {
+/// The text of a lone identifier, which the user probably meant as a string.
+fn bare_word(tokens: &TokenStream) -> Option<String> {
     let mut iter = tokens.clone().into_iter();
     match (iter.next(), iter.next()) {
         (Some(TokenTree::Ident(ident)), None) => Some(ident.to_string()),
-        (Some(TokenTree::Literal(literal)), None) => Some(literal.to_string()),
         _ => None,
     }
 }
 
+/// Records an error if a model-card string is empty.
+fn not_empty(cx: &Ctxt, value: &LitStr, what: &str) {
+    if value.value().trim().is_empty() {
+        cx.error_spanned_by(value, format!("empty {what}: remove it or write a value"));
+    }
+}
+
+/// `key = "https://..."`: a link of the model card.
+fn url(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol, example: &str) -> Option<LitStr> {
+    let value = string(cx, meta, name, example)?;
+    let url = value.value();
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let host_and_path = |rest: &str| !rest.is_empty() && !rest.starts_with('/');
+    if rest.is_some_and(host_and_path) && !url.contains(char::is_whitespace) {
+        return Some(value);
+    }
+    // `github.com/x` or `ftp://host/x`: propose the https form.
+    let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+    let message = if host_and_path(after_scheme) && !url.contains(char::is_whitespace) {
+        format!("`{name}` must be an http(s) URL: write `{name} = \"https://{after_scheme}\"`")
+    } else {
+        format!("`{name}` must be an http(s) URL, e.g. `{name} = \"{example}\"`")
+    };
+    cx.error_spanned_by(&value, message);
+    Some(value)
+}
+
 /// `key("a", "b")`; `example` is a typical list content.
-fn string_list(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol, example: &str) -> Option<Vec<LitStr>> {
+fn string_list(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    name: Symbol,
+    item: &str,
+    example: &str,
+) -> Option<Vec<LitStr>> {
     let input = meta.input;
     let key = &meta.path;
     if input.peek(syn::token::Paren) {
         let items = (|| {
             let content;
             syn::parenthesized!(content in input);
-            Ok(list_items(cx, &content, name, example))
+            Ok(list_items(cx, &content, name, item, example))
         })();
         expect_separator(cx, input);
         return items.unwrap_or_else(|error| {
@@ -492,15 +554,22 @@ fn string_list(cx: &Ctxt, meta: &ParseNestedMeta, name: Symbol, example: &str) -
 }
 
 /// The strings of `key(...)`, each checked; `None` if one is not a string.
-fn list_items(cx: &Ctxt, content: ParseStream, name: Symbol, example: &str) -> Option<Vec<LitStr>> {
+fn list_items(
+    cx: &Ctxt,
+    content: ParseStream,
+    name: Symbol,
+    item: &str,
+    example: &str,
+) -> Option<Vec<LitStr>> {
     let mut items = Vec::new();
     let mut ok = true;
     while !content.is_empty() {
         if content.peek(LitStr) && (content.peek2(Token![,]) || content.peek2(syn::parse::End)) {
-            items.extend(content.parse::<LitStr>().ok());
+            let value = content.parse::<LitStr>().ok();
+            items.extend(value.inspect(|value| not_empty(cx, value, &format!("{item} in `{name}(...)`"))));
         } else {
             let bad = skip_value(content);
-            let suggestion = as_string_suggestion(&bad).map_or_else(|| example.to_owned(), quoted);
+            let suggestion = bare_word(&bad).map_or_else(|| example.to_owned(), |word| format!("\"{word}\""));
             cx.error_spanned_by(
                 &bad,
                 format!("expected a string in `{name}(...)`: write `{name}({suggestion})`"),
@@ -512,10 +581,6 @@ fn list_items(cx: &Ctxt, content: ParseStream, name: Symbol, example: &str) -> O
         }
     }
     ok.then_some(items)
-}
-
-fn quoted(text: String) -> String {
-    format!("\"{text}\"")
 }
 
 /// What a list written the wrong way probably meant: `= "x"` is `("x")`, `= ["a", "b"]` is
@@ -533,7 +598,15 @@ fn list_suggestion(value: &TokenStream) -> Option<String> {
 
 /// `layout = "burn"` or `layout = "pytorch"`.
 fn layout(cx: &Ctxt, meta: &ParseNestedMeta) -> Option<Layout> {
-    let value = string(cx, meta, LAYOUT, "pytorch")?;
+    let suggest = |word: &str| {
+        if word.eq_ignore_ascii_case("burn") {
+            "burn"
+        } else {
+            "pytorch"
+        }
+        .to_owned()
+    };
+    let value = string_with(cx, meta, LAYOUT, "pytorch", suggest)?;
     match value.value().as_str() {
         "burn" => Some(Layout::Burn),
         "pytorch" => Some(Layout::PyTorch),

@@ -4,9 +4,9 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
-use syn::DeriveInput;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
+use syn::{DeriveInput, Generics, parse_quote};
 
 use crate::ast::Input;
 use crate::attr::{Ctxt, Layout};
@@ -28,7 +28,9 @@ fn impl_hub_model(model: &Model) -> TokenStream {
     let input = model.input;
     let krate = input.attrs.crate_path();
     let ident = input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let generics = impl_generics(input);
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let (_, ty_generics, _) = input.generics.split_for_impl();
     let config_ty = model.config_ty;
     let info = model_info(&krate, input);
     // Spanned at the user's tokens, so that a type error points at the field or the attribute.
@@ -62,6 +64,23 @@ fn impl_hub_model(model: &Model) -> TokenStream {
             }
         }
     }
+}
+
+/// The generics of the impl: the type's own and, if it has type parameters, `Self: Module`.
+/// Burn's `#[derive(Module)]` bounds each type parameter by `Module + ModuleDisplay` in its impl;
+/// requiring `Self: Module` carries over whatever it required, without repeating it. The path
+/// is `burn::...`, as in the code Burn's derive generates.
+pub fn impl_generics(input: &Input) -> Generics {
+    let mut generics = input.generics.clone();
+    if input.generics.type_params().next().is_some() {
+        let ident = input.ident;
+        let (_, ty_generics, _) = input.generics.split_for_impl();
+        generics
+            .make_where_clause()
+            .predicates
+            .push(parse_quote!(#ident #ty_generics: burn::module::Module));
+    }
+    generics
 }
 
 /// `ModelInfo::new("Mlp")`, with the fields the attributes set.
@@ -304,7 +323,11 @@ mod tests {
         };
         let expected = quote! {
             #[automatically_derived]
-            impl<M: Module, const N: usize> ::hubmix::HubModel for Stack<M, N> where M: Clone {
+            impl<M: Module, const N: usize> ::hubmix::HubModel for Stack<M, N>
+            where
+                M: Clone,
+                Stack<M, N>: burn::module::Module
+            {
                 type Config = StackConfig<N>;
                 fn hub_info() -> &'static ::hubmix::ModelInfo {
                     static INFO: ::hubmix::ModelInfo = ::hubmix::ModelInfo::new("Stack");
@@ -333,6 +356,11 @@ mod tests {
             struct Mlp { fc: Linear, #[module(skip)] settings: models::MlpConfig }
         };
         assert!(expand(by_type).contains(&quote!(&self.settings).to_string()));
+        let as_string = parse_quote! {
+            #[hub(config = MlpConfig, config_field = "cfg")]
+            struct Mlp { #[module(skip)] cfg: MlpConfig }
+        };
+        assert!(expand(as_string).contains(&quote!(&self.cfg).to_string()));
         let by_index = parse_quote! {
             #[hub(config = MlpConfig, config_field = 1)]
             struct Mlp(Linear, #[module(skip)] MlpConfig);
@@ -365,8 +393,8 @@ mod tests {
             "`tags` takes a parenthesized list of strings: write `tags(\\",
             "unknown layout `torch`",
             "expected a string: write `license = \\",
-            "duplicate `config`: it is already set above; keep one",
             "`repo_url` must be an http(s) URL: write `repo_url = \\",
+            "duplicate `config`: it is already set earlier; keep one",
             "the config field `config` needs `#[module(skip)]`",
         ];
         assert_eq!(errors.len(), expected.len(), "{errors:#?}");
@@ -386,7 +414,7 @@ mod tests {
         };
         let output = super::derive(&input).to_string();
         assert!(
-            output.contains("type Config = :: core :: compile_error !"),
+            output.contains("type Config = [() ; :: core :: compile_error !"),
             "{output}"
         );
         let errors = errors(input);

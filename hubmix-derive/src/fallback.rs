@@ -5,25 +5,35 @@
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
-use crate::ast::{Data, Input};
+use crate::ast::{Data, Input, Style};
+use crate::expand::impl_generics;
 
+/// The errors as `compile_error!`s, and a stub `HubModel` impl whose methods are unreachable.
 pub fn expand(input: &Input, errors: syn::Error) -> TokenStream {
-    // A union can never be a Burn module: a stub would only add an error.
-    if let Data::Union { .. } = input.data {
+    // No stub where Burn's `#[derive(Module)]` cannot make the type a module (a union; a tuple
+    // struct, which Burn 0.22's derive rejects): the stub would only add "not a Module" errors.
+    if let Data::Union { .. }
+    | Data::Struct {
+        style: Style::Tuple, ..
+    } = input.data
+    {
         return errors.into_compile_error();
     }
     let krate = input.attrs.crate_path();
     let ident = input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let generics = impl_generics(input);
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let (_, ty_generics, _) = input.generics.split_for_impl();
     let mut errors = errors.into_iter();
     let config = match input.attrs.config.get() {
         Some(ty) => ty.to_token_stream(),
-        // Unknown config type: the first error, in type position, makes `Config` an error type,
-        // which the compiler does not report again wherever it is used.
-        None => errors
-            .next()
-            .map(syn::Error::into_compile_error)
-            .unwrap_or_default(),
+        // Unknown config type: the first error goes in the array length of `[(); _]`, which
+        // makes `Config` a type the compiler knows is in error, and so reports nothing more about
+        // wherever it is used. (In type position, `compile_error!` would leave `()` instead.)
+        None => {
+            let first = errors.next().map(syn::Error::into_compile_error);
+            quote!([(); #first])
+        }
     };
     let errors = errors.map(syn::Error::into_compile_error);
     quote! {

@@ -20,7 +20,8 @@ use syn::{DeriveInput, parse_macro_input};
 /// Implements `hubmix::HubModel` for a Burn module, which makes it a `hubmix::ModelHubMixin`:
 /// `save_pretrained`, `from_pretrained` and `push_to_hub`.
 ///
-/// ```ignore
+/// ```no_run
+/// # fn main() -> Result<(), hubmix::HubError> {
 /// use burn::config::Config;
 /// use burn::module::Module;
 /// use burn::nn::{Linear, LinearConfig};
@@ -48,9 +49,12 @@ use syn::{DeriveInput, parse_macro_input};
 ///     config: MlpConfig,
 /// }
 ///
+/// let device = Device::default();
 /// let model = MlpConfig::new(4, 8, 2).init(&device);
 /// model.save_pretrained("out/mlp")?;
 /// let same = Mlp::from_pretrained("out/mlp", &device)?;
+/// # Ok(())
+/// # }
 /// ```
 ///
 /// The generated impl is small: a `static` `ModelInfo` built from the attributes,
@@ -63,7 +67,7 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// | attribute | meaning |
 /// |---|---|
-/// | `config = Type` | **Required.** The Burn `Config` that builds the module (`#[derive(Config)]`). Also accepted as a string: `config = "MlpConfig"`. |
+/// | `config = Type` | **Required.** The Burn `Config` that builds the module (`#[derive(Config)]`). |
 /// | `config_field = name` | The field holding the config. Default: the field named `config`, else the one field whose type has the config type's name. In a tuple struct, an index: `config_field = 2`. The field must be `#[module(skip)]`. |
 /// | `config_fn = path` | Instead of a field: a `fn(&Self) -> Config` that returns the config (needed for an enum). Not with `config_field`. |
 /// | `init_fn = path` | A `fn(&Config, &Device) -> Self` that builds the module. Default: `config.init(device)`, Burn's convention. |
@@ -76,7 +80,12 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `layout = "burn"` or `"pytorch"` | The weight layout saved by default: Burn's own tensor names and shapes, or the ones PyTorch (`PyTorchModelHubMixin`) uses. Default `"burn"`. |
 /// | `crate = path` | Where the `hubmix` crate is, if not at `::hubmix` (when re-exported by another crate). A path or a string: `crate = my_crate::hubmix`, `crate = "my_crate::hubmix"`. |
 ///
-/// Generic models work: the impl carries the type's generics and where clause.
+/// `config`, `config_field`, `config_fn`, `init_fn` and `crate` also take their value in a string
+/// (`config = "MlpConfig"`), as serde's attributes do.
+///
+/// Generic models work: the impl carries the type's generics and where clause and, for a type
+/// with type parameters, requires `Self: burn::module::Module` (so whatever bounds Burn's
+/// `#[derive(Module)]` put on its impl apply to this one too).
 ///
 /// # Errors
 ///

@@ -2,7 +2,7 @@
 //! What passes becomes a [`Model`]: everything [`crate::expand`] needs, resolved.
 
 use quote::{ToTokens, quote};
-use syn::{LitStr, Member, Path, Type};
+use syn::{Member, Path, Type};
 
 use crate::ast::{Data, Field, Input, Style};
 use crate::attr::{Ctxt, FieldName, Slot};
@@ -24,7 +24,6 @@ pub enum Access<'a> {
 
 /// Checks `input`, recording every problem in `cx`; `None` when something was recorded.
 pub fn check<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Model<'a>> {
-    check_strings(cx, input);
     if let Data::Union { union_token } = &input.data {
         cx.error_spanned_by(
             union_token,
@@ -66,13 +65,17 @@ fn access<'a>(cx: &Ctxt, input: &'a Input<'a>, config_ty: Option<&'a Type>) -> O
     if attrs.config_fn.key().is_some() {
         return attrs.config_fn.get().map(Access::Fn);
     }
-    let ty_name = config_ty.map_or_else(|| "MlpConfig".to_owned(), |ty| ty.to_token_stream().to_string());
+    let config = Config {
+        ty: config_ty,
+        name: config_ty.map_or_else(|| "MlpConfig".to_owned(), type_text),
+    };
     let field = match &input.data {
         Data::Union { .. } => None,
         Data::Enum { enum_token } => {
             let message = format!(
-                "an enum model needs `#[hub(config_fn = path)]`: a `fn(&Self) -> {ty_name}` that returns the \
-                 config whichever the variant"
+                "an enum model needs `#[hub(config_fn = path)]`: a `fn(&Self) -> {}` that returns the \
+                 config of any variant",
+                config.name
             );
             match attrs.config_field.key() {
                 Some(key) => cx.error_at(key, format!("`config_field` needs a struct; {message}")),
@@ -84,12 +87,12 @@ fn access<'a>(cx: &Ctxt, input: &'a Input<'a>, config_ty: Option<&'a Type>) -> O
             None
         }
         Data::Struct { style, fields } => match &attrs.config_field {
-            slot if slot.key().is_some() => named_field(cx, input, *style, fields, slot),
-            _ => default_field(cx, input, *style, fields, config_ty, &ty_name),
+            slot if slot.key().is_some() => named_field(cx, input, *style, fields, slot, &config),
+            _ => default_field(cx, input, *style, fields, &config),
         },
     }?;
     if !field.module_skip {
-        let (name, ty) = (member_name(&field.member), field.ty.to_token_stream());
+        let (name, ty) = (member_name(&field.member), type_text(field.ty));
         let write = match &field.member {
             Member::Named(ident) => format!("#[module(skip)] {ident}: {ty}"),
             Member::Unnamed(_) => format!("#[module(skip)] {ty}"),
@@ -106,6 +109,33 @@ fn access<'a>(cx: &Ctxt, input: &'a Input<'a>, config_ty: Option<&'a Type>) -> O
     Some(Access::Field(field))
 }
 
+/// The config type, if known, and how to write it in messages.
+struct Config<'a> {
+    ty: Option<&'a Type>,
+    name: String,
+}
+
+impl Config<'_> {
+    /// The fields whose type has the config type's name (`MlpConfig`, `crate::MlpConfig`).
+    fn typed<'f>(&self, fields: &'f [Field<'f>]) -> Vec<&'f Field<'f>> {
+        match self.ty.and_then(last_segment) {
+            Some(last) => fields
+                .iter()
+                .filter(|f| last_segment(f.ty).as_ref() == Some(&last))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The name of the one field of the config type, or `default`.
+    fn field_or(&self, fields: &[Field], default: &str) -> String {
+        match self.typed(fields).as_slice() {
+            [only] => member_name(&only.member),
+            _ => default.to_owned(),
+        }
+    }
+}
+
 /// The field named by `config_field = ...`.
 fn named_field<'a>(
     cx: &Ctxt,
@@ -113,6 +143,7 @@ fn named_field<'a>(
     style: Style,
     fields: &'a [Field<'a>],
     slot: &Slot<FieldName>,
+    config: &Config,
 ) -> Option<&'a Field<'a>> {
     let ident = input.ident;
     match (slot.get()?, style) {
@@ -147,25 +178,28 @@ fn named_field<'a>(
             found
         }
         (FieldName::Named(name), Style::Tuple) => {
+            let index = config.field_or(fields, "1");
             cx.error_spanned_by(
                 name,
-                format!(
-                    "`{ident}` is a tuple struct: name the config field by its index, e.g. `config_field = 1`"
-                ),
+                format!("`{ident}` is a tuple struct: name the config field by its index, e.g. `config_field = {index}`"),
             );
             None
         }
-        (FieldName::Index(index), _) => {
+        (FieldName::Index(index), Style::Named) => {
+            let name = config.field_or(fields, "config");
             cx.error_spanned_by(
                 index,
-                format!("`{ident}` has named fields: write the field's name, e.g. `config_field = config`"),
+                format!("`{ident}` has named fields: write the field's name, e.g. `config_field = {name}`"),
             );
             None
         }
-        (FieldName::Named(name), Style::Unit) => {
+        (FieldName::Named(_) | FieldName::Index(_), Style::Unit) => {
             cx.error_spanned_by(
-                name,
-                format!("`{ident}` has no fields; add `#[module(skip)] {name}: ...`"),
+                input.ident,
+                format!(
+                    "`{ident}` has no fields: add one, e.g. `#[module(skip)] config: {}`",
+                    config.name
+                ),
             );
             None
         }
@@ -178,25 +212,12 @@ fn default_field<'a>(
     input: &Input,
     style: Style,
     fields: &'a [Field<'a>],
-    config_ty: Option<&Type>,
-    ty_name: &str,
+    config: &Config,
 ) -> Option<&'a Field<'a>> {
     let ident = input.ident;
-    let by_name = fields
-        .iter()
-        .find(|f| matches!(&f.member, Member::Named(n) if n == "config"));
-    let by_type: Vec<&Field> = match config_ty.and_then(last_segment) {
-        Some(last) => fields
-            .iter()
-            .filter(|f| last_segment(f.ty).as_ref() == Some(&last))
-            .collect(),
-        None => Vec::new(),
-    };
+    let ty_name = &config.name;
     if style == Style::Tuple {
-        let index = match by_type.as_slice() {
-            [only] => member_name(&only.member),
-            _ => "N".to_owned(),
-        };
+        let index = config.field_or(fields, "N");
         cx.error_spanned_by(
             ident,
             format!(
@@ -207,13 +228,16 @@ fn default_field<'a>(
         );
         return None;
     }
+    let by_name = fields
+        .iter()
+        .find(|f| matches!(&f.member, Member::Named(n) if n == "config"));
     if by_name.is_some() {
         return by_name;
     }
-    match by_type.as_slice() {
+    match config.typed(fields).as_slice() {
         [only] => Some(only),
         // Without a config type there is nothing to look for; the missing `config` is reported.
-        _ if config_ty.is_none() => None,
+        _ if config.ty.is_none() => None,
         [] => {
             cx.error_spanned_by(
                 ident,
@@ -254,66 +278,25 @@ fn last_segment(ty: &Type) -> Option<String> {
     }
 }
 
+/// A type as one writes it (`crate::MlpConfig<T>`), for messages.
+fn type_text(ty: &Type) -> String {
+    let spaced = ty.to_token_stream().to_string();
+    let chars: Vec<char> = spaced.chars().collect();
+    let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric() || *c == '_' || *c == '\'');
+    let mut text = String::with_capacity(spaced.len());
+    for (i, c) in chars.iter().enumerate() {
+        // Keep only the spaces that separate two words (`dyn Trait`, `&'a mut T`).
+        if *c != ' ' || (word(i.checked_sub(1).and_then(|j| chars.get(j))) && word(chars.get(i + 1))) {
+            text.push(*c);
+        }
+    }
+    text
+}
+
 /// `config` or `0`, for messages.
 fn member_name(member: &Member) -> String {
     match member {
         Member::Named(ident) => ident.to_string(),
         Member::Unnamed(index) => index.index.to_string(),
     }
-}
-
-/// Model-card strings: no empty ones, and URLs that are http(s).
-fn check_strings(cx: &Ctxt, input: &Input) {
-    let attrs = &input.attrs;
-    let single = [
-        ("library_name", &attrs.library_name),
-        ("license", &attrs.license),
-        ("pipeline_tag", &attrs.pipeline_tag),
-    ];
-    for (name, slot) in single {
-        if let Some(value) = slot.get() {
-            not_empty(cx, value, &format!("`{name}`"));
-        }
-    }
-    for (name, what, slot) in [
-        ("tags", "tag", &attrs.tags),
-        ("language", "language", &attrs.language),
-    ] {
-        for value in slot.get().into_iter().flatten() {
-            not_empty(cx, value, &format!("{what} in `{name}(...)`"));
-        }
-    }
-    for (name, slot) in [
-        ("repo_url", &attrs.repo_url),
-        ("paper_url", &attrs.paper_url),
-        ("docs_url", &attrs.docs_url),
-    ] {
-        if let Some(value) = slot.get() {
-            check_url(cx, name, value);
-        }
-    }
-}
-
-fn not_empty(cx: &Ctxt, value: &LitStr, what: &str) {
-    if value.value().trim().is_empty() {
-        cx.error_spanned_by(value, format!("empty {what}: remove it or write a value"));
-    }
-}
-
-fn check_url(cx: &Ctxt, name: &str, value: &LitStr) {
-    let url = value.value();
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    let valid = rest
-        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/') && !url.contains(char::is_whitespace));
-    if valid {
-        return;
-    }
-    let message = if url.contains("://") || url.trim().is_empty() || url.contains(char::is_whitespace) {
-        format!("`{name}` must be an http(s) URL, e.g. `{name} = \"https://github.com/alice/mlp\"`")
-    } else {
-        format!("`{name}` must be an http(s) URL: write `{name} = \"https://{url}\"`")
-    };
-    cx.error_spanned_by(value, message);
 }

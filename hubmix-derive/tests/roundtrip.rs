@@ -78,7 +78,7 @@ impl Head {
 }
 
 fn values(tensor: Tensor<2>) -> Vec<f32> {
-    tensor.into_data().to_vec::<f32>().expect("f32 outputs")
+    tensor.into_data().try_to_vec::<f32>().expect("f32 outputs")
 }
 
 fn input(device: &Device) -> Tensor<2> {

@@ -37,7 +37,7 @@ pub use client::{HubClient, HubClientBuilder};
 pub use commit::{CommitInfo, CommitOperation, CommitOptions};
 pub use download::{DownloadOptions, SnapshotOptions};
 pub use error::{HubError, Result};
-/// `#[derive(HubModel)]`: see the macro's documentation in `hubmix-derive`.
+/// The derive macro for [`HubModel`](trait@HubModel): what it generates, its attributes, its errors.
 #[cfg(feature = "burn")]
 pub use hubmix_derive::HubModel;
 pub use manage::{CreateRepoOptions, GitCommit, GitRef, RepoRefs, RepoSettings, RepoUrl, WhoAmI};

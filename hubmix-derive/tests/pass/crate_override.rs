@@ -1,5 +1,5 @@
 // `crate = ...`: hubmix reached through another crate's re-export, as a path and as a string;
-// also a tuple struct (`config_field = 1`) and a generic model.
+// also a generic model (the impl requires `Self: Module`, whatever bounds Burn's derive added).
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
@@ -11,19 +11,23 @@ mod reexport {
 use reexport::hub::{Device, HubModel};
 
 #[derive(Config, Debug)]
-pub struct PairConfig {
+pub struct MlpConfig {
     pub width: usize,
 }
 
-impl PairConfig {
-    pub fn init(&self, device: &Device) -> Pair {
-        Pair(LinearConfig::new(self.width, self.width).init(device), self.clone())
+impl MlpConfig {
+    pub fn init(&self, device: &Device) -> Mlp {
+        Mlp { fc: LinearConfig::new(self.width, self.width).init(device), config: self.clone() }
     }
 }
 
 #[derive(Module, Debug, HubModel)]
-#[hub(crate = reexport::hub, config = PairConfig, config_field = 1)]
-pub struct Pair(Linear, #[module(skip)] PairConfig);
+#[hub(crate = reexport::hub, config = MlpConfig)]
+pub struct Mlp {
+    fc: Linear,
+    #[module(skip)]
+    config: MlpConfig,
+}
 
 #[derive(Config, Debug)]
 pub struct WrapConfig {
@@ -57,8 +61,8 @@ impl<M: Module + Layer> Wrap<M> {
 
 fn main() {
     let device = Device::default();
-    let pair = Pair::hub_init(&PairConfig::new(3), &device);
-    assert_eq!(pair.hub_config().width, 3);
+    let mlp = Mlp::hub_init(&MlpConfig::new(3), &device);
+    assert_eq!(mlp.hub_config().width, 3);
     let wrap = Wrap::<Linear>::hub_init(&WrapConfig::new(5), &device);
     assert_eq!(wrap.hub_config().width, 5);
     assert_eq!(Wrap::<Linear>::hub_info().type_name, "Wrap");

@@ -1,5 +1,6 @@
+// Burn 0.22's `#[derive(Module)]` rejects tuple structs, but a hand-written `Module` impl works;
+// these show the derive's own errors.
 use burn::config::Config;
-use burn::module::Module;
 use burn::nn::Linear;
 use hubmix::HubModel;
 
@@ -8,16 +9,16 @@ pub struct MlpConfig {
     pub d_in: usize,
 }
 
-#[derive(Module, Debug, HubModel)]
+#[derive(HubModel)]
 #[hub(config = MlpConfig)]
-pub struct Mlp(Linear, #[module(skip)] MlpConfig);
+pub struct Mlp(Linear, MlpConfig);
 
-#[derive(Module, Debug, HubModel)]
+#[derive(HubModel)]
 #[hub(config = MlpConfig, config_field = config)]
-pub struct Named(Linear, #[module(skip)] MlpConfig);
+pub struct Named(Linear, MlpConfig);
 
-#[derive(Module, Debug, HubModel)]
+#[derive(HubModel)]
 #[hub(config = MlpConfig, config_field = 2)]
-pub struct OutOfRange(Linear, #[module(skip)] MlpConfig);
+pub struct OutOfRange(Linear, MlpConfig);
 
 fn main() {}

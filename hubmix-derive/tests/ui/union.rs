@@ -1,6 +1,4 @@
 use burn::config::Config;
-use burn::module::Module;
-use burn::nn::Linear;
 use hubmix::HubModel;
 
 #[derive(Config, Debug)]

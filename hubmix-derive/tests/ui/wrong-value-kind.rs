@@ -24,4 +24,12 @@ pub struct Other {
     fc: Linear,
 }
 
+#[derive(Module, Debug, HubModel)]
+#[hub(config, config_field = self.settings)]
+pub struct Third {
+    fc: Linear,
+    #[module(skip)]
+    settings: MlpConfig,
+}
+
 fn main() {}
