@@ -1,8 +1,10 @@
 //! Benchmark of hubmix's downloads against `curl -o` and Python `huggingface_hub` 2.4.0, all
-//! fetching from one local `hubmix-server` in the same run.
+//! fetching from one local `hubmix-server` in the same run. Also, for information, against
+//! `curl URL | tee FILE | openssl dgst -sha256` (digest checked): a download that is verified
+//! like hubmix's, made with standard tools.
 //!
-//! Run with `cargo bench -p hubmix --bench download`. Linux only; `curl` and `python3` (with the
-//! `venv` module) must be on the `PATH`. Environment knobs, for quick trials: `HUBMIX_BENCH_MIB`
+//! Run with `cargo bench -p hubmix --bench download`. Linux only; `bash`, `curl`, `openssl` and
+//! `python3` (with the `venv` module) must be on the `PATH`. Environment knobs, for quick trials: `HUBMIX_BENCH_MIB`
 //! (size of the large file, default 1024) and `HUBMIX_BENCH_ROUNDS` (default 3; each figure is the
 //! median over the rounds).
 //!
@@ -25,8 +27,8 @@
 //! fresh, empty cache folder, and — when the driver may (it must be root) — after
 //! `sync; echo 3 > /proc/sys/vm/drop_caches`, so that the server reads its blobs from disk every
 //! time. Seconds are those of the download call itself: measured inside the hubmix child and
-//! inside the Python process (interpreter start-up and imports excluded), and curl's own
-//! `%{time_total}`. Python runs from the venv of `hubmix_e2e::python_venv` (built once under
+//! inside the Python process (interpreter start-up and imports excluded), curl's own
+//! `%{time_total}`, and around `bash -c` for the `curl | tee | openssl` pipeline. Python runs from the venv of `hubmix_e2e::python_venv` (built once under
 //! `target/tmp/venv-hf-2.4.0`), with `HF_HUB_DISABLE_XET=1` and `HF_ENDPOINT` pointing at the
 //! server. The table also gives each client's CPU time (user + system, all threads, read from
 //! the driver's `cutime`/`cstime`; Python's includes its start-up and imports), since on a small
@@ -141,6 +143,9 @@ fn status_kib(status: &str, field: &str) -> u64 {
 #[derive(Clone, Copy)]
 enum Tool {
     Curl,
+    /// `curl URL | tee FILE | openssl dgst -sha256`, the digest checked: a download verified
+    /// as hubmix verifies it, with standard tools.
+    CurlSha256,
     /// hubmix in a child process: `parallel_threshold` and `max_workers` (`None`: the default).
     Hubmix(Option<u64>, Option<usize>),
     Python,
@@ -180,7 +185,7 @@ fn drive() {
     let server = Server::start(&work.path().join("root"));
     let hub = Seeder::new(&server.url);
     hub.create("big");
-    hub.upload_big("big", "big.bin", size);
+    let big_sha256 = hub.upload_big("big", "big.bin", size);
     hub.create("small");
     let small_bytes = hub.commit_small("small", SMALL_FILES);
 
@@ -188,6 +193,10 @@ fn drive() {
     let threshold_below = Some(1);
     let file_contenders: Vec<(String, Tool)> = vec![
         ("curl -o".into(), Tool::Curl),
+        (
+            "curl + sha256 (curl piped to tee and openssl dgst)".into(),
+            Tool::CurlSha256,
+        ),
         ("hubmix sequential".into(), Tool::Hubmix(threshold_above, None)),
         (
             "hubmix parallel, 2 workers".into(),
@@ -205,13 +214,14 @@ fn drive() {
         ("Python hf_hub_download".into(), Tool::Python),
     ];
     // Indices of the peers and of the default settings in `file_contenders`.
-    let (curl_at, default_at, python_at) = (0, 5, 6);
+    let (curl_at, verified_at, default_at, python_at) = (0, 1, 6, 7);
     let snapshot_contenders: Vec<(String, Tool)> = vec![
         ("Python snapshot_download".into(), Tool::Python),
         ("hubmix snapshot_download".into(), Tool::Hubmix(None, None)),
     ];
     let run = Runner {
         url: &server.url,
+        big_sha256: &big_sha256,
         work: work.path(),
         venv: &venv,
         drops,
@@ -248,8 +258,15 @@ fn drive() {
     let file_cpu: Vec<f64> = file_samples.iter().map(|s| median(s, cpu)).collect();
     let (curl, python) = (file_secs[curl_at], file_secs[python_at]);
     for (i, (name, tool)) in file_contenders.iter().enumerate() {
-        let check =
-            matches!(tool, Tool::Hubmix(..)).then(|| ("curl", curl / file_secs[i], CURL_TARGET, true));
+        let check = match tool {
+            Tool::Hubmix(..) => Some(Check::new(
+                "curl",
+                curl / file_secs[i],
+                Target::AtLeast(CURL_TARGET),
+            )),
+            Tool::CurlSha256 => Some(Check::new("curl", curl / file_secs[i], Target::None)),
+            Tool::Curl | Tool::Python => None,
+        };
         let what = format!("{mib} MiB LFS file: {name}");
         table.row(&what, file_secs[i], size, check, file_cpu[i]);
     }
@@ -258,7 +275,22 @@ fn drive() {
         &format!("{mib} MiB LFS file: hubmix default settings"),
         default,
         size,
-        Some(("Python", python / default, PYTHON_FILE_TARGET, false)),
+        Some(Check::new(
+            "curl + sha256",
+            file_secs[verified_at] / default,
+            Target::None,
+        )),
+        file_cpu[default_at],
+    );
+    table.row(
+        &format!("{mib} MiB LFS file: hubmix default settings"),
+        default,
+        size,
+        Some(Check::new(
+            "Python",
+            python / default,
+            Target::Above(PYTHON_FILE_TARGET),
+        )),
         file_cpu[default_at],
     );
     let snap: Vec<f64> = snapshot_samples.iter().map(|s| median(s, secs)).collect();
@@ -274,7 +306,11 @@ fn drive() {
         &format!("snapshot, {SMALL_FILES} files: {}", snapshot_contenders[1].0),
         snap[1],
         small_bytes,
-        Some(("Python", snap[0] / snap[1], PYTHON_SNAPSHOT_TARGET, true)),
+        Some(Check::new(
+            "Python",
+            snap[0] / snap[1],
+            Target::AtLeast(PYTHON_SNAPSHOT_TARGET),
+        )),
         snap_cpu[1],
     );
     table.print();
@@ -304,6 +340,8 @@ fn drive() {
 /// Runs single measurements, each into a fresh cache folder.
 struct Runner<'a> {
     url: &'a str,
+    /// SHA-256 of `alice/big`'s `big.bin`.
+    big_sha256: &'a str,
     work: &'a Path,
     venv: &'a Path,
     drops: bool,
@@ -341,6 +379,28 @@ impl Runner<'_> {
                 };
                 (sample, out)
             }
+            Tool::CurlSha256 => {
+                let out = dir.join("big.bin");
+                let url = format!("{}/{USER}/big/resolve/main/big.bin", self.url);
+                let start = Instant::now();
+                let (output, cpu) = run(Command::new("bash")
+                    .args([
+                        "-c",
+                        "set -o pipefail; curl -sS -f \"$0\" | tee \"$1\" | openssl dgst -sha256",
+                    ])
+                    .arg(&url)
+                    .arg(&out));
+                let seconds = start.elapsed().as_secs_f64();
+                assert!(output.contains(self.big_sha256), "openssl printed {output:?}");
+                (
+                    Sample {
+                        seconds,
+                        cpu,
+                        rss_kib: None,
+                    },
+                    out,
+                )
+            }
             Tool::Hubmix(threshold, workers) => self.hubmix(
                 "file",
                 &dir,
@@ -364,7 +424,7 @@ impl Runner<'_> {
         let (sample, path) = match tool {
             Tool::Hubmix(threshold, workers) => self.hubmix("snapshot", &dir, &repo, "-", threshold, workers),
             Tool::Python => self.python("snapshot", &dir, &repo, None),
-            Tool::Curl => unreachable!("curl does not download snapshots"),
+            Tool::Curl | Tool::CurlSha256 => unreachable!("curl does not download snapshots"),
         };
         // The seeded files (the repo also holds the `.gitattributes` it was created with).
         let files = fs::read_dir(&path)
@@ -579,8 +639,8 @@ impl<'a> Seeder<'a> {
     }
 
     /// Uploads `size` pseudo-random bytes through LFS (batch, then a streamed `PUT`) and commits
-    /// them as `path`. Nothing is written on the client side.
-    fn upload_big(&self, name: &str, path: &str, size: u64) {
+    /// them as `path`; returns their SHA-256. Nothing is written on the client side.
+    fn upload_big(&self, name: &str, path: &str, size: u64) -> String {
         let mut hasher = Sha256::new();
         io::copy(&mut Noise::new(size, 7), &mut HashWriter(&mut hasher)).expect("hash the content");
         let oid = hex::encode(hasher.finalize());
@@ -605,6 +665,7 @@ impl<'a> Seeder<'a> {
             name,
             &[json!({"key": "lfsFile", "value": {"path": path, "algo": "sha256", "oid": oid, "size": size}})],
         );
+        oid
     }
 
     /// Commits `count` files of 1–8 KiB, inline; returns their total size.
@@ -671,6 +732,27 @@ impl Write for HashWriter<'_> {
     }
 }
 
+/// A contender against a peer: the ratio of their throughputs (peer's seconds / contender's).
+struct Check {
+    peer: &'static str,
+    ratio: f64,
+    target: Target,
+}
+
+impl Check {
+    fn new(peer: &'static str, ratio: f64, target: Target) -> Self {
+        Check { peer, ratio, target }
+    }
+}
+
+/// What a [`Check`]'s ratio must be.
+enum Target {
+    /// Nothing: for information.
+    None,
+    AtLeast(f64),
+    Above(f64),
+}
+
 /// The results table (markdown).
 #[derive(Default)]
 struct Table {
@@ -678,19 +760,19 @@ struct Table {
 }
 
 impl Table {
-    /// A row for a download of `bytes` in `seconds` using `cpu` seconds of CPU; `check` = (peer,
-    /// ratio, target, at least?).
-    fn row(&mut self, what: &str, seconds: f64, bytes: u64, check: Option<(&str, f64, f64, bool)>, cpu: f64) {
+    /// A row for a download of `bytes` in `seconds` using `cpu` seconds of CPU, compared with a
+    /// peer (`None`: this row is a peer).
+    fn row(&mut self, what: &str, seconds: f64, bytes: u64, check: Option<Check>, cpu: f64) {
         let mbps = bytes as f64 / seconds / 1e6;
         let rest = match check {
             None => "| (peer) | | ".to_owned(),
-            Some((peer, ratio, target, at_least)) => {
-                let (op, ok) = if at_least {
-                    ("≥", ratio >= target)
-                } else {
-                    (">", ratio > target)
+            Some(Check { peer, ratio, target }) => {
+                let (target, result) = match target {
+                    Target::None => ("(info)".to_owned(), ""),
+                    Target::AtLeast(t) => (format!("≥ {t:.2}×"), verdict(ratio >= t)),
+                    Target::Above(t) => (format!("> {t:.2}×"), verdict(ratio > t)),
                 };
-                format!("| {ratio:.2}× {peer} | {op} {target:.2}× | {} ", verdict(ok))
+                format!("| {ratio:.2}× {peer} | {target} | {result} ")
             }
         };
         self.rows

@@ -66,12 +66,14 @@ mod tests {
         let ran = AtomicUsize::new(0);
         let err = try_map(&items, 3, |i| {
             ran.fetch_add(1, Ordering::Relaxed);
-            if *i == 5 {
+            if *i == 0 {
                 Err(HubError::InvalidArgument {
                     name: "item".into(),
-                    reason: "five".into(),
+                    reason: "zero".into(),
                 })
             } else {
+                // Slow items: the first one fails long before the others could all have run.
+                std::thread::sleep(std::time::Duration::from_millis(20));
                 Ok(())
             }
         })
