@@ -6,7 +6,8 @@
 //!
 //! The server runs as a separate process — the `hubmix-server` binary that cargo builds with the
 //! benchmark's (release) profile, `target/release/hubmix-server`, known here through
-//! `CARGO_BIN_EXE_hubmix-server` — so that its memory can be read from `/proc/<pid>/status`:
+//! `CARGO_BIN_EXE_hubmix-server`; `HUBMIX_BENCH_SERVER=<path>` runs another build instead, to
+//! compare two versions — so that its memory can be read from `/proc/<pid>/status`:
 //! before each measurement the peak resident size (`VmHWM`) is reset by writing `5` to
 //! `/proc/<pid>/clear_refs`, and it is read afterwards. The data (generated files, the server's
 //! root) lives in a temporary folder under `target/tmp`, on the same disk as the target folder,
@@ -16,7 +17,8 @@
 //! 1. download of the file with `curl -o <file>`, against reading the blob file from disk; both
 //!    with the blob evicted from the page cache first (`dd iflag=nocache`, a per-file
 //!    `posix_fadvise(DONTNEED)`), which the target applies to, and both again with the blob cached;
-//!    for information, also `curl -o /dev/null` (the server without the client's file writes);
+//!    for information, also against copying the blob to a file (read and write, as `curl -o`
+//!    does) and with `curl -o /dev/null` (the server without the client's file writes);
 //! 2. LFS upload (`PUT` with `curl --upload-file`: the server hashes, writes and fsyncs), against
 //!    copying the same file with a final `fsync` — the source file is cached in both cases;
 //! 3. [`CLIENTS`] concurrent downloads of the file, each checked by SHA-256;
@@ -45,7 +47,7 @@ const SMALL_SIZE: u64 = MIB;
 /// Number of concurrent downloads.
 const CLIENTS: usize = 32;
 /// Runs of each timed upload, download and baseline; the best is kept.
-const REPS: usize = 3;
+const REPS: usize = 5;
 /// Buffer of the benchmark's own reads and writes.
 const BUF: usize = 1 << 20;
 const USER: &str = "alice";
@@ -98,12 +100,12 @@ fn main() {
     let big_sha = write_random(&big, size, 2);
     let copy = dir.join("copy.bin");
     let (put, verify) = hub.batch(&big_sha, size);
-    let (mut disk_write, mut upload) = (Duration::MAX, Duration::MAX);
+    let (mut disk_write, mut upload) = (Runs::default(), Runs::default());
     server.reset_peak();
     for _ in 0..REPS {
-        disk_write = disk_write.min(copy_fsync(&big, &copy));
+        disk_write.add(copy_file(&big, &copy, true));
         fs::remove_file(&copy).expect("remove the copy");
-        upload = upload.min(hub.put(&put, &big));
+        upload.add(hub.put(&put, &big));
         hub.verify(&verify, &big_sha, size);
     }
     let rss_big_up = server.peak_kib();
@@ -111,8 +113,8 @@ fn main() {
     fs::remove_file(&big).expect("remove the source file");
     table.ratio(
         "LFS upload (`curl --upload-file`) vs copy + fsync",
-        mibps(size, upload),
-        mibps(size, disk_write),
+        upload.best_mibps(size),
+        disk_write.best_mibps(size),
         UPLOAD_TARGET,
     );
     table.flat("server peak RSS, upload", rss_small_up, rss_big_up);
@@ -123,42 +125,51 @@ fn main() {
     hub.download("small.bin", &out, &small_sha);
     let rss_small_down = server.peak_kib();
     let blob = dir.join("root/blobs/sha256").join(&big_sha[..2]).join(&big_sha);
-    let (mut cold_read, mut cold_download) = (Duration::MAX, Duration::MAX);
-    let mut cold_discard = Duration::MAX;
-    let (mut warm_read, mut warm_download) = (Duration::MAX, Duration::MAX);
+    let (mut cold_read, mut cold_copy) = (Runs::default(), Runs::default());
+    let (mut cold_download, mut cold_discard) = (Runs::default(), Runs::default());
+    let (mut warm_read, mut warm_download) = (Runs::default(), Runs::default());
     server.reset_peak();
     for _ in 0..REPS {
         evict(&blob);
-        cold_read = cold_read.min(read_file(&blob));
+        cold_read.add(read_file(&blob));
         evict(&blob);
-        cold_download = cold_download.min(hub.download("big.bin", &out, &big_sha));
+        cold_copy.add(copy_file(&blob, &out, false));
+        fs::remove_file(&out).expect("remove the copy");
         evict(&blob);
-        cold_discard = cold_discard.min(hub.fetch("big.bin", Path::new("/dev/null")));
+        cold_download.add(hub.download("big.bin", &out, &big_sha));
+        evict(&blob);
+        cold_discard.add(hub.fetch("big.bin", Path::new("/dev/null")));
     }
     for _ in 0..REPS {
-        warm_read = warm_read.min(read_file(&blob));
-        warm_download = warm_download.min(hub.download("big.bin", &out, &big_sha));
+        warm_read.add(read_file(&blob));
+        warm_download.add(hub.download("big.bin", &out, &big_sha));
     }
     let rss_big_down = server.peak_kib();
     table.ratio(
         "download (`curl -o`) vs disk read, blob not cached",
-        mibps(size, cold_download),
-        mibps(size, cold_read),
+        cold_download.best_mibps(size),
+        cold_read.best_mibps(size),
         DOWNLOAD_TARGET,
     );
     table.info(
+        "download (`curl -o`) vs disk copy to a file (like `curl -o`), blob not cached",
+        cold_download.best_mibps(size),
+        cold_copy.best_mibps(size),
+    );
+    table.info(
         "download (`curl -o /dev/null`) vs disk read, blob not cached",
-        mibps(size, cold_discard),
-        mibps(size, cold_read),
+        cold_discard.best_mibps(size),
+        cold_read.best_mibps(size),
     );
     table.info(
         "download (`curl -o`) vs disk read, blob cached",
-        mibps(size, warm_download),
-        mibps(size, warm_read),
+        warm_download.best_mibps(size),
+        warm_read.best_mibps(size),
     );
     table.flat("server peak RSS, download", rss_small_down, rss_big_down);
 
-    // Concurrent downloads of the large file.
+    // Concurrent downloads of the large file (their threads raise the load average).
+    println!("load average before the concurrent downloads: {}", load_average());
     server.reset_peak();
     let concurrent = hub.concurrent_downloads("big.bin", &big_sha, size);
     let rss_concurrent = server.peak_kib();
@@ -169,6 +180,19 @@ fn main() {
     );
 
     table.print();
+    println!("every run, MiB/s:");
+    for (what, runs) in [
+        ("upload", &upload),
+        ("copy + fsync", &disk_write),
+        ("download, not cached", &cold_download),
+        ("download to /dev/null, not cached", &cold_discard),
+        ("disk read, not cached", &cold_read),
+        ("disk copy to a file, not cached", &cold_copy),
+        ("download, cached", &warm_download),
+        ("disk read, cached", &warm_read),
+    ] {
+        println!("- {what}: {}", runs.list_mibps(size));
+    }
     println!("load average at the end: {}", load_average());
     drop(server); // before its folder is removed with `work`
 }
@@ -208,7 +232,9 @@ impl Server {
             .expect("find a free port")
             .port();
         let log = File::create(log).expect("create the server log");
-        let child = Command::new(env!("CARGO_BIN_EXE_hubmix-server"))
+        let binary = std::env::var_os("HUBMIX_BENCH_SERVER")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_hubmix-server").into());
+        let child = Command::new(binary)
             .arg("--root")
             .arg(root)
             .args(["--bind", &format!("127.0.0.1:{port}")])
@@ -494,8 +520,8 @@ fn read_file(path: &Path) -> Duration {
     started.elapsed()
 }
 
-/// The time to copy `src` to a new file `dst` through a buffer, `fsync` included.
-fn copy_fsync(src: &Path, dst: &Path) -> Duration {
+/// The time to copy `src` to a new file `dst` through a buffer, with a final `fsync` if `sync`.
+fn copy_file(src: &Path, dst: &Path, sync: bool) -> Duration {
     let started = Instant::now();
     let mut input = File::open(src).expect("open the source");
     let mut output = File::create(dst).expect("create the copy");
@@ -507,8 +533,35 @@ fn copy_fsync(src: &Path, dst: &Path) -> Duration {
         }
         output.write_all(&buf[..n]).expect("write the copy");
     }
-    output.sync_all().expect("fsync the copy");
+    if sync {
+        output.sync_all().expect("fsync the copy");
+    }
     started.elapsed()
+}
+
+/// The times of a repeated measurement.
+#[derive(Default)]
+struct Runs(Vec<Duration>);
+
+impl Runs {
+    fn add(&mut self, time: Duration) {
+        self.0.push(time);
+    }
+
+    /// The throughput of the fastest run.
+    fn best_mibps(&self, bytes: u64) -> f64 {
+        mibps(bytes, self.0.iter().copied().min().expect("at least one run"))
+    }
+
+    /// The throughput of every run, in order.
+    fn list_mibps(&self, bytes: u64) -> String {
+        let speeds: Vec<String> = self
+            .0
+            .iter()
+            .map(|t| format!("{:.0}", mibps(bytes, *t)))
+            .collect();
+        speeds.join(", ")
+    }
 }
 
 fn mibps(bytes: u64, time: Duration) -> f64 {
