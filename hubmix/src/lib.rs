@@ -22,6 +22,7 @@ mod manage;
 mod mixin;
 mod parallel;
 mod patterns;
+mod plot;
 mod progress;
 mod repo;
 mod settings;
@@ -46,6 +47,7 @@ pub use mixin::{
     StorageType,
 };
 pub use patterns::PathFilter;
+pub use plot::{ModuleNode, ParamLeaf};
 pub use repo::{
     DEFAULT_REVISION, RepoId, RepoRef, RepoType, Source, encode_path, encode_revision, is_commit_id,
     parse_hf_uri,
