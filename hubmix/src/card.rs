@@ -167,7 +167,10 @@ pub struct ModelCard {
     pub docs_url: Option<String>,
     /// A Rust snippet that loads the model.
     pub usage: Option<String>,
-    /// More sections: (heading, Markdown).
+    /// More sections: (heading, Markdown). hubmix maintains them: each is rendered between
+    /// `<!-- hubmix:begin HEADING -->` and `<!-- hubmix:end HEADING -->` markers, and a later
+    /// push refreshes the text between the markers of a card on the Hub, leaving the rest of
+    /// it (and any section whose markers someone removed) as it is.
     pub sections: Vec<(String, String)>,
 }
 
@@ -204,10 +207,44 @@ impl ModelCard {
             out.push_str(&format!("\n## Usage\n\n```rust\n{}\n```\n", usage.trim_end()));
         }
         for (heading, body) in &self.sections {
-            out.push_str(&format!("\n## {heading}\n\n{}\n", body.trim_end()));
+            out.push('\n');
+            out.push_str(&managed_section(heading, body));
         }
         out
     }
+
+    /// This card merged into an `existing` one (from the Hub): the existing text is kept, the
+    /// metadata merged as [`merge_card`] does, and the text of the sections hubmix maintains
+    /// refreshed where their markers are still in place.
+    pub fn merge_into(&self, existing: &str) -> Result<String, HubError> {
+        let mut merged = merge_card(existing, &self.data)?;
+        for (heading, body) in &self.sections {
+            let (begin, end) = markers(heading);
+            let Some(start) = merged.find(&begin) else {
+                continue;
+            };
+            let Some(stop) = merged[start..].find(&end).map(|i| start + i + end.len()) else {
+                continue;
+            };
+            merged.replace_range(start..stop, managed_section(heading, body).trim_end());
+        }
+        Ok(merged)
+    }
+}
+
+/// The begin and end markers of a maintained section.
+fn markers(heading: &str) -> (String, String) {
+    let heading = heading.replace("--", "- -");
+    (
+        format!("<!-- hubmix:begin {heading} -->"),
+        format!("<!-- hubmix:end {heading} -->"),
+    )
+}
+
+/// A section with its markers.
+fn managed_section(heading: &str, body: &str) -> String {
+    let (begin, end) = markers(heading);
+    format!("{begin}\n## {heading}\n\n{}\n{end}\n", body.trim_end())
 }
 
 /// `---\n<yaml>\n---\n`.
@@ -356,6 +393,34 @@ mod tests {
             merged.starts_with("---\nlibrary_name: burn\n") && merged.ends_with("---\nJust text.\n"),
             "{merged}"
         );
+    }
+
+    #[test]
+    fn maintained_sections_are_refreshed_and_the_rest_kept() {
+        let first = ModelCard::new("alice/mlp", ModelCardData::default())
+            .section("Training history", "| epoch | loss |\n| 1 | 0.5 |")
+            .section("Model architecture", "old picture");
+        let mut edited = first
+            .render()
+            .replace("# alice/mlp", "# alice/mlp\n\nMy own words.");
+        // Someone removed the architecture section's end marker: that section is theirs now.
+        edited = edited.replace("<!-- hubmix:end Model architecture -->", "");
+        let second = ModelCard::new("alice/mlp", ModelCardData::default().tags(["new"]))
+            .section("Training history", "| epoch | loss |\n| 1 | 0.5 |\n| 2 | 0.25 |")
+            .section("Model architecture", "new picture")
+            .section("Not in the old card", "ignored");
+        let merged = second.merge_into(&edited).unwrap();
+        assert!(merged.contains("My own words."), "{merged}");
+        assert!(merged.contains("| 2 | 0.25 |"), "{merged}");
+        assert_eq!(merged.matches("## Training history").count(), 1, "{merged}");
+        assert!(
+            merged.contains("old picture") && !merged.contains("new picture"),
+            "{merged}"
+        );
+        assert!(!merged.contains("Not in the old card"), "{merged}");
+        assert_eq!(read_card_data(&merged).unwrap().tags, ["burn", "hubmix", "new"]);
+        // Merging again changes nothing.
+        assert_eq!(second.merge_into(&merged).unwrap(), merged);
     }
 
     #[test]

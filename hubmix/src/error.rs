@@ -101,6 +101,9 @@ pub enum HubError {
     /// A checkpoint that cannot be loaded into this model: what is wrong and what to do.
     #[error("cannot load {what}: {reason}")]
     Checkpoint { what: String, reason: String },
+    /// The training state (optimizer, scheduler) of a checkpoint cannot be saved or restored.
+    #[error("training state of {what}: {reason}")]
+    TrainingState { what: String, reason: String },
     /// Weights that do not fit the model (strict loading): every mismatch is listed.
     #[error(
         "the weights do not fit the model:\n{report}\nPass strict(false) to load what fits and get this report back"

@@ -5,7 +5,11 @@
 //! and pushes commits (with Git LFS for large files). It works against huggingface.co and
 //! against a self-hosted `hubmix-server`.
 //!
-//! Start with [`HubClient`].
+//! Start with [`HubClient`]. With the `burn` feature: `#[derive(HubModel)]` (the
+//! [`ModelHubMixin`] for a Burn module), and, for any module and its config without the derive,
+//! `save_pretrained_burn` / `push_to_hub_burn` / `from_pretrained_burn` with training
+//! checkpoints (optimizer and scheduler state, history) that resume from the Hub, and
+//! `HubCheckpoints` for a checkpoint per epoch with the best one tagged.
 
 mod api;
 #[cfg(feature = "burn")]
@@ -31,7 +35,11 @@ mod upload;
 pub use api::{LfsInfo, RepoInfo, Sibling, TreeEntry};
 #[cfg(feature = "burn")]
 pub use burn_model::{
-    BURN_VERSION, CONFIG_FILE, Device, FORMAT, HubModel, INDEX_FILE, ModelInfo, Provenance, WEIGHTS_FILE,
+    BURN_VERSION, BurnLoaded, BurnOptions, CONFIG_FILE, CheckpointPush, Component, Device, EpochMetrics,
+    FORMAT, Goal, HubCheckpoints, HubModel, INDEX_FILE, LOGS_FOLDER, ModelInfo, OPTIMIZER_FILE,
+    OptimizerState, PLOT_FILE, Provenance, RUST_VERSION, SCHEDULER_FILE, SchedulerState, TRAINING_FILE,
+    TrainingInfo, TrainingRecord, TrainingState, WEIGHTS_FILE, WrittenBy, from_pretrained_burn,
+    push_to_hub_burn, save_pretrained_burn,
 };
 pub use card::{ModelCard, ModelCardData, merge_card, read_card_data};
 pub use client::{HubClient, HubClientBuilder};

@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::card::{ModelCard, ModelCardData, merge_card};
+use crate::card::{ModelCard, ModelCardData};
 use crate::client::HubClient;
 use crate::commit::{CommitInfo, CommitOptions};
 use crate::download::DownloadOptions;
@@ -517,18 +517,12 @@ pub trait ModelHubMixin: Sized {
         dir: impl AsRef<Path>,
         options: &SaveOptions,
     ) -> Result<Vec<PathBuf>, HubError> {
-        let dir = dir.as_ref();
-        std::fs::create_dir_all(dir).map_err(HubError::io("creating", dir))?;
-        let mut files = self.save_files(dir, options)?;
-        let readme = dir.join(README);
-        if !readme.exists() {
-            let title = dir.file_name().and_then(|n| n.to_str()).unwrap_or("model");
-            let mut card = self.model_card(title);
-            card.data = options.card.clone().or(&card.data);
-            crate::cache::write_atomic(&readme, card.render().as_bytes())?;
-            files.push(readme);
-        }
-        Ok(files)
+        save_folder(
+            dir.as_ref(),
+            options,
+            |dir| self.save_files(dir, options),
+            |title| self.model_card(title),
+        )
     }
 
     /// Loads a model from a local folder or a Hub repository (`"alice/mlp"`, `"alice/mlp@v1"`,
@@ -544,64 +538,109 @@ pub trait ModelHubMixin: Sized {
         device: &Self::Device,
         options: &LoadOptions,
     ) -> Result<Loaded<Self>, HubError> {
-        let files = match Source::parse(source)? {
-            Source::Local(dir) => ModelFiles::local(dir),
-            Source::Hub(repo) => {
-                let client = client_for(&options.client, options.download.token.as_deref())?;
-                // One resolution per load: every file then comes from this commit.
-                let commit = client.resolve_commit(&repo, &options.download)?;
-                ModelFiles::hub(client, repo, commit, options.download.clone())
-            }
-        };
-        Self::load_files(&files, device, options)
+        Self::load_files(&open_files(source, options)?, device, options)
     }
 
     /// Publishes the model: creates the repository if missing, saves into a temporary folder,
     /// merges the model card with the one on the Hub (an edited card keeps its text), and
     /// makes one commit. A missing branch is created from `main`.
     fn push_to_hub(&self, repo_id: &str, options: &PushOptions) -> Result<CommitInfo, HubError> {
-        let client = client_for(&options.client, options.token.as_deref())?;
-        let repo: RepoRef = repo_id.parse()?;
-        let mut create = CreateRepoOptions::default().exist_ok(true);
-        create.private = options.private;
-        let created = client.create_repo(&repo.id, &create)?;
-        let repo = RepoRef {
-            id: created.id,
-            revision: options.commit.revision.clone().or(repo.revision),
-        };
-
-        let staging = tempfile::tempdir().map_err(HubError::io(
-            "creating a temporary folder in",
-            std::env::temp_dir(),
-        ))?;
-        let dir = staging.path();
-        let written = self.save_files(dir, &options.save)?;
-        let mut delete_patterns = options.delete_patterns.clone();
-        if uploads_any(dir, &written, options, Self::REPLACED_FILES)? {
-            delete_patterns.extend(Self::REPLACED_FILES.iter().map(|p| p.to_string()));
-        }
-        let mut card = self.model_card(&repo.id.to_string());
-        card.data = options.save.card.clone().or(&card.data);
-        let readme = match remote_card(&client, &repo)? {
-            Some(existing) => merge_card(&existing, &card.data)?,
-            None => card.render(),
-        };
-        crate::cache::write_atomic(&dir.join(README), readme.as_bytes())?;
-
-        let mut commit = options.commit.clone();
-        commit.revision = repo.revision.clone();
-        if commit.message.is_empty() {
-            commit.message = "Push model using hubmix".into();
-        }
-        let upload = UploadFolderOptions {
-            path_in_repo: None,
-            allow: options.allow.clone(),
-            ignore: options.ignore.clone(),
-            delete_patterns,
-            commit,
-        };
-        client.upload_folder(&repo.id, dir, &upload)
+        push_folder(
+            repo_id,
+            options,
+            Self::REPLACED_FILES,
+            |dir| self.save_files(dir, &options.save),
+            |title| self.model_card(title),
+        )
     }
+}
+
+/// Saves a model into `dir` (created if needed) with `save`, plus a `README.md` made by `card`
+/// if the folder has none: the body of [`ModelHubMixin::save_pretrained_with`].
+pub(crate) fn save_folder(
+    dir: &Path,
+    options: &SaveOptions,
+    save: impl FnOnce(&Path) -> Result<Vec<PathBuf>, HubError>,
+    card: impl FnOnce(&str) -> ModelCard,
+) -> Result<Vec<PathBuf>, HubError> {
+    std::fs::create_dir_all(dir).map_err(HubError::io("creating", dir))?;
+    let mut files = save(dir)?;
+    let readme = dir.join(README);
+    if !readme.exists() {
+        let title = dir.file_name().and_then(|n| n.to_str()).unwrap_or("model");
+        let mut card = card(title);
+        card.data = options.card.clone().or(&card.data);
+        crate::cache::write_atomic(&readme, card.render().as_bytes())?;
+        files.push(readme);
+    }
+    Ok(files)
+}
+
+/// The files `source` names (a folder, or a Hub repository at the one commit its revision
+/// resolves to): the first half of [`ModelHubMixin::from_pretrained_with`].
+pub(crate) fn open_files(source: &str, options: &LoadOptions) -> Result<ModelFiles, HubError> {
+    Ok(match Source::parse(source)? {
+        Source::Local(dir) => ModelFiles::local(dir),
+        Source::Hub(repo) => {
+            let client = client_for(&options.client, options.download.token.as_deref())?;
+            // One resolution per load: every file then comes from this commit.
+            let commit = client.resolve_commit(&repo, &options.download)?;
+            ModelFiles::hub(client, repo, commit, options.download.clone())
+        }
+    })
+}
+
+/// Publishes what `save` writes into a temporary folder as one commit, with the model card
+/// `card` makes merged into the Hub's: the body of [`ModelHubMixin::push_to_hub`]. Remote files
+/// matching `replaced` are deleted in the same commit when the push uploads any such file.
+pub(crate) fn push_folder(
+    repo_id: &str,
+    options: &PushOptions,
+    replaced: &[&str],
+    save: impl FnOnce(&Path) -> Result<Vec<PathBuf>, HubError>,
+    card: impl FnOnce(&str) -> ModelCard,
+) -> Result<CommitInfo, HubError> {
+    let client = client_for(&options.client, options.token.as_deref())?;
+    let repo: RepoRef = repo_id.parse()?;
+    let mut create = CreateRepoOptions::default().exist_ok(true);
+    create.private = options.private;
+    let created = client.create_repo(&repo.id, &create)?;
+    let repo = RepoRef {
+        id: created.id,
+        revision: options.commit.revision.clone().or(repo.revision),
+    };
+
+    let staging = tempfile::tempdir().map_err(HubError::io(
+        "creating a temporary folder in",
+        std::env::temp_dir(),
+    ))?;
+    let dir = staging.path();
+    let written = save(dir)?;
+    let mut delete_patterns = options.delete_patterns.clone();
+    if uploads_any(dir, &written, options, replaced)? {
+        delete_patterns.extend(replaced.iter().map(|p| p.to_string()));
+    }
+    let mut card = card(&repo.id.to_string());
+    card.data = options.save.card.clone().or(&card.data);
+    let readme = match remote_card(&client, &repo)? {
+        Some(existing) => card.merge_into(&existing)?,
+        None => card.render(),
+    };
+    crate::cache::write_atomic(&dir.join(README), readme.as_bytes())?;
+
+    let mut commit = options.commit.clone();
+    commit.revision = repo.revision.clone();
+    if commit.message.is_empty() {
+        commit.message = "Push model using hubmix".into();
+    }
+    let upload = UploadFolderOptions {
+        path_in_repo: None,
+        allow: options.allow.clone(),
+        ignore: options.ignore.clone(),
+        delete_patterns,
+        commit,
+    };
+    client.upload_folder(&repo.id, dir, &upload)
 }
 
 /// Whether a push uploads one of the `written` files (in `dir`) that match `patterns`; a push

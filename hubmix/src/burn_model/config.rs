@@ -97,7 +97,7 @@ pub struct ReadConfig<C> {
 }
 
 /// `major.minor` of a version (`0.22.1` → `0.22`), which is what compatibility follows for 0.x.
-fn minor(version: &str) -> &str {
+pub(crate) fn minor(version: &str) -> &str {
     match version.match_indices('.').nth(1) {
         Some((i, _)) => &version[..i],
         None => version,

@@ -5,6 +5,9 @@
 //! (`model.safetensors`, or shards with an index) and a `README.md` model card.
 
 mod config;
+mod functions;
+mod training;
+mod tree;
 mod weights;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +17,14 @@ use burn::module::Module;
 pub use burn::tensor::Device;
 
 pub use config::{BURN_VERSION, CONFIG_FILE, FORMAT, Provenance};
+pub use functions::{
+    BurnLoaded, BurnOptions, CheckpointPush, Goal, HubCheckpoints, LOGS_FOLDER, PLOT_FILE,
+    from_pretrained_burn, push_to_hub_burn, save_pretrained_burn,
+};
+pub use training::{
+    Component, EpochMetrics, OPTIMIZER_FILE, OptimizerState, RUST_VERSION, SCHEDULER_FILE, SchedulerState,
+    TRAINING_FILE, TrainingInfo, TrainingRecord, TrainingState, WrittenBy,
+};
 pub use weights::{INDEX_FILE, WEIGHTS_FILE};
 
 use crate::card::{ModelCard, ModelCardData};
@@ -103,21 +114,7 @@ impl<M: HubModel> ModelHubMixin for M {
     const REPLACED_FILES: &'static [&'static str] = &[WEIGHTS_FILE, INDEX_FILE, weights::SHARD_PATTERN];
 
     fn save_files(&self, dir: &Path, options: &SaveOptions) -> Result<Vec<PathBuf>, HubError> {
-        let info = M::hub_info();
-        let layout = options.layout.unwrap_or(info.layout);
-        let saved = weights::save_weights(
-            self,
-            dir,
-            layout,
-            options.dtype,
-            options.max_shard_size,
-            info.type_name,
-        )?;
-        let provenance = Provenance::now(info.type_name, layout, saved.dtype);
-        let config = config::write_config(dir, &self.hub_config(), &provenance)?;
-        let mut files = vec![config];
-        files.extend(saved.files);
-        Ok(files)
+        save_module(self, &self.hub_config(), M::hub_info(), dir, options)
     }
 
     fn load_files(
@@ -125,22 +122,7 @@ impl<M: HubModel> ModelHubMixin for M {
         device: &Device,
         options: &LoadOptions,
     ) -> Result<Loaded<Self>, HubError> {
-        let info = M::hub_info();
-        let config_path = files.get(CONFIG_FILE)?;
-        let read =
-            config::read_config::<M::Config>(&config_path, info, &options.config_overrides, options.strict)?;
-        let layout = options
-            .layout
-            .or(read.provenance.as_ref().and_then(Provenance::layout));
-        let mut model = M::hub_init(&read.config, device);
-        let mut report = weights::load_weights(&mut model, files, layout, info.layout, options.dtype)?;
-        report.warnings = read.warnings;
-        if options.strict && !report.is_clean() {
-            return Err(HubError::WeightsMismatch {
-                report: report.to_string(),
-            });
-        }
-        Ok(Loaded::new(model, report, files.commit().map(str::to_owned)))
+        load_module(files, M::hub_info(), device, options, M::hub_init).map(|(loaded, _)| loaded)
     }
 
     fn model_card(&self, title: &str) -> ModelCard {
@@ -155,4 +137,56 @@ impl<M: HubModel> ModelHubMixin for M {
         ));
         card
     }
+}
+
+/// Writes `config.json` (with the provenance) and the weights of `module` into `dir`.
+fn save_module<M: Module, C: Config>(
+    module: &M,
+    config: &C,
+    info: &ModelInfo,
+    dir: &Path,
+    options: &SaveOptions,
+) -> Result<Vec<PathBuf>, HubError> {
+    let layout = options.layout.unwrap_or(info.layout);
+    let saved = weights::save_weights(
+        module,
+        dir,
+        layout,
+        options.dtype,
+        options.max_shard_size,
+        info.type_name,
+    )?;
+    let provenance = Provenance::now(info.type_name, layout, saved.dtype);
+    let config = config::write_config(dir, config, &provenance)?;
+    let mut files = vec![config];
+    files.extend(saved.files);
+    Ok(files)
+}
+
+/// Reads the config of `files`, builds the module with `init` and loads its weights (strictly
+/// unless the options say otherwise). Returns the config too.
+fn load_module<M: Module, C: Config>(
+    files: &ModelFiles,
+    info: &ModelInfo,
+    device: &Device,
+    options: &LoadOptions,
+    init: impl FnOnce(&C, &Device) -> M,
+) -> Result<(Loaded<M>, C), HubError> {
+    let config_path = files.get(CONFIG_FILE)?;
+    let read = config::read_config::<C>(&config_path, info, &options.config_overrides, options.strict)?;
+    let layout = options
+        .layout
+        .or(read.provenance.as_ref().and_then(Provenance::layout));
+    let mut model = init(&read.config, device);
+    let mut report = weights::load_weights(&mut model, files, layout, info.layout, options.dtype)?;
+    report.warnings = read.warnings;
+    if options.strict && !report.is_clean() {
+        return Err(HubError::WeightsMismatch {
+            report: report.to_string(),
+        });
+    }
+    Ok((
+        Loaded::new(model, report, files.commit().map(str::to_owned)),
+        read.config,
+    ))
 }

@@ -7,6 +7,7 @@
 //! - `bad_input`: damaged or mismatched checkpoints give typed errors, never a panic or abort.
 //! - `card`: the model card is written once locally and merged, not overwritten, on push.
 //! - `pytorch`: interop with PyTorch's `PyTorchModelHubMixin`, both ways.
+//! - `training`: the function API without the derive, and training checkpoints that resume.
 
 mod archs;
 mod bad_input;
@@ -16,3 +17,4 @@ mod pytorch;
 mod roundtrip;
 mod strict;
 mod support;
+mod training;
