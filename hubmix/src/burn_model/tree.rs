@@ -65,9 +65,8 @@ impl ModuleVisitor for TreeBuilder {
             leaf.name = node.name;
             parent.params.push(leaf);
         } else {
-            if node.kind.is_empty() {
-                node.kind = "Module".into();
-            }
+            // A module without parameters or sub-modules (an activation) keeps an empty kind:
+            // Burn does not say its type.
             parent.children.push(node);
         }
     }

@@ -418,6 +418,21 @@ fn plot_logs_and_a_card_with_hyperparameters_and_history() {
     }
     let card = download("README.md");
     assert!(card.contains("![Model architecture](./model.svg)"), "{card}");
+    // The architecture table: every module with its type and parameter shapes, the total.
+    let total = run.model.num_params();
+    assert_eq!(total, 6 * 12 + 12 + 2 * (12 * 12 + 12 + 12 + 12) + 12 + 1);
+    assert_eq!(total, 457);
+    for row in [
+        "| (root) | `Net` |  | 457 |",
+        "`input` | `Linear` | `weight [6, 12] f32`<br>`bias [12] f32` | 84 |",
+        "`blocks` | `Vec` |  | 360 |",
+        "`blocks.0..1` | `Block ×2` |  | 360 (2 × 180) |",
+        "`blocks.0..1.norm` | `LayerNorm` | `gamma [12] f32`<br>`beta [12] f32` | 24 each |",
+        "`act` |  |  | 0 |",
+        &format!("| **total** | | | **{total}** |"),
+    ] {
+        assert!(card.contains(row), "{row} not in the card:\n{card}");
+    }
     for row in [
         "| optimizer | Adam |",
         "| optimizer.beta_2 | 0.99 |",
@@ -585,7 +600,11 @@ fn a_local_save_restores_and_honours_the_load_options() {
     let partly = load("alice/private-net", &offline.clone().cache_dir(partial.path()));
     assert!(partly.training.is_none());
     assert!(
-        partly.report.warnings.iter().any(|w| w.contains("training_state.json is not in the cache")),
+        partly
+            .report
+            .warnings
+            .iter()
+            .any(|w| w.contains("training_state.json is not in the cache")),
         "{:?}",
         partly.report.warnings
     );
