@@ -306,9 +306,9 @@ fn shards(
 /// zeroes cost nothing: a large zeroed allocation is fresh pages from the kernel.
 fn zeroed(len: usize, width: usize) -> Bytes {
     match width {
-        8 if len % 8 == 0 => Bytes::from_elems(vec![0u64; len / 8]),
-        4 if len % 4 == 0 => Bytes::from_elems(vec![0u32; len / 4]),
-        2 if len % 2 == 0 => Bytes::from_elems(vec![0u16; len / 2]),
+        8 if len.is_multiple_of(8) => Bytes::from_elems(vec![0u64; len / 8]),
+        4 if len.is_multiple_of(4) => Bytes::from_elems(vec![0u32; len / 4]),
+        2 if len.is_multiple_of(2) => Bytes::from_elems(vec![0u16; len / 2]),
         _ => Bytes::from_elems(vec![0u8; len]),
     }
 }
