@@ -602,6 +602,14 @@ pub(crate) fn push_folder(
 ) -> Result<CommitInfo, HubError> {
     let client = client_for(&options.client, options.token.as_deref())?;
     let repo: RepoRef = repo_id.parse()?;
+    // Save first: a model that cannot be saved leaves no trace on the Hub, not even a repo.
+    let staging = tempfile::tempdir().map_err(HubError::io(
+        "creating a temporary folder in",
+        std::env::temp_dir(),
+    ))?;
+    let dir = staging.path();
+    let written = save(dir)?;
+
     let mut create = CreateRepoOptions::default().exist_ok(true);
     create.private = options.private;
     let created = client.create_repo(&repo.id, &create)?;
@@ -609,13 +617,6 @@ pub(crate) fn push_folder(
         id: created.id,
         revision: options.commit.revision.clone().or(repo.revision),
     };
-
-    let staging = tempfile::tempdir().map_err(HubError::io(
-        "creating a temporary folder in",
-        std::env::temp_dir(),
-    ))?;
-    let dir = staging.path();
-    let written = save(dir)?;
     let mut delete_patterns = options.delete_patterns.clone();
     if uploads_any(dir, &written, options, replaced)? {
         delete_patterns.extend(replaced.iter().map(|p| p.to_string()));

@@ -220,7 +220,7 @@ fn resume(mut loaded: BurnLoaded<Net, NetConfig>) -> Run {
 fn a_run_resumed_from_the_hub_follows_the_uninterrupted_loss_curve() {
     let Fixture {
         hub,
-        cache,
+        cache: _cache,
         client,
         device,
     } = Fixture::new();
@@ -284,8 +284,8 @@ fn a_run_resumed_from_the_hub_follows_the_uninterrupted_loss_curve() {
 #[test]
 fn checkpoints_per_epoch_on_a_branch_with_the_best_tagged() {
     let Fixture {
-        hub,
-        cache,
+        hub: _hub,
+        cache: _cache,
         client,
         device,
     } = Fixture::new();
@@ -371,8 +371,8 @@ fn checkpoints_per_epoch_on_a_branch_with_the_best_tagged() {
 #[test]
 fn plot_logs_and_a_card_with_hyperparameters_and_history() {
     let Fixture {
-        hub,
-        cache,
+        hub: _hub,
+        cache: _cache,
         client,
         device,
     } = Fixture::new();
@@ -790,9 +790,9 @@ fn bad_training_states_are_typed_errors() {
 }
 
 #[test]
-fn a_missing_log_folder_pushes_nothing() {
+fn a_missing_log_folder_or_a_foreign_optimizer_pushes_nothing() {
     let Fixture {
-        hub,
+        hub: _hub,
         cache,
         client,
         device,
@@ -809,6 +809,23 @@ fn a_missing_log_folder_pushes_nothing() {
         "{err}"
     );
     let err = client.list_repo_files("alice/nologs").unwrap_err();
+    assert!(
+        matches!(err, HubError::RepoNotFound { .. }),
+        "the repo must not exist: {err}"
+    );
+
+    // An optimizer that holds state for another model's parameters: nothing is pushed either.
+    let mut other = Run::new(&device);
+    other.train(1, &device);
+    let options = BurnOptions::default()
+        .include_optimizer(&other.optimizer, &adam())
+        .push(PushOptions::default().client(client.clone()));
+    let err = push_to_hub_burn(&run.model, &config(), "alice/wrong-optimizer", &options).unwrap_err();
+    assert!(
+        matches!(err, HubError::TrainingState { .. }) && err.to_string().contains("not in this model"),
+        "{err}"
+    );
+    let err = client.list_repo_files("alice/wrong-optimizer").unwrap_err();
     assert!(
         matches!(err, HubError::RepoNotFound { .. }),
         "the repo must not exist: {err}"
