@@ -11,8 +11,6 @@
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
@@ -491,19 +489,13 @@ impl<'a> Job<'a> {
             .min(size.div_ceil(MIN_PART_BYTES))
             .max(1);
         let part = size.div_ceil(parts);
-        let error: Mutex<Option<HubError>> = Mutex::new(None);
-        std::thread::scope(|s| {
-            for i in 0..parts {
-                let (start, end) = (i * part, ((i + 1) * part).min(size));
-                let (file, error) = (&file, &error);
-                s.spawn(move || {
-                    if let Err(e) = self.fetch_range(meta, file, start, end, progress) {
-                        error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
-                    }
-                });
-            }
+        let ranges: Vec<(u64, u64)> = (0..parts)
+            .map(|i| (i * part, ((i + 1) * part).min(size)))
+            .collect();
+        let fetched = crate::parallel::try_map(&ranges, ranges.len(), |&(start, end)| {
+            self.fetch_range(meta, &file, start, end, progress)
         });
-        if let Some(e) = error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        if let Err(e) = fetched {
             let _ = fs::remove_file(incomplete);
             return Err(e);
         }
@@ -1004,38 +996,20 @@ impl HubClient {
         }
         fs::create_dir_all(&dir).map_err(HubError::io("creating", &dir))?;
         let progress = Progress::files(self.settings(), wanted.len() as u64, &repo.id.to_string());
-        let next = AtomicUsize::new(0);
-        let error: Mutex<Option<HubError>> = Mutex::new(None);
-        let workers = self.settings().max_workers.min(wanted.len()).max(1);
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((path, file)) = wanted.get(i) else { break };
-                        if error.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-                            break;
-                        }
-                        let meta = FileMeta {
-                            commit: commit.clone(),
-                            etag: file.etag().to_owned(),
-                            size: Some(file.lfs_size.unwrap_or(file.size)),
-                            url: job.client.resolve_url(&repo.id, &commit, path),
-                            ranges: true,
-                        };
-                        if let Err(e) = job.fetch_file(&meta, path) {
-                            error.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(e);
-                            break;
-                        }
-                        progress.inc(1);
-                    }
-                });
-            }
+        let fetched = crate::parallel::try_map(&wanted, self.settings().max_workers, |(path, file)| {
+            let meta = FileMeta {
+                commit: commit.clone(),
+                etag: file.etag().to_owned(),
+                size: Some(file.lfs_size.unwrap_or(file.size)),
+                url: job.client.resolve_url(&repo.id, &commit, path),
+                ranges: true,
+            };
+            job.fetch_file(&meta, path)?;
+            progress.inc(1);
+            Ok(())
         });
         progress.finish();
-        if let Some(e) = error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            return Err(e);
-        }
+        fetched?;
         Ok(dir)
     }
 }
