@@ -1,0 +1,606 @@
+//! Benchmark of `save_pretrained` / `from_pretrained` for a ~200 MB f32 Burn model — three
+//! 4096×4096 `Linear` layers (50.3 M parameters, a 201,376,312-byte `model.safetensors`) on the
+//! `flex` backend — against a plain read of the weight file, `safetensors::serialize_to_file` of
+//! the same tensors, and burn-store's `SafetensorsStore`, all in the same run.
+//!
+//! Run with `cargo bench -p hubmix --features burn --bench model`. Linux only (peak RSS is read
+//! from `/proc`). Environment knobs, for quick trials: `HUBMIX_BENCH_ROUNDS` (default 5; each
+//! figure is the median over the rounds) and `HUBMIX_BENCH_DIM` (the layers' width, default
+//! 4096).
+//!
+//! One program, two roles, chosen by its first argument:
+//! - no role argument (what `cargo bench` runs): the driver below;
+//! - `--measure ROW ARGS...`: one measurement, in a child process of its own, so that its peak
+//!   RSS (`VmHWM` of `/proc/self/status`) is that measurement's alone; prints
+//!   `SECONDS VMHWM_KIB PROBES`.
+//!
+//! The driver starts an in-process `hubmix_server` on a temporary data folder, builds the model
+//! (random weights), saves it with `save_pretrained` into a folder (the file of the "read",
+//! "local folder" and burn-store load rows), pushes it with `push_to_hub` to `alice/big`, and
+//! loads it once with `from_pretrained` into a cache folder (the warm Hub cache: the blob, the
+//! ref and the "no index file" marker). Then, every round, each row runs once in a child process,
+//! starting with a different row each round, after a `sync` (so that one row's dirty pages are
+//! not written back during the next). The weight files stay in the page cache throughout (the
+//! machine has far more memory than they need): the load rows measure a warm cache.
+//!
+//! Rows, and what the clock covers (taken inside the child, around the work only; process
+//! start-up is excluded, and so is the backend's first use: every Burn row creates
+//! `Device::flex()` and one small tensor before the clock starts):
+//! - load baseline: `std::fs::read` of `model.safetensors`;
+//! - hubmix `from_pretrained_with("alice/big", ..)` from the warm cache, with
+//!   `local_files_only(true)` (no network: the revision comes from the cached ref), and again
+//!   without it (the normal path: the revision is resolved by the server, then every file is
+//!   found in the cache);
+//! - hubmix `from_pretrained` of the local folder (for information);
+//! - burn-store: `BigConfig::init` (lazy) + `load_from(SafetensorsStore::from_file(file)
+//!   .with_from_adapter(FloatCastAdapter::to(F32)))`, the cast the ecosystem notes say a load
+//!   must always have;
+//! - save baseline: the bytes of the three weights and biases taken from the module as a user
+//!   would (`param.val().into_data()`), then `safetensors::serialize_to_file` (which does not
+//!   fsync); and, for information, the same followed by `File::sync_all`;
+//! - hubmix `save_pretrained` into an empty folder (it writes `config.json`, the weights and a
+//!   `README.md`; the weights are fsynced before they are renamed into place);
+//! - burn-store `save_into(SafetensorsStore::from_file(file).overwrite(true))` (also fsynced).
+//!
+//! Every load row ends by reading one value of each weight and bias of the loaded model (in the
+//! clock), and the driver checks them against the saved model: the tensors really are there.
+//! For the save rows the model is built and its random weights materialised before the clock
+//! starts; their peak RSS therefore includes the model itself. All data lives in a temporary
+//! folder under `target/tmp` and is removed at the end.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::store::{FloatCastAdapter, ModuleSnapshot, SafetensorsStore};
+use burn::tensor::{DType, Device, Tensor};
+use hubmix::{HubClient, HubModel, LoadOptions, ModelHubMixin, PushOptions};
+use hubmix_server::{Role, ServerConfig};
+
+const MIB: f64 = 1024.0 * 1024.0;
+/// Default number of rounds; each figure is the median over them.
+const DEFAULT_ROUNDS: u64 = 5;
+/// Default width of the three layers.
+const DEFAULT_DIM: u64 = 4096;
+const USER: &str = "alice";
+const TOKEN: &str = "tok";
+const REPO: &str = "alice/big";
+/// `from_pretrained` from a warm cache: at most this times the plain read.
+const LOAD_TIME_TARGET: f64 = 1.3;
+/// `from_pretrained`: peak RSS at most this times the file size.
+const LOAD_RSS_TARGET: f64 = 1.3;
+/// `save_pretrained`: at most this times `safetensors::serialize_to_file`.
+const SAVE_TIME_TARGET: f64 = 1.5;
+
+/// The model's hyperparameters.
+#[derive(Config, Debug)]
+pub struct BigConfig {
+    pub dim: usize,
+}
+
+impl BigConfig {
+    /// Builds the model (lazily: parameters are allocated when first used or loaded).
+    pub fn init(&self, device: &Device) -> Big {
+        Big {
+            fc1: LinearConfig::new(self.dim, self.dim).init(device),
+            fc2: LinearConfig::new(self.dim, self.dim).init(device),
+            fc3: LinearConfig::new(self.dim, self.dim).init(device),
+            config: self.clone(),
+        }
+    }
+}
+
+/// Three `dim`×`dim` linear layers.
+#[derive(Module, Debug, HubModel)]
+#[hub(config = BigConfig)]
+pub struct Big {
+    fc1: Linear,
+    fc2: Linear,
+    fc3: Linear,
+    #[module(skip)]
+    config: BigConfig,
+}
+
+impl Big {
+    fn layers(&self) -> [(&str, &Linear); 3] {
+        [("fc1", &self.fc1), ("fc2", &self.fc2), ("fc3", &self.fc3)]
+    }
+
+    /// The first value of each weight and bias, as bits: reading them forces the tensors to
+    /// exist (and, for a fresh model, draws its random weights).
+    fn probes(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        for (_, layer) in self.layers() {
+            let w: Tensor<2> = layer.weight.val();
+            out.push(w.slice([0..1, 0..1]).into_scalar::<f32>().to_bits());
+            let b: Tensor<1> = layer.bias.as_ref().expect("the layers have biases").val();
+            out.push(b.slice(0..1).into_scalar::<f32>().to_bits());
+        }
+        out
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("--measure") => measure(&args[1..]),
+        _ => drive(),
+    }
+}
+
+/// The flex device, used once so that the backend's start-up is not in any row's clock.
+fn device() -> Device {
+    let device = Device::flex();
+    let warm: Tensor<1> = Tensor::zeros([1], &device);
+    assert_eq!(warm.into_scalar::<f32>(), 0.0);
+    device
+}
+
+/// A model with its random weights materialised.
+fn random_model(dim: usize, device: &Device) -> Big {
+    let model = BigConfig::new(dim).init(device);
+    model.probes();
+    model
+}
+
+/// A client of the benchmark's hub, without a token, with its cache in `cache`.
+fn client(endpoint: &str, cache: &Path) -> HubClient {
+    HubClient::builder()
+        .endpoint(endpoint)
+        .cache_dir(cache)
+        .no_token()
+        .offline(false)
+        .progress_bars(Some(false))
+        .build()
+        .expect("hubmix client")
+}
+
+/// The `--measure ROW ARGS...` role: one measurement; prints `SECONDS VMHWM_KIB PROBES`.
+fn measure(args: &[String]) {
+    let row = args.first().expect("--measure ROW ARGS...").as_str();
+    let arg = |i: usize| -> &str {
+        args.get(i)
+            .unwrap_or_else(|| panic!("{row}: argument {i} is missing"))
+    };
+    let dim = || arg(2).parse::<usize>().expect("DIM");
+    let (seconds, probes) = match row {
+        "read" => {
+            let start = Instant::now();
+            let bytes = fs::read(arg(1)).expect("read the weight file");
+            let seconds = start.elapsed().as_secs_f64();
+            std::hint::black_box(&bytes);
+            (seconds, Vec::new())
+        }
+        "hub-offline" | "hub-online" => {
+            let (endpoint, cache) = (arg(1), Path::new(arg(2)));
+            let device = device();
+            let options = LoadOptions::default()
+                .client(client(endpoint, cache))
+                .cache_dir(cache)
+                .local_files_only(row == "hub-offline");
+            let start = Instant::now();
+            let loaded = Big::from_pretrained_with(REPO, &device, &options).expect("from_pretrained");
+            let probes = loaded.model.probes();
+            (start.elapsed().as_secs_f64(), probes)
+        }
+        "local" => {
+            let device = device();
+            let start = Instant::now();
+            let model = Big::from_pretrained(arg(1), &device).expect("from_pretrained");
+            let probes = model.probes();
+            (start.elapsed().as_secs_f64(), probes)
+        }
+        "burn-store-load" => {
+            let device = device();
+            let start = Instant::now();
+            let mut model = BigConfig::new(dim()).init(&device);
+            let mut store =
+                SafetensorsStore::from_file(arg(1)).with_from_adapter(FloatCastAdapter::to(DType::F32));
+            let result = model.load_from(&mut store).expect("burn-store load");
+            assert!(result.is_success(), "{result}");
+            let probes = model.probes();
+            (start.elapsed().as_secs_f64(), probes)
+        }
+        "save-raw" | "save-raw-sync" => {
+            let device = device();
+            let model = random_model(dim(), &device);
+            let path = Path::new(arg(1)).join("model.safetensors");
+            let start = Instant::now();
+            let mut tensors = Vec::new();
+            for (name, layer) in model.layers() {
+                let bias = layer.bias.as_ref().expect("the layers have biases");
+                tensors.push((format!("{name}.weight"), layer.weight.val().into_data()));
+                tensors.push((format!("{name}.bias"), bias.val().into_data()));
+            }
+            let views = tensors.iter().map(|(name, data)| {
+                let view = safetensors::tensor::TensorView::new(
+                    safetensors::Dtype::F32,
+                    data.shape().to_vec(),
+                    data.as_bytes(),
+                )
+                .expect("a tensor view");
+                (name.as_str(), view)
+            });
+            safetensors::serialize_to_file(views, None, &path).expect("serialize_to_file");
+            if row == "save-raw-sync" {
+                fs::File::open(&path)
+                    .and_then(|f| f.sync_all())
+                    .expect("sync the file");
+            }
+            (start.elapsed().as_secs_f64(), Vec::new())
+        }
+        "save-hubmix" => {
+            let device = device();
+            let model = random_model(dim(), &device);
+            let start = Instant::now();
+            model.save_pretrained(arg(1)).expect("save_pretrained");
+            (start.elapsed().as_secs_f64(), Vec::new())
+        }
+        "save-burn-store" => {
+            let device = device();
+            let model = random_model(dim(), &device);
+            let path = Path::new(arg(1)).join("model.safetensors");
+            let start = Instant::now();
+            let mut store = SafetensorsStore::from_file(path).overwrite(true);
+            model.save_into(&mut store).expect("burn-store save");
+            (start.elapsed().as_secs_f64(), Vec::new())
+        }
+        other => panic!("unknown row {other:?}"),
+    };
+    let status = fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let probes: Vec<String> = probes.iter().map(|p| format!("{p:08x}")).collect();
+    let probes = if probes.is_empty() {
+        "-".into()
+    } else {
+        probes.join(",")
+    };
+    println!("{seconds} {} {probes}", status_kib(&status, "VmHWM"));
+}
+
+/// A `kB` field of `/proc/<pid>/status`.
+fn status_kib(status: &str, field: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
+}
+
+/// The rows, in table order.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Row {
+    Read,
+    HubOffline,
+    HubOnline,
+    Local,
+    BurnStoreLoad,
+    SaveRaw,
+    SaveRawSync,
+    SaveHubmix,
+    SaveBurnStore,
+}
+
+const ROWS: [Row; 9] = [
+    Row::Read,
+    Row::HubOffline,
+    Row::HubOnline,
+    Row::Local,
+    Row::BurnStoreLoad,
+    Row::SaveRaw,
+    Row::SaveRawSync,
+    Row::SaveHubmix,
+    Row::SaveBurnStore,
+];
+
+impl Row {
+    fn name(self) -> &'static str {
+        match self {
+            Row::Read => "1. plain read: `std::fs::read` of model.safetensors",
+            Row::HubOffline => "2. hubmix `from_pretrained`, warm Hub cache, `local_files_only(true)`",
+            Row::HubOnline => "2b. hubmix `from_pretrained`, warm Hub cache, revision resolved online",
+            Row::Local => "3. hubmix `from_pretrained` of the local folder",
+            Row::BurnStoreLoad => {
+                "4. burn-store `SafetensorsStore::from_file` + `load_from` (FloatCastAdapter)"
+            }
+            Row::SaveRaw => "5. `safetensors::serialize_to_file` (bytes via `into_data`)",
+            Row::SaveRawSync => "5b. the same + `File::sync_all`",
+            Row::SaveHubmix => "6. hubmix `save_pretrained` into an empty folder",
+            Row::SaveBurnStore => "7. burn-store `save_into(from_file(..).overwrite(true))`",
+        }
+    }
+
+    fn is_load(self) -> bool {
+        matches!(
+            self,
+            Row::HubOffline | Row::HubOnline | Row::Local | Row::BurnStoreLoad
+        )
+    }
+
+    fn is_save(self) -> bool {
+        matches!(
+            self,
+            Row::SaveRaw | Row::SaveRawSync | Row::SaveHubmix | Row::SaveBurnStore
+        )
+    }
+}
+
+/// One measurement.
+struct Sample {
+    seconds: f64,
+    rss_kib: u64,
+}
+
+/// What the rows work on.
+struct Setup {
+    dim: usize,
+    endpoint: String,
+    /// The folder `save_pretrained` wrote (config, weights, card).
+    local: PathBuf,
+    /// The warm Hub cache.
+    cache: PathBuf,
+    /// Where save rows write (emptied before each).
+    out: PathBuf,
+    /// The first value of each weight and bias of the saved model.
+    probes: Vec<u32>,
+}
+
+impl Setup {
+    fn weights(&self) -> PathBuf {
+        self.local.join("model.safetensors")
+    }
+
+    /// Runs `row` once in a child process.
+    fn run(&self, row: Row) -> Sample {
+        let path = |p: &Path| p.to_str().expect("UTF-8 paths").to_owned();
+        let dim = self.dim.to_string();
+        let args: Vec<String> = match row {
+            Row::Read => vec!["read".into(), path(&self.weights())],
+            Row::HubOffline => vec!["hub-offline".into(), self.endpoint.clone(), path(&self.cache)],
+            Row::HubOnline => vec!["hub-online".into(), self.endpoint.clone(), path(&self.cache)],
+            Row::Local => vec!["local".into(), path(&self.local)],
+            Row::BurnStoreLoad => vec!["burn-store-load".into(), path(&self.weights()), dim],
+            Row::SaveRaw | Row::SaveRawSync | Row::SaveHubmix | Row::SaveBurnStore => {
+                if self.out.exists() {
+                    fs::remove_dir_all(&self.out).expect("clear the output folder");
+                }
+                fs::create_dir_all(&self.out).expect("create the output folder");
+                let name = match row {
+                    Row::SaveRaw => "save-raw",
+                    Row::SaveRawSync => "save-raw-sync",
+                    Row::SaveHubmix => "save-hubmix",
+                    _ => "save-burn-store",
+                };
+                vec![name.into(), path(&self.out), dim]
+            }
+        };
+        let synced = Command::new("sync").status().is_ok_and(|s| s.success());
+        assert!(synced, "sync failed");
+        let output = Command::new(std::env::current_exe().expect("this program"))
+            .arg("--measure")
+            .args(&args)
+            .env_remove("HF_TOKEN")
+            .env_remove("HF_HUB_OFFLINE")
+            .env("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+            .output()
+            .expect("run the measurement");
+        assert!(
+            output.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
+        let mut parts = stdout.split_whitespace();
+        let mut next = || parts.next().expect("SECONDS VMHWM_KIB PROBES");
+        let seconds = next().parse().expect("seconds");
+        let rss_kib = next().parse().expect("VmHWM");
+        let probes = next();
+        if row.is_load() {
+            let got: Vec<u32> = probes
+                .split(',')
+                .map(|p| u32::from_str_radix(p, 16).expect("a probe"))
+                .collect();
+            assert_eq!(
+                got,
+                self.probes,
+                "{}: the loaded weights differ from the saved ones",
+                row.name()
+            );
+        }
+        if row.is_save() {
+            let file = self.out.join("model.safetensors");
+            let len = fs::metadata(&file).expect("the saved weights").len();
+            let expected = fs::metadata(self.weights()).expect("the seeded weights").len();
+            // Same tensors; only the header (metadata) may differ.
+            assert!(
+                len.abs_diff(expected) < 4096,
+                "{}: wrote {len} bytes, the seeded file has {expected}",
+                row.name()
+            );
+        }
+        Sample { seconds, rss_kib }
+    }
+}
+
+/// The driver: seeds, measures, prints the table.
+fn drive() {
+    let rounds = env_number("HUBMIX_BENCH_ROUNDS", DEFAULT_ROUNDS) as usize;
+    let dim = env_number("HUBMIX_BENCH_DIM", DEFAULT_DIM) as usize;
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    fs::create_dir_all(tmp).expect("create target/tmp");
+    let work = tempfile::Builder::new()
+        .prefix("hubmix-model-bench-")
+        .tempdir_in(tmp)
+        .expect("create the work folder");
+    let server =
+        hubmix_server::spawn(ServerConfig::new(work.path().join("hub")).user(USER, TOKEN, Role::Write))
+            .expect("start hubmix-server");
+    let endpoint = server.url().to_owned();
+
+    // Seed: save, push, and download once into the cache.
+    let local = work.path().join("local");
+    let cache = work.path().join("cache");
+    let probes = {
+        let device = device();
+        let model = random_model(dim, &device);
+        let probes = model.probes();
+        model.save_pretrained(&local).expect("save_pretrained");
+        let writer = HubClient::builder()
+            .endpoint(&endpoint)
+            .cache_dir(work.path().join("writer-cache"))
+            .token(TOKEN)
+            .progress_bars(Some(false))
+            .build()
+            .expect("hubmix client");
+        model
+            .push_to_hub(REPO, &PushOptions::default().client(writer))
+            .expect("push_to_hub");
+        let warm = Big::from_pretrained_with(
+            REPO,
+            &device,
+            &LoadOptions::default()
+                .client(client(&endpoint, &cache))
+                .cache_dir(&cache),
+        )
+        .expect("from_pretrained into the cache");
+        assert_eq!(warm.model.probes(), probes, "the downloaded model differs");
+        probes
+    };
+    let setup = Setup {
+        dim,
+        endpoint,
+        local,
+        cache,
+        out: work.path().join("out"),
+        probes,
+    };
+    let file_len = fs::metadata(setup.weights()).expect("the weight file").len();
+    println!(
+        "hubmix model benchmark: 3 Linear {dim}x{dim} (f32), model.safetensors {file_len} bytes \
+         ({:.1} MiB), flex backend, {rounds} rounds, {} cores, load average {}",
+        file_len as f64 / MIB,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
+    );
+
+    let mut samples: Vec<Vec<Sample>> = ROWS.iter().map(|_| Vec::new()).collect();
+    // Each round starts with another row, so that none always runs first or last.
+    for round in 0..rounds {
+        for k in 0..ROWS.len() {
+            let i = (k + round) % ROWS.len();
+            let s = setup.run(ROWS[i]);
+            println!(
+                "round {}: {}: {:.3} s, peak RSS {:.1} MiB",
+                round + 1,
+                ROWS[i].name(),
+                s.seconds,
+                s.rss_kib as f64 / 1024.0
+            );
+            samples[i].push(s);
+        }
+    }
+
+    let secs: Vec<f64> = samples.iter().map(|s| median(s, |s| s.seconds)).collect();
+    let rss: Vec<f64> = samples
+        .iter()
+        .map(|s| median(s, |s| s.rss_kib as f64) / 1024.0)
+        .collect();
+    let at = |row: Row| ROWS.iter().position(|r| *r == row).expect("a row");
+    let file_mib = file_len as f64 / MIB;
+    let (read, raw_save) = (secs[at(Row::Read)], secs[at(Row::SaveRaw)]);
+
+    println!(
+        "\n| row | seconds (median) | peak RSS MiB (median) | time ratio | target | RSS / file size | target | result |"
+    );
+    println!("|---|---:|---:|---|---|---|---|---|");
+    for (i, row) in ROWS.iter().enumerate() {
+        let rss_ratio = rss[i] / file_mib;
+        let (time_ratio, time_target, rss_target, result) = match row {
+            Row::Read | Row::SaveRaw => ("(baseline)".to_owned(), String::new(), String::new(), ""),
+            Row::HubOffline | Row::HubOnline => {
+                let t = secs[i] / read;
+                let ok = t <= LOAD_TIME_TARGET && rss_ratio <= LOAD_RSS_TARGET;
+                (
+                    format!("{t:.2}× read"),
+                    format!("≤ {LOAD_TIME_TARGET}×"),
+                    format!("≤ {LOAD_RSS_TARGET}×"),
+                    verdict(ok),
+                )
+            }
+            Row::Local | Row::BurnStoreLoad => (
+                format!("{:.2}× read", secs[i] / read),
+                "(info)".into(),
+                String::new(),
+                "",
+            ),
+            Row::SaveHubmix => {
+                let t = secs[i] / raw_save;
+                (
+                    format!("{t:.2}× raw save"),
+                    format!("≤ {SAVE_TIME_TARGET}×"),
+                    String::new(),
+                    verdict(t <= SAVE_TIME_TARGET),
+                )
+            }
+            Row::SaveRawSync | Row::SaveBurnStore => (
+                format!("{:.2}× raw save", secs[i] / raw_save),
+                "(info)".into(),
+                String::new(),
+                "",
+            ),
+        };
+        println!(
+            "| {} | {:.3} | {:.1} | {time_ratio} | {time_target} | {rss_ratio:.2}× | {rss_target} | {result} |",
+            row.name(),
+            secs[i],
+            rss[i]
+        );
+    }
+    println!("\nevery round (s):");
+    for (row, s) in ROWS.iter().zip(&samples) {
+        let all: Vec<String> = s.iter().map(|s| format!("{:.3}", s.seconds)).collect();
+        let kib: Vec<String> = s
+            .iter()
+            .map(|s| format!("{:.1}", s.rss_kib as f64 / 1024.0))
+            .collect();
+        println!(
+            "- {}: {} (peak RSS MiB: {})",
+            row.name(),
+            all.join(", "),
+            kib.join(", ")
+        );
+    }
+    println!("\nload average at the end: {}", load_average());
+    server.shutdown();
+}
+
+fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| panic!("{name}={v:?} is not a positive number")),
+        Err(_) => default,
+    }
+}
+
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The median of `field` over `samples`.
+fn median(samples: &[Sample], field: fn(&Sample) -> f64) -> f64 {
+    let mut values: Vec<f64> = samples.iter().map(field).collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "FAIL" }
+}
