@@ -571,7 +571,8 @@ impl TrainingState {
         config: &C,
         model: &M,
     ) -> Result<(ModuleOptimizer, Vec<String>), HubError> {
-        let (bytes, mut warnings) = self.state_file(self.record.optimizer.as_ref(), config, OPTIMIZER_FILE)?;
+        let (bytes, mut warnings) =
+            self.state_file(self.record.optimizer.as_ref(), config, OPTIMIZER_FILE)?;
         let (record, warning) = optimizer_from_paths(bytes, model, &self.what)?;
         warnings.extend(warning);
         Ok((optimizer.load_record(record), warnings))
