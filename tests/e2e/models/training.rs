@@ -464,7 +464,7 @@ fn plot_logs_and_a_card_with_hyperparameters_and_history() {
     client
         .upload_file(
             "alice/card",
-            &dir.path().join("README.md"),
+            dir.path().join("README.md"),
             "README.md",
             &Default::default(),
         )
