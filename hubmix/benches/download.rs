@@ -1,7 +1,8 @@
 //! Benchmark of hubmix's downloads against `curl -o` and Python `huggingface_hub` 2.4.0, all
 //! fetching from one local `hubmix-server` in the same run. Also, for information, against
 //! `curl URL | tee FILE | openssl dgst -sha256` (digest checked): a download that is verified
-//! like hubmix's, made with standard tools.
+//! like hubmix's, made with standard tools; and hubmix's durable downloads (fsync before the
+//! file lands) against `curl -o FILE URL && sync FILE`, a download flushed to disk likewise.
 //!
 //! Run with `cargo bench -p hubmix --bench download`. Linux only; `bash`, `curl`, `openssl` and
 //! `python3` (with the `venv` module) must be on the `PATH`. Environment knobs, for quick trials: `HUBMIX_BENCH_MIB`
@@ -14,10 +15,11 @@
 //!   prints its URL on stdout and serves until its stdin closes. The driver starts the server this
 //!   way so that it is a separate process (its threads and memory are not the client's) without a
 //!   separate build;
-//! - `--download file|snapshot ENDPOINT CACHE REPO PATH THRESHOLD WORKERS`: one hubmix download
+//! - `--download file|snapshot ENDPOINT CACHE REPO PATH THRESHOLD WORKERS DURABLE`: one hubmix download
 //!   (`hub_download` of `PATH`, or `snapshot_download` of the whole repo) into the cache folder
 //!   `CACHE`, with `parallel_threshold` = `THRESHOLD` and `max_workers` = `WORKERS` (`default`
-//!   keeps the library's default for either); prints `SECONDS VMHWM_KIB PATH`. Each hubmix
+//!   keeps the library's default for either) and durable downloads when `DURABLE` is
+//!   `durable`; prints `SECONDS VMHWM_KIB PATH`. Each hubmix
 //!   measurement runs in such a child process, so that its peak RSS (`VmHWM` of
 //!   `/proc/self/status`) is the download's alone.
 //!
@@ -102,8 +104,8 @@ fn serve(dir: &Path) {
 
 /// The `--download ...` role.
 fn download_child(args: &[String]) {
-    let [kind, endpoint, cache, repo, path, threshold, workers] = args else {
-        panic!("--download file|snapshot ENDPOINT CACHE REPO PATH THRESHOLD WORKERS");
+    let [kind, endpoint, cache, repo, path, threshold, workers, durable] = args else {
+        panic!("--download file|snapshot ENDPOINT CACHE REPO PATH THRESHOLD WORKERS DURABLE");
     };
     let mut builder = HubClient::builder()
         .endpoint(endpoint)
@@ -116,6 +118,9 @@ fn download_child(args: &[String]) {
     }
     if workers != "default" {
         builder = builder.max_workers(workers.parse().expect("WORKERS"));
+    }
+    if durable == "durable" {
+        builder = builder.durable_downloads(true);
     }
     let client = builder.build().expect("hubmix client");
     let start = Instant::now();
@@ -146,8 +151,11 @@ enum Tool {
     /// `curl URL | tee FILE | openssl dgst -sha256`, the digest checked: a download verified
     /// as hubmix verifies it, with standard tools.
     CurlSha256,
-    /// hubmix in a child process: `parallel_threshold` and `max_workers` (`None`: the default).
-    Hubmix(Option<u64>, Option<usize>),
+    /// `curl -o FILE URL && sync FILE`: a download flushed to disk, as durable downloads are.
+    CurlFsync,
+    /// hubmix in a child process: `parallel_threshold` and `max_workers` (`None`: the default),
+    /// and whether downloads are durable (fsync before landing).
+    Hubmix(Option<u64>, Option<usize>, bool),
     Python,
 }
 
@@ -197,27 +205,35 @@ fn drive() {
             "curl + sha256 (curl piped to tee and openssl dgst)".into(),
             Tool::CurlSha256,
         ),
-        ("hubmix sequential".into(), Tool::Hubmix(threshold_above, None)),
+        ("curl -o + fsync (`sync FILE`)".into(), Tool::CurlFsync),
+        (
+            "hubmix sequential".into(),
+            Tool::Hubmix(threshold_above, None, false),
+        ),
         (
             "hubmix parallel, 2 workers".into(),
-            Tool::Hubmix(threshold_below, Some(2)),
+            Tool::Hubmix(threshold_below, Some(2), false),
         ),
         (
             "hubmix parallel, 4 workers".into(),
-            Tool::Hubmix(threshold_below, Some(4)),
+            Tool::Hubmix(threshold_below, Some(4), false),
         ),
         (
             "hubmix parallel, 8 workers".into(),
-            Tool::Hubmix(threshold_below, Some(8)),
+            Tool::Hubmix(threshold_below, Some(8), false),
         ),
-        ("hubmix default settings".into(), Tool::Hubmix(None, None)),
+        ("hubmix default settings".into(), Tool::Hubmix(None, None, false)),
+        (
+            "hubmix durable downloads (fsync before landing)".into(),
+            Tool::Hubmix(None, None, true),
+        ),
         ("Python hf_hub_download".into(), Tool::Python),
     ];
     // Indices of the peers and of the default settings in `file_contenders`.
-    let (curl_at, verified_at, default_at, python_at) = (0, 1, 6, 7);
+    let (curl_at, verified_at, fsync_at, default_at, durable_at, python_at) = (0, 1, 2, 7, 8, 9);
     let snapshot_contenders: Vec<(String, Tool)> = vec![
         ("Python snapshot_download".into(), Tool::Python),
-        ("hubmix snapshot_download".into(), Tool::Hubmix(None, None)),
+        ("hubmix snapshot_download".into(), Tool::Hubmix(None, None, false)),
     ];
     let run = Runner {
         url: &server.url,
@@ -264,12 +280,24 @@ fn drive() {
                 curl / file_secs[i],
                 Target::AtLeast(CURL_TARGET),
             )),
-            Tool::CurlSha256 => Some(Check::new("curl", curl / file_secs[i], Target::None)),
+            Tool::CurlSha256 | Tool::CurlFsync => Some(Check::new("curl", curl / file_secs[i], Target::None)),
             Tool::Curl | Tool::Python => None,
         };
         let what = format!("{mib} MiB LFS file: {name}");
         table.row(&what, file_secs[i], size, check, file_cpu[i]);
     }
+    let durable = file_secs[durable_at];
+    table.row(
+        &format!("{mib} MiB LFS file: hubmix durable downloads"),
+        durable,
+        size,
+        Some(Check::new(
+            "curl -o + fsync",
+            file_secs[fsync_at] / durable,
+            Target::None,
+        )),
+        file_cpu[durable_at],
+    );
     let default = file_secs[default_at];
     table.row(
         &format!("{mib} MiB LFS file: hubmix default settings"),
@@ -401,13 +429,30 @@ impl Runner<'_> {
                     out,
                 )
             }
-            Tool::Hubmix(threshold, workers) => self.hubmix(
+            Tool::CurlFsync => {
+                let out = dir.join("big.bin");
+                let url = format!("{}/{USER}/big/resolve/main/big.bin", self.url);
+                let start = Instant::now();
+                let (_, cpu) = run(Command::new("bash")
+                    .args(["-c", "curl -sS -f -o \"$1\" \"$0\" && sync \"$1\""])
+                    .arg(&url)
+                    .arg(&out));
+                let seconds = start.elapsed().as_secs_f64();
+                (
+                    Sample {
+                        seconds,
+                        cpu,
+                        rss_kib: None,
+                    },
+                    out,
+                )
+            }
+            Tool::Hubmix(threshold, workers, durable) => self.hubmix(
                 "file",
                 &dir,
                 &format!("{USER}/big"),
                 "big.bin",
-                threshold,
-                workers,
+                (threshold, workers, durable),
             ),
             Tool::Python => self.python("file", &dir, &format!("{USER}/big"), Some("big.bin")),
         };
@@ -422,9 +467,13 @@ impl Runner<'_> {
         let dir = self.fresh();
         let repo = format!("{USER}/small");
         let (sample, path) = match tool {
-            Tool::Hubmix(threshold, workers) => self.hubmix("snapshot", &dir, &repo, "-", threshold, workers),
+            Tool::Hubmix(threshold, workers, durable) => {
+                self.hubmix("snapshot", &dir, &repo, "-", (threshold, workers, durable))
+            }
             Tool::Python => self.python("snapshot", &dir, &repo, None),
-            Tool::Curl | Tool::CurlSha256 => unreachable!("curl does not download snapshots"),
+            Tool::Curl | Tool::CurlSha256 | Tool::CurlFsync => {
+                unreachable!("curl does not download snapshots")
+            }
         };
         // The seeded files (the repo also holds the `.gitattributes` it was created with).
         let files = fs::read_dir(&path)
@@ -444,8 +493,7 @@ impl Runner<'_> {
         cache: &Path,
         repo: &str,
         path: &str,
-        threshold: Option<u64>,
-        workers: Option<usize>,
+        (threshold, workers, durable): (Option<u64>, Option<usize>, bool),
     ) -> (Sample, PathBuf) {
         let or_default = |v: Option<String>| v.unwrap_or_else(|| "default".into());
         let (output, cpu) = run(Command::new(std::env::current_exe().expect("this program"))
@@ -454,6 +502,7 @@ impl Runner<'_> {
             .args([repo, path])
             .arg(or_default(threshold.map(|t| t.to_string())))
             .arg(or_default(workers.map(|w| w.to_string())))
+            .arg(if durable { "durable" } else { "default" })
             .env_remove("HF_TOKEN")
             .env("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1"));
         let mut parts = output.trim().splitn(3, ' ');

@@ -183,6 +183,12 @@ impl HubClientBuilder {
         self.set(|s| s.parallel_threshold = bytes)
     }
 
+    /// Flush downloads to disk before they enter the cache (off by default, see
+    /// [`Settings::durable_downloads`]).
+    pub fn durable_downloads(self, durable: bool) -> Self {
+        self.set(|s| s.durable_downloads = durable)
+    }
+
     /// How transient failures are retried.
     pub fn retry(self, policy: RetryPolicy) -> Self {
         self.set(|s| s.retry = policy)

@@ -333,6 +333,42 @@ fn resumes_a_partial_download_and_rejects_a_corrupt_one() {
 }
 
 #[test]
+fn a_blob_cut_short_is_fetched_again_and_durable_downloads_land_the_same_bytes() {
+    let hub = Hub::start();
+    seed::create_repo(&hub, "cut", false);
+    let big = bytes(3 * 1024 * 1024, 5);
+    seed::commit(&hub, "cut", "main", &[("big.bin", &big)]);
+    let client = hub.client(None);
+    assert!(
+        !client.settings().durable_downloads,
+        "off by default, as in huggingface_hub"
+    );
+    let path = client.hub_download("alice/cut", "big.bin", &opts()).unwrap();
+    let blob = fs::canonicalize(&path).unwrap();
+    // What a power loss can leave of a blob that was never flushed: its start.
+    fs::write(&blob, &big[..1000]).unwrap();
+    let path = client.hub_download("alice/cut", "big.bin", &opts()).unwrap();
+    assert!(fs::read(&path).unwrap() == big, "the cut blob was fetched again");
+
+    // With durable downloads (fsync before landing), sequential and in parallel ranges.
+    for threshold in [u64::MAX, 1024 * 1024] {
+        let cache = tempfile::tempdir().unwrap();
+        let durable = hubmix::HubClient::builder()
+            .endpoint(hub.url())
+            .no_token()
+            .cache_dir(cache.path())
+            .progress_bars(Some(false))
+            .parallel_threshold(threshold)
+            .durable_downloads(true)
+            .build()
+            .unwrap();
+        assert!(durable.settings().durable_downloads);
+        let path = durable.hub_download("alice/cut", "big.bin", &opts()).unwrap();
+        assert!(fs::read(&path).unwrap() == big, "threshold {threshold}");
+    }
+}
+
+#[test]
 fn parallel_ranges_give_the_same_bytes() {
     let hub = Hub::start();
     seed::create_repo(&hub, "par", false);
