@@ -37,6 +37,7 @@
 //! machine that shares its cores with the server it is what decides the ratios. All data lives
 //! in a temporary folder under `target/tmp` and is removed at the end.
 
+use hubmix_e2e::bench::{env_number, load_average, median, verdict};
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -579,34 +580,6 @@ fn children_cpu() -> f64 {
 fn drop_page_cache() -> bool {
     let synced = Command::new("sync").status().is_ok_and(|s| s.success());
     synced && fs::write("/proc/sys/vm/drop_caches", "3").is_ok()
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .unwrap_or_else(|| panic!("{name}={v:?} is not a positive number")),
-        Err(_) => default,
-    }
-}
-
-fn load_average() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-/// The median of `field` over `samples`.
-fn median(samples: &[Sample], field: fn(&Sample) -> f64) -> f64 {
-    let mut values: Vec<f64> = samples.iter().map(field).collect();
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "PASS" } else { "FAIL" }
 }
 
 /// The server child process (`--serve`); stopped when dropped.

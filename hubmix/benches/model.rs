@@ -48,6 +48,7 @@
 //! starts; their peak RSS therefore includes the model itself. All data lives in a temporary
 //! folder under `target/tmp` and is removed at the end.
 
+use hubmix_e2e::bench::{env_number, load_average, median, verdict};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -575,32 +576,4 @@ fn drive() {
     }
     println!("\nload average at the end: {}", load_average());
     server.shutdown();
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .unwrap_or_else(|| panic!("{name}={v:?} is not a positive number")),
-        Err(_) => default,
-    }
-}
-
-fn load_average() -> String {
-    fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-/// The median of `field` over `samples`.
-fn median(samples: &[Sample], field: fn(&Sample) -> f64) -> f64 {
-    let mut values: Vec<f64> = samples.iter().map(field).collect();
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
-fn verdict(ok: bool) -> &'static str {
-    if ok { "PASS" } else { "FAIL" }
 }

@@ -798,36 +798,26 @@ fn a_missing_log_folder_or_a_foreign_optimizer_pushes_nothing() {
         device,
     } = Fixture::new();
     let run = Run::new(&device);
+    // Pushing `options` to `repo` fails with an error that says `what`, and the repo was never
+    // created.
+    let fails_cleanly = |repo: &str, options: BurnOptions, what: &str| {
+        let options = options.push(PushOptions::default().client(client.clone()));
+        let err = push_to_hub_burn(&run.model, &config(), repo, &options).unwrap_err();
+        assert!(err.to_string().contains(what), "{err}");
+        let gone = client.list_repo_files(repo).unwrap_err();
+        assert!(
+            matches!(gone, HubError::RepoNotFound { .. }),
+            "{repo} must not exist: {gone}"
+        );
+        err
+    };
     let missing = cache.path().join("no-such-logs");
-    let options = run
-        .options()
-        .log_dir(&missing)
-        .push(PushOptions::default().client(client.clone()));
-    let err = push_to_hub_burn(&run.model, &config(), "alice/nologs", &options).unwrap_err();
-    assert!(
-        matches!(err, HubError::UploadSource { .. }) && err.to_string().contains("no-such-logs"),
-        "{err}"
-    );
-    let err = client.list_repo_files("alice/nologs").unwrap_err();
-    assert!(
-        matches!(err, HubError::RepoNotFound { .. }),
-        "the repo must not exist: {err}"
-    );
-
-    // An optimizer that holds state for another model's parameters: nothing is pushed either.
+    let err = fails_cleanly("alice/nologs", run.options().log_dir(&missing), "no-such-logs");
+    assert!(matches!(err, HubError::UploadSource { .. }), "{err}");
+    // An optimizer that holds state for another model's parameters.
     let mut other = Run::new(&device);
     other.train(1, &device);
-    let options = BurnOptions::default()
-        .include_optimizer(&other.optimizer, &adam())
-        .push(PushOptions::default().client(client.clone()));
-    let err = push_to_hub_burn(&run.model, &config(), "alice/wrong-optimizer", &options).unwrap_err();
-    assert!(
-        matches!(err, HubError::TrainingState { .. }) && err.to_string().contains("not in this model"),
-        "{err}"
-    );
-    let err = client.list_repo_files("alice/wrong-optimizer").unwrap_err();
-    assert!(
-        matches!(err, HubError::RepoNotFound { .. }),
-        "the repo must not exist: {err}"
-    );
+    let foreign = BurnOptions::default().include_optimizer(&other.optimizer, &adam());
+    let err = fails_cleanly("alice/wrong-optimizer", foreign, "not in this model");
+    assert!(matches!(err, HubError::TrainingState { .. }), "{err}");
 }

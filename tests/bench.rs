@@ -1,0 +1,54 @@
+//! What the benchmark programs (`hubmix/benches/*.rs`) share: knobs from the environment, the
+//! machine's load, medians and verdicts.
+
+/// The positive number in the environment variable `name`, or `default` when it is unset.
+///
+/// # Panics
+/// When the variable is set to anything but a positive number: a benchmark should not run with a
+/// knob it misread.
+pub fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| panic!("{name}={v:?} is not a positive number")),
+        Err(_) => default,
+    }
+}
+
+/// The 1, 5 and 15 minute load averages (`/proc/loadavg`), or `unknown`.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The median of `field` over `samples` (the upper one of an even count).
+///
+/// # Panics
+/// When `samples` is empty.
+pub fn median<T>(samples: &[T], field: impl Fn(&T) -> f64) -> f64 {
+    let mut values: Vec<f64> = samples.iter().map(field).collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// `PASS` or `FAIL`.
+pub fn verdict(ok: bool) -> &'static str {
+    if ok { "PASS" } else { "FAIL" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_and_verdicts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0], |v| *v), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0], |v| *v), 3.0);
+        assert_eq!(verdict(true), "PASS");
+        assert_eq!(verdict(false), "FAIL");
+        assert_eq!(env_number("HUBMIX_BENCH_SURELY_UNSET_KNOB", 7), 7);
+    }
+}
