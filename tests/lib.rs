@@ -69,6 +69,25 @@ impl TestHub {
     }
 }
 
+/// The environment of a Python script talking to `hub` as alice (write token) with its own
+/// `HF_HOME` = `home`: Xet, telemetry and progress bars off; then `more`.
+pub fn python_env<'a>(
+    hub: &'a TestHub,
+    home: &'a str,
+    more: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut env = vec![
+        ("HF_ENDPOINT", hub.url()),
+        ("HF_TOKEN", ALICE_WRITE_TOKEN),
+        ("HF_HOME", home),
+        ("HF_HUB_DISABLE_XET", "1"),
+        ("HF_HUB_DISABLE_TELEMETRY", "1"),
+        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+    ];
+    env.extend_from_slice(more);
+    env
+}
+
 /// Name of the file written into a finished venv; it lists the installed requirements.
 const VENV_READY_MARKER: &str = "hubmix-venv-ready.txt";
 

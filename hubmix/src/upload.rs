@@ -93,7 +93,7 @@ fn with_message(options: &CommitOptions, default: impl FnOnce() -> String) -> Co
 
 /// Every regular file below `folder` (symlinks to files included, symlinked folders not
 /// followed), as `/`-separated relative paths, in path order.
-fn scan(folder: &Path) -> Result<Vec<String>, HubError> {
+pub(crate) fn scan(folder: &Path) -> Result<Vec<String>, HubError> {
     fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) -> Result<(), HubError> {
         for entry in std::fs::read_dir(dir).map_err(HubError::io("cannot list", dir))? {
             let entry = entry.map_err(HubError::io("cannot list", dir))?;

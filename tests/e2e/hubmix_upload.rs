@@ -10,7 +10,9 @@ use std::path::Path;
 use hubmix::{
     CommitOperation, CommitOptions, CreateRepoOptions, DownloadOptions, HubClient, UploadFolderOptions,
 };
-use hubmix_e2e::{ALICE_WRITE_TOKEN, LFS_PART_SIZE, LFS_THRESHOLD, TestHub, run_python, venv_or_skip};
+use hubmix_e2e::{
+    ALICE_WRITE_TOKEN, LFS_PART_SIZE, LFS_THRESHOLD, TestHub, python_env, run_python, venv_or_skip,
+};
 use sha2::{Digest, Sha256};
 
 /// Prints `revision path sha256` for every file of `$REPO` at each revision of `$REVS`.
@@ -62,19 +64,6 @@ fn folder(dir: &Path) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn env<'a>(hub: &'a TestHub, home: &'a str, vars: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut env = vec![
-        ("HF_ENDPOINT", hub.url()),
-        ("HF_TOKEN", ALICE_WRITE_TOKEN),
-        ("HF_HOME", home),
-        ("HF_HUB_DISABLE_XET", "1"),
-        ("HF_HUB_DISABLE_TELEMETRY", "1"),
-        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
-    ];
-    env.extend_from_slice(vars);
-    env
-}
-
 #[test]
 fn python_and_hubmix_read_each_others_uploads() {
     let Some(venv) = venv_or_skip(Path::new(env!("CARGO_TARGET_TMPDIR")), "2.4.0") else {
@@ -116,7 +105,7 @@ fn python_and_hubmix_read_each_others_uploads() {
     let printed = run_python(
         &venv,
         PY_DOWNLOAD,
-        &env(
+        &python_env(
             &hub,
             home_str,
             &[("REPO", "alice/from-hubmix"), ("REVS", "main refs/pr/1")],
@@ -162,7 +151,7 @@ fn python_and_hubmix_read_each_others_uploads() {
     run_python(
         &venv,
         PY_UPLOAD,
-        &env(
+        &python_env(
             &hub,
             home_str,
             &[

@@ -26,9 +26,9 @@ use serde_json::Value;
 
 use super::training::{
     EpochMetrics, OPTIMIZER_FILE, OptimizerState, SCHEDULER_FILE, SchedulerState, TRAINING_FILE,
-    TrainingInfo, TrainingRecord, TrainingState, short_type_name,
+    TrainingInfo, TrainingRecord, TrainingState, last_metric, short_type_name,
 };
-use super::weights::{self, INDEX_FILE, SHARD_PATTERN, WEIGHTS_FILE};
+use super::weights::{self, WEIGHT_FILES};
 use super::{ModelInfo, load_module, save_module, tree};
 use crate::card::{ModelCard, ModelCardData};
 use crate::client::HubClient;
@@ -42,17 +42,9 @@ pub const PLOT_FILE: &str = "model.svg";
 /// The folder training logs are pushed to.
 pub const LOGS_FOLDER: &str = "logs";
 
-/// Files a push of the function API replaces: a push without an optimizer must not leave the
-/// state of an older one beside new weights.
-const REPLACED: &[&str] = &[
-    WEIGHTS_FILE,
-    INDEX_FILE,
-    SHARD_PATTERN,
-    OPTIMIZER_FILE,
-    SCHEDULER_FILE,
-    TRAINING_FILE,
-    PLOT_FILE,
-];
+/// The files a save writes besides config and weights (when asked to): a save or push without
+/// them removes those of an earlier one, so that no optimizer state outlives its weights.
+const STATE_FILES: [&str; 4] = [OPTIMIZER_FILE, SCHEDULER_FILE, TRAINING_FILE, PLOT_FILE];
 
 /// Options of [`save_pretrained_burn`] and [`push_to_hub_burn`]: the Keras helpers' options,
 /// and a training state to resume from.
@@ -193,10 +185,11 @@ pub fn push_to_hub_burn<M: Module, C: Config>(
         }
         None => None,
     };
+    let replaced: Vec<&str> = WEIGHT_FILES.iter().chain(&STATE_FILES).copied().collect();
     push_folder(
         repo_id,
         &push,
-        REPLACED,
+        &replaced,
         |dir| {
             let mut files = save.write(dir)?;
             if let Some(logs) = logs {
@@ -423,9 +416,7 @@ impl HubCheckpoints {
     }
 
     fn metric_of(&self, history: &[EpochMetrics], name: &str) -> Result<f64, HubError> {
-        history
-            .last()
-            .and_then(|row| row.metrics.get(name).copied())
+        last_metric(history, name)
             .ok_or_else(|| HubError::InvalidArgument {
                 name: "history".into(),
                 reason: format!(
@@ -447,18 +438,7 @@ impl HubCheckpoints {
                 .client
                 .hub_download(self.repo_id.as_str(), TRAINING_FILE, &options)
             {
-                Ok(path) => {
-                    let text = std::fs::read(&path).map_err(HubError::io("reading", &path))?;
-                    let record: TrainingRecord =
-                        serde_json::from_slice(&text).map_err(|e| HubError::TrainingState {
-                            what: source,
-                            reason: format!("{TRAINING_FILE} is malformed: {e}"),
-                        })?;
-                    self.best = record
-                        .history
-                        .last()
-                        .and_then(|row| row.metrics.get(&name).copied());
-                }
+                Ok(path) => self.best = TrainingRecord::read(&path, &source)?.last_metric(&name),
                 Err(HubError::RevisionNotFound { .. } | HubError::EntryNotFound { .. }) => {}
                 Err(e) => return Err(e),
             }
@@ -480,27 +460,28 @@ struct Save<'a, M, C> {
     options: &'a BurnOptions,
     info: ModelInfo,
     precision: &'static str,
+    /// The module tree, for the picture and the card's architecture table.
+    tree: ModuleNode,
 }
 
 impl<'a, M: Module, C: Config> Save<'a, M, C> {
     fn new(model: &'a M, config: &'a C, options: &'a BurnOptions) -> Self {
+        let info = info_of::<M>();
+        let precision = dtype_name(weights::module_float_dtype(model));
         Save {
             model,
             config,
             options,
-            info: info_of::<M>(),
-            precision: dtype_name(weights::module_float_dtype(model)),
+            tree: tree::module_tree(model, info.type_name, precision),
+            info,
+            precision,
         }
-    }
-
-    fn tree(&self) -> ModuleNode {
-        tree::module_tree(self.model, self.info.type_name, self.precision)
     }
 
     /// Config, weights, training state and picture (stale ones of an earlier save removed).
     fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, HubError> {
         let mut files = save_module(self.model, self.config, &self.info, dir, &self.options.save)?;
-        for stale in [OPTIMIZER_FILE, SCHEDULER_FILE, TRAINING_FILE, PLOT_FILE] {
+        for stale in STATE_FILES {
             let path = dir.join(stale);
             if path.exists() {
                 std::fs::remove_file(&path).map_err(HubError::io("removing", &path))?;
@@ -512,7 +493,7 @@ impl<'a, M: Module, C: Config> Save<'a, M, C> {
         }
         if self.options.plot_model {
             let path = dir.join(PLOT_FILE);
-            let svg = self.tree().to_svg(self.info.type_name);
+            let svg = self.tree.to_svg(self.info.type_name);
             crate::cache::write_atomic(&path, svg.as_bytes())?;
             files.push(path);
         }
@@ -527,12 +508,11 @@ impl<'a, M: Module, C: Config> Save<'a, M, C> {
             "let device = burn::tensor::Device::default();\nlet loaded = hubmix::from_pretrained_burn(\"{title}\", &device, {config_type}::init, &hubmix::LoadOptions::default())?;\nlet model: {} = loaded.model;",
             self.info.type_name
         ));
-        let tree = self.tree();
         let mut architecture = String::new();
         if self.options.plot_model {
             architecture.push_str(&format!("![Model architecture](./{PLOT_FILE})\n\n"));
         }
-        architecture.push_str(&tree.to_markdown());
+        architecture.push_str(&self.tree.to_markdown());
         card = card.section("Model architecture", architecture);
         let training = &self.options.training;
         if !training.is_empty() {
@@ -667,23 +647,14 @@ fn check_log_dir(dir: &Path) -> Result<(), HubError> {
     })
 }
 
-/// Copies the files under `from` into `to` (symbolic links are followed, like an upload would).
+/// Copies the files under `from` into `to`: those `upload_folder` of `from` would upload.
 fn copy_tree(from: &Path, to: &Path, files: &mut Vec<PathBuf>) -> Result<(), HubError> {
-    std::fs::create_dir_all(to).map_err(HubError::io("creating", to))?;
-    let mut entries: Vec<_> = std::fs::read_dir(from)
-        .map_err(HubError::io("listing", from))?
-        .collect::<Result<_, _>>()
-        .map_err(HubError::io("listing", from))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let source = entry.path();
-        let target = to.join(entry.file_name());
-        if source.is_dir() {
-            copy_tree(&source, &target, files)?;
-        } else {
-            std::fs::copy(&source, &target).map_err(HubError::io("copying", &source))?;
-            files.push(target);
-        }
+    for rel in crate::upload::scan(from)? {
+        let (source, target) = (from.join(&rel), to.join(&rel));
+        let parent = target.parent().expect("a file below `to` has a parent");
+        std::fs::create_dir_all(parent).map_err(HubError::io("creating", parent))?;
+        std::fs::copy(&source, &target).map_err(HubError::io("copying", &source))?;
+        files.push(target);
     }
     Ok(())
 }

@@ -111,7 +111,7 @@ pub trait HubModel: Module + Sized {
 impl<M: HubModel> ModelHubMixin for M {
     type Device = Device;
 
-    const REPLACED_FILES: &'static [&'static str] = &[WEIGHTS_FILE, INDEX_FILE, weights::SHARD_PATTERN];
+    const REPLACED_FILES: &'static [&'static str] = weights::WEIGHT_FILES;
 
     fn save_files(&self, dir: &Path, options: &SaveOptions) -> Result<Vec<PathBuf>, HubError> {
         save_module(self, &self.hub_config(), M::hub_info(), dir, options)

@@ -196,6 +196,25 @@ pub struct TrainingRecord {
     pub history: Vec<EpochMetrics>,
 }
 
+impl TrainingRecord {
+    /// Reads `training_state.json` at `path` (of the checkpoint `what`, for messages).
+    pub(crate) fn read(path: &Path, what: &str) -> Result<Self, HubError> {
+        let text = std::fs::read(path).map_err(HubError::io("reading", path))?;
+        serde_json::from_slice(&text)
+            .map_err(|e| bad_state(what, format!("{TRAINING_FILE} is malformed: {e}")))
+    }
+
+    /// The value of `metric` in the last history row, if it has one.
+    pub fn last_metric(&self, metric: &str) -> Option<f64> {
+        last_metric(&self.history, metric)
+    }
+}
+
+/// The value of `metric` in the last row of `history`, if it has one.
+pub(crate) fn last_metric(history: &[EpochMetrics], metric: &str) -> Option<f64> {
+    history.last().and_then(|row| row.metrics.get(metric).copied())
+}
+
 impl WrittenBy {
     fn now() -> Self {
         WrittenBy {
@@ -447,9 +466,7 @@ impl TrainingState {
             return Ok(None);
         };
         let what = files.describe();
-        let text = std::fs::read(&path).map_err(HubError::io("reading", &path))?;
-        let record: TrainingRecord = serde_json::from_slice(&text)
-            .map_err(|e| bad_state(&what, format!("{TRAINING_FILE} is malformed: {e}")))?;
+        let record = TrainingRecord::read(&path, &what)?;
         if record.written_by.format > FORMAT {
             return Err(bad_state(
                 &what,

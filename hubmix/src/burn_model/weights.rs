@@ -33,6 +33,8 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 pub const INDEX_FILE: &str = "model.safetensors.index.json";
 /// The names of shards (`model-00001-of-00003.safetensors`), as a pattern.
 pub const SHARD_PATTERN: &str = "model-*-of-*.safetensors";
+/// Every file a save of the weights may write, as patterns: what a new save replaces.
+pub const WEIGHT_FILES: &[&str] = &[WEIGHTS_FILE, INDEX_FILE, SHARD_PATTERN];
 /// Largest accepted safetensors header.
 const MAX_HEADER: u64 = 100 * 1024 * 1024;
 /// Write buffer.

@@ -21,7 +21,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, LayerNorm, LayerNormConfig, Linear, L
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use hubmix::{Device, HubModel, LoadOptions, ModelHubMixin, PushOptions};
-use hubmix_e2e::{ALICE_WRITE_TOKEN, TestHub, run_python, torch_venv_or_skip};
+use hubmix_e2e::{TestHub, python_env, run_python, torch_venv_or_skip};
 use serde_json::{Value, json};
 
 use super::support::{client, path_str, random_input, randomize, read_json, tensor_from, values, write_json};
@@ -179,20 +179,6 @@ impl PtCnn {
         self.head
             .forward(relu(self.bn.forward(self.conv.forward(x))).flatten(1, 3))
     }
-}
-
-/// The environment of a Python script talking to `hub` as alice, with its own `HF_HOME`.
-fn python_env<'a>(hub: &'a TestHub, home: &'a str, more: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut env = vec![
-        ("HF_ENDPOINT", hub.url()),
-        ("HF_TOKEN", ALICE_WRITE_TOKEN),
-        ("HF_HOME", home),
-        ("HF_HUB_DISABLE_XET", "1"),
-        ("HF_HUB_DISABLE_TELEMETRY", "1"),
-        ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
-    ];
-    env.extend_from_slice(more);
-    env
 }
 
 /// The f32 values of a JSON array of numbers.
