@@ -1,8 +1,10 @@
 //! Benchmark of hubmix's downloads against `curl -o` and Python `huggingface_hub` 2.4.0, all
 //! fetching from one local `hubmix-server` in the same run. Also, for information, against
 //! `curl URL | tee FILE | openssl dgst -sha256` (digest checked): a download that is verified
-//! like hubmix's, made with standard tools; and hubmix's durable downloads (fsync before the
-//! file lands) against `curl -o FILE URL && sync FILE`, a download flushed to disk likewise.
+//! like hubmix's, made with standard tools; hubmix's durable downloads (fsync before the
+//! file lands) against `curl -o FILE URL && sync FILE`, a download flushed to disk likewise; and
+//! the SHA-256 of as many bytes already in memory, on one core: the floor under the time of any
+//! client that verifies what it downloads.
 //!
 //! Run with `cargo bench -p hubmix --bench download`. Linux only; `bash`, `curl`, `openssl` and
 //! `python3` (with the `venv` module) must be on the `PATH`. Environment knobs, for quick trials: `HUBMIX_BENCH_MIB`
@@ -245,20 +247,29 @@ fn drive() {
     };
     let mut file_samples: Vec<Vec<Sample>> = file_contenders.iter().map(|_| Vec::new()).collect();
     let mut snapshot_samples: Vec<Vec<Sample>> = snapshot_contenders.iter().map(|_| Vec::new()).collect();
+    // The server's CPU seconds during each file download, as `file_samples`.
+    let mut file_server_cpu: Vec<Vec<f64>> = file_contenders.iter().map(|_| Vec::new()).collect();
+    let mut hash_samples = Vec::new();
     // Each round starts with another contender, so that none always runs first or last.
     for round in 0..rounds {
         for k in 0..file_contenders.len() {
             let i = (k + round) % file_contenders.len();
             let (name, tool) = &file_contenders[i];
+            let server_before = server.cpu();
             let s = run.file(*tool, size);
+            let server_cpu = server.cpu() - server_before;
             println!(
-                "round {}: {name}: {:.3} s{}",
+                "round {}: {name}: {:.3} s, server CPU {server_cpu:.2} s{}",
                 round + 1,
                 s.seconds,
                 s.rss_kib.map_or(String::new(), |k| format!(", peak RSS {k} KiB"))
             );
             file_samples[i].push(s);
+            file_server_cpu[i].push(server_cpu);
         }
+        let s = hash_in_memory(size);
+        println!("round {}: SHA-256 in memory: {:.3} s", round + 1, s.seconds);
+        hash_samples.push(s);
         for k in 0..snapshot_contenders.len() {
             let i = (k + round) % snapshot_contenders.len();
             let (name, tool) = &snapshot_contenders[i];
@@ -273,6 +284,7 @@ fn drive() {
     let cpu = |s: &Sample| s.cpu;
     let file_secs: Vec<f64> = file_samples.iter().map(|s| median(s, secs)).collect();
     let file_cpu: Vec<f64> = file_samples.iter().map(|s| median(s, cpu)).collect();
+    let file_server: Vec<f64> = file_server_cpu.iter().map(|s| median(s, |&c| c)).collect();
     let (curl, python) = (file_secs[curl_at], file_secs[python_at]);
     for (i, (name, tool)) in file_contenders.iter().enumerate() {
         let check = match tool {
@@ -285,8 +297,24 @@ fn drive() {
             Tool::Curl | Tool::Python => None,
         };
         let what = format!("{mib} MiB LFS file: {name}");
-        table.row(&what, file_secs[i], size, check, file_cpu[i]);
+        table.row(
+            &what,
+            file_secs[i],
+            size,
+            check,
+            file_cpu[i],
+            Some(file_server[i]),
+        );
     }
+    let hashing = median(&hash_samples, secs);
+    table.row(
+        &format!("{mib} MiB: SHA-256 of as many bytes in memory, one core (`sha2`)"),
+        hashing,
+        size,
+        Some(Check::new("curl", curl / hashing, Target::None)),
+        median(&hash_samples, cpu),
+        None,
+    );
     let durable = file_secs[durable_at];
     table.row(
         &format!("{mib} MiB LFS file: hubmix durable downloads"),
@@ -298,6 +326,7 @@ fn drive() {
             Target::None,
         )),
         file_cpu[durable_at],
+        Some(file_server[durable_at]),
     );
     let default = file_secs[default_at];
     table.row(
@@ -310,6 +339,7 @@ fn drive() {
             Target::None,
         )),
         file_cpu[default_at],
+        Some(file_server[default_at]),
     );
     table.row(
         &format!("{mib} MiB LFS file: hubmix default settings"),
@@ -321,6 +351,7 @@ fn drive() {
             Target::Above(PYTHON_FILE_TARGET),
         )),
         file_cpu[default_at],
+        Some(file_server[default_at]),
     );
     let snap: Vec<f64> = snapshot_samples.iter().map(|s| median(s, secs)).collect();
     let snap_cpu: Vec<f64> = snapshot_samples.iter().map(|s| median(s, cpu)).collect();
@@ -330,6 +361,7 @@ fn drive() {
         small_bytes,
         None,
         snap_cpu[0],
+        None,
     );
     table.row(
         &format!("snapshot, {SMALL_FILES} files: {}", snapshot_contenders[1].0),
@@ -341,6 +373,7 @@ fn drive() {
             Target::AtLeast(PYTHON_SNAPSHOT_TARGET),
         )),
         snap_cpu[1],
+        None,
     );
     table.print();
 
@@ -362,8 +395,53 @@ fn drive() {
             kib as f64 / 1024.0
         );
     }
+    // The least time hubmix's default download can take here: its hash runs on one core, and
+    // all the CPU work of the download, the server's included, shares the machine's cores.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let cpu_bound = (file_cpu[default_at] + file_server[default_at]) / cores;
+    println!(
+        "\nCeiling of a client that checks SHA-256, on this machine: it cannot finish before its \
+         hash ({hashing:.3} s on a core of its own), nor before {cores} cores have done the \
+         download's CPU work (hubmix default {:.2} s + server {:.2} s = {cpu_bound:.3} s each). \
+         So hubmix's default download can reach at most {:.2}× of `curl -o` here, with perfect \
+         scheduling.",
+        file_cpu[default_at],
+        file_server[default_at],
+        curl / hashing.max(cpu_bound)
+    );
     println!("\nload average at the end: {}", load_average());
     drop(server);
+}
+
+/// SHA-256 of `size` bytes already in memory, on this thread: the least time a client that
+/// verifies the download needs, whatever its network and disk do. `cpu` is this thread's CPU time.
+fn hash_in_memory(size: u64) -> Sample {
+    let block: Vec<u8> = (0..64 * MIB)
+        .map(|i| (i.wrapping_mul(0x9e37_79b9) >> 13) as u8)
+        .collect();
+    let thread_cpu = || {
+        let stat = fs::read_to_string("/proc/thread-self/schedstat").expect("read schedstat");
+        let ns: u64 = stat
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("run time");
+        ns as f64 / 1e9
+    };
+    let (start, cpu_start) = (Instant::now(), thread_cpu());
+    let mut hasher = Sha256::new();
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(block.len() as u64) as usize;
+        hasher.update(&block[..n]);
+        left -= n as u64;
+    }
+    std::hint::black_box(hasher.finalize());
+    Sample {
+        seconds: start.elapsed().as_secs_f64(),
+        cpu: thread_cpu() - cpu_start,
+        rss_kib: None,
+    }
 }
 
 /// Runs single measurements, each into a fresh cache folder.
@@ -557,19 +635,24 @@ fn run(command: &mut Command) -> (String, f64) {
     (String::from_utf8(output.stdout).expect("UTF-8 output"), cpu)
 }
 
-/// User + system CPU seconds of this process's waited-for children (`cutime` + `cstime` of
-/// `/proc/self/stat`, in the kernel's fixed 100 ticks per second).
+/// User + system CPU seconds of this process's waited-for children (`cutime` + `cstime`,
+/// fields 16 and 17 of `/proc/self/stat`).
 fn children_cpu() -> f64 {
-    let stat = fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
-    let fields: Vec<&str> = stat
+    cpu_seconds("/proc/self/stat", 16)
+}
+
+/// The sum of fields `field` and `field + 1` (1-based, as `man proc` numbers them) of a
+/// `/proc/.../stat` file: CPU ticks, in the kernel's fixed 100 per second.
+fn cpu_seconds(stat: &str, field: usize) -> f64 {
+    let text = fs::read_to_string(stat).unwrap_or_else(|e| panic!("read {stat}: {e}"));
+    // After the command name, which may hold spaces: field 3 (state) comes first.
+    let fields: Vec<&str> = text
         .rsplit_once(')')
         .expect("stat format")
         .1
         .split_whitespace()
         .collect();
-    // After the command name: field 3 (state) is fields[0], so cutime (16) and cstime (17) are
-    // fields[13] and fields[14].
-    let ticks: u64 = fields[13..15]
+    let ticks: u64 = fields[field - 3..field - 1]
         .iter()
         .map(|f| f.parse::<u64>().expect("ticks"))
         .sum();
@@ -610,6 +693,14 @@ impl Server {
             child,
             url: url.trim().to_owned(),
         }
+    }
+}
+
+impl Server {
+    /// User + system CPU seconds the server process has used so far.
+    fn cpu(&self) -> f64 {
+        // utime and stime are fields 14 and 15 of `/proc/<pid>/stat`.
+        cpu_seconds(&format!("/proc/{}/stat", self.child.id()), 14)
     }
 }
 
@@ -782,9 +873,18 @@ struct Table {
 }
 
 impl Table {
-    /// A row for a download of `bytes` in `seconds` using `cpu` seconds of CPU, compared with a
-    /// peer (`None`: this row is a peer).
-    fn row(&mut self, what: &str, seconds: f64, bytes: u64, check: Option<Check>, cpu: f64) {
+    /// A row for a download of `bytes` in `seconds` using `cpu` seconds of the client's CPU and
+    /// `server` seconds of the server's (when measured), compared with a peer (`None`: this row
+    /// is a peer).
+    fn row(
+        &mut self,
+        what: &str,
+        seconds: f64,
+        bytes: u64,
+        check: Option<Check>,
+        cpu: f64,
+        server: Option<f64>,
+    ) {
         let mbps = bytes as f64 / seconds / 1e6;
         let rest = match check {
             None => "| (peer) | | ".to_owned(),
@@ -797,15 +897,18 @@ impl Table {
                 format!("| {ratio:.2}× {peer} | {target} | {result} ")
             }
         };
-        self.rows
-            .push(format!("| {what} | {seconds:.3} | {mbps:.1} {rest}| {cpu:.2} |"));
+        let server = server.map_or(String::new(), |s| format!("{s:.2}"));
+        self.rows.push(format!(
+            "| {what} | {seconds:.3} | {mbps:.1} {rest}| {cpu:.2} | {server} |"
+        ));
     }
 
     fn print(&self) {
         println!(
-            "\n| contender | seconds (median) | MB/s | ratio vs peer | target | result | client CPU s (median) |"
+            "\n| contender | seconds (median) | MB/s | ratio vs peer | target | result | client CPU s (median) \
+             | server CPU s (median) |"
         );
-        println!("|---|---:|---:|---|---|---|---:|");
+        println!("|---|---:|---:|---|---|---|---:|---:|");
         for row in &self.rows {
             println!("{row}");
         }

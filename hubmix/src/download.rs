@@ -9,7 +9,7 @@
 //! are fetched in parallel ranges when the server accepts ranges.
 
 use std::fs::{self, File};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
@@ -26,7 +26,7 @@ use crate::patterns::PathFilter;
 use crate::progress::Progress;
 use crate::repo::{DEFAULT_REVISION, IntoRepoRef, RepoRef, is_commit_id};
 
-/// Read buffer of a download stream.
+/// Read buffer of a download stream; also the block a sequential download writes and hashes.
 const CHUNK: usize = 1 << 20;
 /// Smallest range of a parallel download.
 const MIN_PART_BYTES: u64 = 1024 * 1024;
@@ -34,10 +34,9 @@ const MIN_PART_BYTES: u64 = 1024 * 1024;
 const MAX_HOPS: usize = 10;
 /// Sequential downloads at least this large (or of unknown size) hash on a helper thread.
 const BACKGROUND_HASH_BYTES: u64 = 1024 * 1024;
-/// The hashing thread takes the bytes in chunks of at least this many ...
-const HASH_CHUNK: usize = 1 << 20;
-/// ... and this many chunks may wait for it: enough to ride out a few scheduler time slices on
-/// a busy machine (with 512 KiB the two threads kept waiting for each other), little memory.
+/// This many blocks of [`CHUNK`] bytes may wait for the hashing thread: enough to ride out a few
+/// scheduler time slices on a busy machine (with 512 KiB the two threads kept waiting for each
+/// other), little memory.
 const HASH_QUEUE: usize = 8;
 /// A sequential download flushes what it wrote to disk every this many bytes ([`Flusher`]).
 const FLUSH_BYTES: u64 = 32 * 1024 * 1024;
@@ -343,7 +342,7 @@ impl<'a> Job<'a> {
     }
 
     /// One stream, resumed with `Range` after a cut or a stall, hashed as it arrives (on a helper
-    /// thread for large files, see [`Hashing`]).
+    /// thread for large files, see [`Landing`] and [`Hashing`]).
     fn fetch_sequential(
         &self,
         meta: &FileMeta,
@@ -352,51 +351,24 @@ impl<'a> Job<'a> {
     ) -> Result<(), HubError> {
         let http = self.client.http();
         let settings = self.client.settings();
-        let mut file = File::options()
+        let file = File::options()
             .create(true)
             .append(true)
             .read(true)
             .open(incomplete)
             .map_err(HubError::io("opening", incomplete))?;
-        let mut have = file
-            .metadata()
-            .map_err(HubError::io("reading", incomplete))?
-            .len();
-        if meta.size.is_some_and(|s| have > s) {
-            file.set_len(0).map_err(HubError::io("truncating", incomplete))?;
-            have = 0;
-        }
-        let flusher = Flusher::start(&file, meta.size, self.durable());
-        let mut verifier = Hashing::new(&meta.etag, meta.size);
-        if have > 0 {
-            // Resume: the bytes already on disk count towards the hash.
-            file.seek(SeekFrom::Start(0))
-                .map_err(HubError::io("reading", incomplete))?;
-            let mut buf = vec![0u8; CHUNK];
-            let mut left = have;
-            while left > 0 {
-                let n = file
-                    .read(&mut buf[..CHUNK.min(left as usize)])
-                    .map_err(HubError::io("reading", incomplete))?;
-                if n == 0 {
-                    break;
-                }
-                verifier.update(&buf[..n]);
-                left -= n as u64;
-            }
-        }
-        progress.set(have);
+        let mut landing = Landing::new(file, incomplete, meta, self.durable())?;
+        progress.set(landing.received());
         let mut failures = 0u32;
-        let mut buf = vec![0u8; CHUNK];
         loop {
-            if meta.size == Some(have) {
+            if meta.size == Some(landing.received()) {
                 break;
             }
             let mut call = Call::new(Method::GET, meta.url.clone()).header("accept-encoding", "identity");
             call.auth = http.is_endpoint(&meta.url);
             call.timeout = Some(settings.download_timeout);
-            if have > 0 {
-                call = call.header("range", format!("bytes={have}-"));
+            if landing.received() > 0 {
+                call = call.header("range", format!("bytes={}-", landing.received()));
             }
             let attempt = http
                 .send(&call)
@@ -416,20 +388,19 @@ impl<'a> Job<'a> {
                 }
                 Err(e) => return Err(e),
             };
-            if have > 0 && response.status() != StatusCode::PARTIAL_CONTENT {
+            if landing.received() > 0 && response.status() != StatusCode::PARTIAL_CONTENT {
                 // The server ignored the range: start over.
-                file.set_len(0).map_err(HubError::io("truncating", incomplete))?;
-                have = 0;
-                verifier = Hashing::new(&meta.etag, meta.size);
+                landing.restart()?;
                 progress.set(0);
             }
             let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
             let mut progressed = false;
             let outcome = loop {
-                match reader.read(&mut buf) {
+                match reader.read(landing.space()) {
                     Ok(0) => break Ok(()),
                     Ok(n) => {
-                        if meta.size.is_some_and(|s| have + n as u64 > s) {
+                        if meta.size.is_some_and(|s| landing.received() + n as u64 > s) {
+                            drop(landing);
                             let _ = fs::remove_file(incomplete);
                             return Err(HubError::Integrity {
                                 path: meta.etag.clone(),
@@ -437,17 +408,16 @@ impl<'a> Job<'a> {
                                 actual: "more bytes".into(),
                             });
                         }
-                        file.write_all(&buf[..n])
-                            .map_err(HubError::io("writing", incomplete))?;
-                        verifier.update(&buf[..n]);
-                        flusher.wrote(have, have + n as u64);
-                        have += n as u64;
+                        landing.filled(n)?;
                         progress.inc(n as u64);
                         progressed = true;
                     }
                     Err(e) => break Err(e),
                 }
             };
+            // Whether it ended or broke, what came is kept: a resume starts after it.
+            landing.write_block()?;
+            let have = landing.received();
             match outcome {
                 Ok(()) if meta.size.is_none_or(|s| s == have) => break,
                 _ => {
@@ -473,11 +443,7 @@ impl<'a> Job<'a> {
                 }
             }
         }
-        flusher.finish().map_err(HubError::io("writing", incomplete))?;
-        if self.durable() {
-            file.sync_all().map_err(HubError::io("writing", incomplete))?;
-        }
-        verifier.finish(&meta.etag, have, incomplete)
+        landing.finish()
     }
 
     /// Parallel ranges into a preallocated file, then one hashing pass.
@@ -509,19 +475,7 @@ impl<'a> Job<'a> {
         if self.durable() {
             file.sync_all().map_err(HubError::io("writing", incomplete))?;
         }
-        let mut verifier = Verifier::new(&meta.etag, Some(size));
-        let mut reader = File::open(incomplete).map_err(HubError::io("reading", incomplete))?;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = reader
-                .read(&mut buf)
-                .map_err(HubError::io("reading", incomplete))?;
-            if n == 0 {
-                break;
-            }
-            verifier.update(&buf[..n]);
-        }
-        verifier.finish(&meta.etag, size, incomplete)
+        Verifier::new(&meta.etag, Some(size)).finish_with_file(&meta.etag, size, incomplete)
     }
 
     /// Bytes `start..end` of the file into `file` at their offset, resuming after failures.
@@ -641,23 +595,26 @@ impl Verifier {
         }
     }
 
+    /// Hashes the whole of `file` (written out of order, or of a size learnt only at the end),
+    /// then checks it.
+    fn finish_with_file(mut self, etag: &str, size: u64, file: &Path) -> Result<(), HubError> {
+        let mut reader = File::open(file).map_err(HubError::io("reading", file))?;
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = reader.read(&mut buf).map_err(HubError::io("reading", file))?;
+            if n == 0 {
+                break;
+            }
+            self.update(&buf[..n]);
+        }
+        self.finish(etag, size, file)
+    }
+
     fn finish(self, etag: &str, size: u64, file: &Path) -> Result<(), HubError> {
         let actual = match self {
             Verifier::Sha256(h) => hex::encode(h.finalize()),
             Verifier::GitSha1(h) => hex::encode(h.finalize()),
-            Verifier::Deferred => {
-                let mut again = Verifier::new(etag, Some(size));
-                let mut f = File::open(file).map_err(HubError::io("reading", file))?;
-                let mut buf = vec![0u8; CHUNK];
-                loop {
-                    let n = f.read(&mut buf).map_err(HubError::io("reading", file))?;
-                    if n == 0 {
-                        break;
-                    }
-                    again.update(&buf[..n]);
-                }
-                return again.finish(etag, size, file);
-            }
+            Verifier::Deferred => return Verifier::new(etag, Some(size)).finish_with_file(etag, size, file),
             Verifier::Opaque => {
                 tracing::warn!(
                     "ETag {etag:?} is neither a sha256 nor a git sha1: the download is not verified"
@@ -677,6 +634,117 @@ impl Verifier {
     }
 }
 
+/// The receiving end of a sequential download. The body is read into a block of [`CHUNK`]
+/// bytes; a full block (or what there is when the stream ends or breaks) is appended to the
+/// `.incomplete` file and then handed, as it is, to the [`Hashing`]: bytes go from the socket
+/// to the file and the hash without a copy in between.
+struct Landing<'a> {
+    file: File,
+    path: &'a Path,
+    etag: &'a str,
+    size: Option<u64>,
+    durable: bool,
+    /// The block being filled, always [`CHUNK`] long, and how much of it holds received bytes.
+    block: Vec<u8>,
+    used: usize,
+    /// Bytes in the file.
+    written: u64,
+    hashing: Hashing,
+    flusher: Flusher,
+}
+
+impl<'a> Landing<'a> {
+    /// Takes over `file` (opened for appending), hashing what an earlier attempt left in it.
+    fn new(file: File, path: &'a Path, meta: &'a FileMeta, durable: bool) -> Result<Self, HubError> {
+        let mut written = file.metadata().map_err(HubError::io("reading", path))?.len();
+        if meta.size.is_some_and(|s| written > s) {
+            file.set_len(0).map_err(HubError::io("truncating", path))?;
+            written = 0;
+        }
+        let mut landing = Landing {
+            flusher: Flusher::start(&file, meta.size, durable),
+            hashing: Hashing::new(&meta.etag, meta.size),
+            file,
+            path,
+            etag: &meta.etag,
+            size: meta.size,
+            durable,
+            block: vec![0; CHUNK],
+            used: 0,
+            written,
+        };
+        // Resume: the bytes already on disk count towards the hash.
+        let mut earlier = (&landing.file).take(written);
+        loop {
+            let n = earlier
+                .read(&mut landing.block)
+                .map_err(HubError::io("reading", path))?;
+            if n == 0 {
+                break;
+            }
+            landing.block = landing.hashing.feed(std::mem::take(&mut landing.block), n);
+        }
+        Ok(landing)
+    }
+
+    /// Bytes received so far (written or still in the block).
+    fn received(&self) -> u64 {
+        self.written + self.used as u64
+    }
+
+    /// Where the next bytes are to be read into.
+    fn space(&mut self) -> &mut [u8] {
+        &mut self.block[self.used..]
+    }
+
+    /// Notes that `n` bytes were read into [`Self::space`]; writes the block once it is full.
+    fn filled(&mut self, n: usize) -> Result<(), HubError> {
+        self.used += n;
+        if self.used == self.block.len() {
+            self.write_block()?;
+        }
+        Ok(())
+    }
+
+    /// Appends the received bytes of the block to the file and hands them to the hasher.
+    fn write_block(&mut self) -> Result<(), HubError> {
+        if self.used == 0 {
+            return Ok(());
+        }
+        self.file
+            .write_all(&self.block[..self.used])
+            .map_err(HubError::io("writing", self.path))?;
+        self.flusher.wrote(self.written, self.written + self.used as u64);
+        self.written += self.used as u64;
+        self.block = self.hashing.feed(std::mem::take(&mut self.block), self.used);
+        self.used = 0;
+        Ok(())
+    }
+
+    /// Drops everything received: the server ignored a `Range`, the body starts over.
+    fn restart(&mut self) -> Result<(), HubError> {
+        self.file
+            .set_len(0)
+            .map_err(HubError::io("truncating", self.path))?;
+        self.written = 0;
+        self.used = 0;
+        self.hashing = Hashing::new(self.etag, self.size);
+        Ok(())
+    }
+
+    /// Writes the rest, flushes it to disk for durable downloads, and checks the hash.
+    fn finish(mut self) -> Result<(), HubError> {
+        self.write_block()?;
+        self.flusher
+            .finish()
+            .map_err(HubError::io("writing", self.path))?;
+        if self.durable {
+            self.file.sync_all().map_err(HubError::io("writing", self.path))?;
+        }
+        self.hashing.finish(self.etag, self.written, self.path)
+    }
+}
+
 /// A [`Verifier`] fed as the bytes arrive: on the calling thread for small files, on a helper
 /// thread for large ones. SHA-256 costs about as much CPU as receiving and writing the bytes
 /// together (~1 GB/s even with SHA-NI), so hashing inline caps one stream at about half the speed
@@ -684,11 +752,10 @@ impl Verifier {
 enum Hashing {
     Inline(Verifier),
     Background {
-        /// Bytes gathered for the next chunk.
-        pending: Vec<u8>,
-        /// Chunks to hash. Bounded: a slow hasher slows the download, memory stays flat.
-        queue: SyncSender<Vec<u8>>,
-        /// Emptied chunks back from the hasher, reused so that a chunk costs no allocation.
+        /// Blocks to hash, with how many of their bytes count. Bounded: a slow hasher slows the
+        /// download, memory stays flat.
+        queue: SyncSender<(Vec<u8>, usize)>,
+        /// Blocks the hasher is done with, reused so that a block costs no allocation.
         spare: Receiver<Vec<u8>>,
         hasher: JoinHandle<Verifier>,
     },
@@ -701,47 +768,37 @@ impl Hashing {
         if !hashes || size.is_some_and(|s| s < BACKGROUND_HASH_BYTES) {
             return Hashing::Inline(verifier);
         }
-        let (queue, chunks) = mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let (queue, blocks) = mpsc::sync_channel::<(Vec<u8>, usize)>(HASH_QUEUE);
         let (done, spare) = mpsc::channel();
         let spawned = std::thread::Builder::new()
             .name("hubmix-hash".into())
             .spawn(move || {
                 let mut verifier = verifier;
-                for mut chunk in chunks {
-                    verifier.update(&chunk);
-                    chunk.clear();
-                    let _ = done.send(chunk);
+                for (block, len) in blocks {
+                    verifier.update(&block[..len]);
+                    let _ = done.send(block);
                 }
                 verifier
             });
         match spawned {
-            Ok(hasher) => Hashing::Background {
-                pending: Vec::with_capacity(HASH_CHUNK + CHUNK),
-                queue,
-                spare,
-                hasher,
-            },
+            Ok(hasher) => Hashing::Background { queue, spare, hasher },
             Err(_) => Hashing::Inline(Verifier::new(etag, size)),
         }
     }
 
-    fn update(&mut self, bytes: &[u8]) {
+    /// Hashes the first `len` bytes of `block`; returns a block of the same length to fill next
+    /// (`block` itself when hashing inline, else one the hasher is done with).
+    fn feed(&mut self, block: Vec<u8>, len: usize) -> Vec<u8> {
         match self {
-            Hashing::Inline(verifier) => verifier.update(bytes),
-            Hashing::Background {
-                pending,
-                queue,
-                spare,
-                ..
-            } => {
-                pending.extend_from_slice(bytes);
-                if pending.len() >= HASH_CHUNK {
-                    let next = spare
-                        .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(HASH_CHUNK + CHUNK));
-                    // Fails only if the hasher panicked, which `finish` reports.
-                    let _ = queue.send(std::mem::replace(pending, next));
-                }
+            Hashing::Inline(verifier) => {
+                verifier.update(&block[..len]);
+                block
+            }
+            Hashing::Background { queue, spare, .. } => {
+                let next = spare.try_recv().unwrap_or_else(|_| vec![0; block.len()]);
+                // Fails only if the hasher panicked, which `finish` reports.
+                let _ = queue.send((block, len));
+                next
             }
         }
     }
@@ -750,13 +807,7 @@ impl Hashing {
     fn finish(self, etag: &str, size: u64, file: &Path) -> Result<(), HubError> {
         let verifier = match self {
             Hashing::Inline(verifier) => verifier,
-            Hashing::Background {
-                pending,
-                queue,
-                hasher,
-                ..
-            } => {
-                let _ = queue.send(pending);
+            Hashing::Background { queue, hasher, .. } => {
                 drop(queue); // ends the hasher's loop
                 hasher
                     .join()
@@ -836,7 +887,6 @@ impl Drop for Flusher {
     }
 }
 
-/// Resolves a `Location` against the URL it came from.
 /// Whether `blob` is in the cache whole: present, and as long as the Hub says (when it says).
 /// A blob cut short (a power loss before its pages reached the disk) is fetched again.
 fn is_whole(blob: &Path, size: Option<u64>) -> bool {
@@ -846,6 +896,7 @@ fn is_whole(blob: &Path, size: Option<u64>) -> bool {
     }
 }
 
+/// Resolves a `Location` against the URL it came from.
 fn join_url(base: &str, location: &str) -> String {
     if location.contains("://") {
         return location.to_owned();

@@ -22,6 +22,14 @@ fn seeded() -> (Hub, Vec<u8>) {
     (hub, big)
 }
 
+/// Downloads `alice/f`'s `big.bin` with `client`; returns the SHA-256 of the file it landed.
+fn download_big(client: &HubClient) -> Vec<u8> {
+    let path = client
+        .hub_download("alice/f", "big.bin", &DownloadOptions::default())
+        .unwrap();
+    Sha256::digest(fs::read(path).unwrap()).to_vec()
+}
+
 fn is_get_big(s: &crate::proxy::Seen) -> bool {
     s.method == "GET" && s.path.ends_with("/big.bin")
 }
@@ -69,13 +77,7 @@ fn resumes_after_cuts_at_several_offsets() {
         Fault::Pass
     });
     let client = hub.client_for(&proxy.url, None);
-    let path = client
-        .hub_download("alice/f", "big.bin", &DownloadOptions::default())
-        .unwrap();
-    assert_eq!(
-        Sha256::digest(fs::read(path).unwrap())[..],
-        Sha256::digest(&big)[..]
-    );
+    assert_eq!(download_big(&client), Sha256::digest(&big)[..]);
     let gets: Vec<_> = proxy.seen().into_iter().filter(is_get_big).collect();
     assert!(gets.len() >= 5, "one GET per cut plus the last: {gets:?}");
     assert!(gets[0].range.is_none());
@@ -86,6 +88,30 @@ fn resumes_after_cuts_at_several_offsets() {
             .is_some_and(|r| r.starts_with("bytes=") && r != "bytes=0-")),
         "resumed with Range: {gets:?}"
     );
+}
+
+#[test]
+fn a_server_that_ignores_the_range_makes_the_download_start_over() {
+    let (hub, big) = seeded();
+    let proxy = Proxy::start("127.0.0.1", hub.url(), move |s, _| {
+        if is_get_big(s) {
+            // Cut the first GET inside the second block; answer the resume in full.
+            return match s.range {
+                None => Fault::CutAfter(1_500_000),
+                Some(_) => Fault::DropRange,
+            };
+        }
+        Fault::Pass
+    });
+    let client = hub.client_for(&proxy.url, None);
+    assert_eq!(
+        download_big(&client),
+        Sha256::digest(&big)[..],
+        "the file is whole, not the cut part twice"
+    );
+    let gets: Vec<_> = proxy.seen().into_iter().filter(is_get_big).collect();
+    assert_eq!(gets.len(), 2, "{gets:?}");
+    assert_eq!(gets[1].range.as_deref(), Some("bytes=1500000-"));
 }
 
 #[test]
@@ -116,18 +142,13 @@ fn a_stalled_read_times_out_and_resumes() {
         .build()
         .unwrap();
     let started = std::time::Instant::now();
-    let path = client
-        .hub_download("alice/f", "big.bin", &DownloadOptions::default())
-        .unwrap();
+    let digest = download_big(&client);
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "did not wait out the stall: {:?}",
         started.elapsed()
     );
-    assert_eq!(
-        Sha256::digest(fs::read(path).unwrap())[..],
-        Sha256::digest(&big)[..]
-    );
+    assert_eq!(digest, Sha256::digest(&big)[..]);
     let gets: Vec<_> = proxy.seen().into_iter().filter(is_get_big).collect();
     assert_eq!(gets.len(), 2);
     assert_eq!(gets[1].range.as_deref(), Some("bytes=500000-"));
@@ -203,13 +224,7 @@ fn the_token_never_crosses_to_another_host() {
         }
     });
     let client = hub.client_for(&front.url, Some(ALICE));
-    let path = client
-        .hub_download("alice/f", "big.bin", &DownloadOptions::default())
-        .unwrap();
-    assert_eq!(
-        Sha256::digest(fs::read(path).unwrap())[..],
-        Sha256::digest(&big)[..]
-    );
+    assert_eq!(download_big(&client), Sha256::digest(&big)[..]);
     let at_cdn = cdn.seen();
     assert!(!at_cdn.is_empty(), "the bytes came from the other host");
     assert!(

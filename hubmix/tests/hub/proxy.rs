@@ -1,6 +1,6 @@
 //! A loopback HTTP proxy that the tests own, to inject faults between hubmix and the hub:
 //! cut a response after some bytes, stall it, answer an error status, tamper with or add
-//! bytes, redirect, or answer a canned body. Every request is logged.
+//! bytes, redirect, answer a canned body, or drop a request's `Range`. Every request is logged.
 //!
 //! Each connection is handled on its own thread and forwarded with `Connection: close`, so a
 //! response ends when the upstream closes; that keeps the proxy small.
@@ -39,6 +39,8 @@ pub enum Fault {
     RedirectTo(String),
     /// Answer `200` with this JSON body without asking upstream.
     Json(String),
+    /// Forward the request without its `Range` header (a server that ignores ranges).
+    DropRange,
 }
 
 /// One logged request.
@@ -196,6 +198,7 @@ fn handle(
         .iter()
         .skip(1)
         .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .filter(|l| !(matches!(fault, Fault::DropRange) && l.to_ascii_lowercase().starts_with("range:")))
     {
         request.push_str(line);
         request.push_str("\r\n");
