@@ -41,6 +41,40 @@ pub(crate) enum Payload {
     },
 }
 
+impl Payload {
+    /// The number of bytes sent (`None`: no body at all).
+    pub fn content_length(&self) -> Option<u64> {
+        match self {
+            Payload::Empty => None,
+            Payload::Bytes(bytes, _) => Some(bytes.len() as u64),
+            Payload::File { len, .. } | Payload::Stream { len, .. } => Some(*len),
+        }
+    }
+
+    /// The `Content-Type` to send, if the payload names one.
+    pub fn content_type(&self) -> Option<&'static str> {
+        match self {
+            Payload::Bytes(_, content_type) => Some(content_type),
+            Payload::Stream { content_type, .. } => *content_type,
+            Payload::Empty | Payload::File { .. } => None,
+        }
+    }
+
+    /// A fresh stream of the body (one per attempt).
+    pub fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            Payload::Empty => Box::new(std::io::empty()),
+            Payload::Bytes(bytes, _) => Box::new(std::io::Cursor::new(bytes.clone())),
+            Payload::File { path, offset, len } => {
+                let mut file = File::open(path)?;
+                file.seek(SeekFrom::Start(*offset))?;
+                Box::new(file.take(*len))
+            }
+            Payload::Stream { open, .. } => open()?,
+        })
+    }
+}
+
 /// One request, re-buildable for retries.
 pub(crate) struct Call {
     pub method: Method,
@@ -243,32 +277,16 @@ impl Http {
         for (name, value) in &call.headers {
             builder = builder.header(*name, value);
         }
-        let body: SendBody<'static> = match &call.payload {
-            Payload::Empty => SendBody::none(),
-            Payload::Bytes(bytes, content_type) => {
-                builder = builder.header("content-type", *content_type);
-                SendBody::from_owned_reader(std::io::Cursor::new(bytes.clone()))
+        if let Some(content_type) = call.payload.content_type() {
+            builder = builder.header("content-type", content_type);
+        }
+        let body = match call.payload.content_length() {
+            Some(len) => {
+                builder = builder.header("content-length", len.to_string());
+                SendBody::from_owned_reader(call.payload.open()?)
             }
-            Payload::File { path, offset, len } => {
-                let mut file = File::open(path)?;
-                file.seek(SeekFrom::Start(*offset))?;
-                SendBody::from_owned_reader(file.take(*len))
-            }
-            Payload::Stream {
-                open, content_type, ..
-            } => {
-                if let Some(content_type) = content_type {
-                    builder = builder.header("content-type", *content_type);
-                }
-                SendBody::from_owned_reader(open()?)
-            }
+            None => SendBody::none(),
         };
-        if let Payload::Bytes(bytes, _) = &call.payload {
-            builder = builder.header("content-length", bytes.len().to_string());
-        }
-        if let Payload::File { len, .. } | Payload::Stream { len, .. } = &call.payload {
-            builder = builder.header("content-length", len.to_string());
-        }
         let request = builder.body(body).map_err(ureq::Error::Http)?;
         let request = self
             .agent

@@ -17,6 +17,7 @@ use crate::commit::Content;
 use crate::error::HubError;
 use crate::http::{Call, Context};
 use crate::parallel::try_map;
+use crate::progress::Progress;
 use crate::repo::RepoId;
 
 /// Objects per batch call (as `huggingface_hub`).
@@ -97,15 +98,25 @@ pub(crate) fn upload_objects(
     let workers = client.settings().max_workers;
     for chunk in objects.chunks(BATCH_SIZE) {
         let (jobs, transfers) = plan(client, repo, ref_name, chunk, &ctx)?;
-        let etags = try_map(&transfers, workers, |t| {
+        let progress = Progress::bytes(
+            client.settings(),
+            transfers.iter().map(|t| t.len).sum(),
+            &match jobs.len() {
+                1 => "Uploading 1 LFS file".to_owned(),
+                n => format!("Uploading {n} LFS files"),
+            },
+        );
+        let sent = try_map(&transfers, workers, |t| {
             let object = jobs[t.job].object;
             let mut call = Call::new(Method::PUT, &t.url);
             call.auth = false;
-            call.payload = object.content.payload(t.offset, t.len);
+            call.payload = progress.track(object.content.payload(t.offset, t.len));
             let response = client.http().call(&call, &ctx)?;
             let etag = response.headers().get("etag").and_then(|v| v.to_str().ok());
             Ok(etag.filter(|e| !e.is_empty()).map(str::to_owned))
-        })?;
+        });
+        progress.finish();
+        let etags = sent?;
         let indices: Vec<usize> = (0..jobs.len()).collect();
         try_map(&indices, workers, |&j| {
             let job = &jobs[j];
