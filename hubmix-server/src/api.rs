@@ -13,6 +13,10 @@ pub enum Route {
     WhoAmI,
     AgentHarnesses,
     ValidateYaml,
+    /// `GET /api/{models,datasets,spaces}`.
+    ListRepos {
+        kind: RepoType,
+    },
     CreateRepo,
     DeleteRepo,
     RepoInfo {
@@ -126,6 +130,9 @@ pub fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
         ["api", "whoami-v2"] if m == Method::GET => Ok(Route::WhoAmI),
         ["api", "agent-harnesses"] if m == Method::GET => Ok(Route::AgentHarnesses),
         ["api", "validate-yaml"] if m == Method::POST => Ok(Route::ValidateYaml),
+        ["api", kind @ ("models" | "datasets" | "spaces")] if m == Method::GET => Ok(Route::ListRepos {
+            kind: RepoType::from_api_segment(kind).expect("the pattern lists the kinds"),
+        }),
         ["api", "repos", "create"] if m == Method::POST => Ok(Route::CreateRepo),
         ["api", "repos", "delete"] if m == Method::DELETE => Ok(Route::DeleteRepo),
         ["api", rt, ns, name, rest @ ..] if RepoType::from_api_segment(rt).is_some() => {
@@ -269,6 +276,13 @@ mod tests {
         );
         let r = parse(&Method::HEAD, "/datasets/alice/ds/resolve/main/x.csv").unwrap();
         assert!(matches!(r, Route::Resolve { repo, head_only: true, .. } if repo.kind == RepoType::Dataset));
+        assert_eq!(
+            parse(&Method::GET, "/api/datasets").unwrap(),
+            Route::ListRepos {
+                kind: RepoType::Dataset
+            }
+        );
+        assert!(parse(&Method::POST, "/api/models").is_err());
     }
 
     #[test]

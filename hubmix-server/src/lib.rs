@@ -1,9 +1,11 @@
 //! `hubmix-server`: a self-hosted Hugging Face Hub.
 //!
 //! It speaks the subset of the Hub HTTP API that `huggingface_hub` (2.4 and the 0.20 line) and
-//! `hubmix` use — downloads through `/resolve/`, repository metadata, repository management, and
-//! uploads (preupload, the Git LFS batch API with `basic` and `multipart` transfers, NDJSON
-//! commits, pull requests) — so that the real Python client and hubmix work against it
+//! `hubmix` use — downloads through `/resolve/`, repository metadata (with the model card's
+//! metadata: `cardData`, `tags`, `library_name`), listings (`/api/models?filter=burn&author=…`),
+//! repository management, and uploads (preupload, the Git LFS batch API with `basic` and
+//! `multipart` transfers, NDJSON commits, pull requests; a `README.md` whose metadata the Hub
+//! would refuse is refused) — so that the real Python client and hubmix work against it
 //! unchanged. Point `HF_ENDPOINT` at it.
 //!
 //! Repositories have real history: immutable commits (each with its full tree), branches, tags
@@ -26,6 +28,7 @@
 mod api;
 mod app;
 mod auth;
+mod card;
 mod config;
 mod error;
 mod failpoint;

@@ -664,7 +664,7 @@ impl HubClient {
         })?;
         let Some((lines, lfs_objects)) = commit_lines(&ops, oids, options) else {
             tracing::info!("nothing changed in {}: no commit made", target.revision);
-            let info = self.repo_info(target.repo, Some(&target.revision))?;
+            let info = self.repo_info_at(target.repo, Some(&target.revision))?;
             let oid = info.sha.ok_or_else(|| HubError::InvalidResponse {
                 url: self.api_url(target.repo, ""),
                 reason: "the repository info has no \"sha\"".into(),

@@ -981,7 +981,7 @@ impl HubClient {
         if let Some(why) = job.offline_reason() {
             return from_cache(why);
         }
-        match job.client.repo_info(&job.repo.id, Some(&job.revision)) {
+        match job.client.repo_info_at(&job.repo.id, Some(&job.revision)) {
             Ok(info) => {
                 let sha = info
                     .sha

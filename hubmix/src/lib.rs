@@ -32,7 +32,7 @@ mod repo;
 mod settings;
 mod upload;
 
-pub use api::{LfsInfo, RepoInfo, Sibling, TreeEntry};
+pub use api::{LfsInfo, ListModelsOptions, RepoInfo, Sibling, TreeEntry};
 #[cfg(feature = "burn")]
 pub use burn_model::{
     BURN_VERSION, BurnLoaded, BurnOptions, CONFIG_FILE, CheckpointPush, Component, Device, EpochMetrics,

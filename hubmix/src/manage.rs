@@ -201,7 +201,7 @@ impl HubClient {
                 // No right to create in the namespace, but maybe it exists and is readable.
                 Err(e @ HubError::Forbidden { .. }) if options.exist_ok && id.namespace.is_some() => {
                     return self
-                        .repo_info(&id, None)
+                        .repo_info_at(&id, None)
                         .map(|_| self.repo_url(id))
                         .map_err(|_| e);
                 }
@@ -435,7 +435,7 @@ impl HubClient {
         let r = repo.into_repo_ref()?;
         let revision = r.revision_or_main();
         let url = self.api_url(&r.id, &format!("/commits/{}", encode_revision(revision)));
-        let raw: Vec<RawCommit> = self.get_pages(url, &ctx(&r.id, Some(revision)))?;
+        let raw: Vec<RawCommit> = self.get_pages(url, &ctx(&r.id, Some(revision)), None)?;
         Ok(raw
             .into_iter()
             .map(|c| GitCommit {
@@ -474,7 +474,7 @@ impl HubClient {
     /// Whether a repository exists (and the token can see it). A gated repository exists.
     pub fn repo_exists(&self, repo: impl IntoRepoRef) -> Result<bool, HubError> {
         let id = repo_only(repo, "repo_exists")?;
-        match self.repo_info(&id, None) {
+        match self.repo_info_at(&id, None) {
             Ok(_) | Err(HubError::Gated { .. }) => Ok(true),
             Err(HubError::RepoNotFound { .. }) => Ok(false),
             Err(e) => Err(e),

@@ -44,7 +44,8 @@ pub fn agent_harnesses() -> Response {
     json(json!({"standardEnvVars": [], "harnesses": {}}))
 }
 
-/// `POST /api/validate-yaml`: checks that a model card's front matter is closed.
+/// `POST /api/validate-yaml`: checks a card's front matter as commits are checked
+/// ([`crate::card::card_data`]); `400` with the errors when it is wrong.
 pub async fn validate_yaml(body: Body) -> Result<Response, ApiError> {
     #[derive(serde::Deserialize)]
     struct Req {
@@ -53,15 +54,12 @@ pub async fn validate_yaml(body: Body) -> Result<Response, ApiError> {
     let bytes = read_body(body, super::MAX_JSON_BODY).await?;
     let req: Req = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
-    let mut errors = Vec::new();
-    let text = req.content.replace("\r\n", "\n");
-    if let Some(rest) = text.strip_prefix("---\n")
-        && !rest.lines().any(|l| l.trim_end() == "---")
-    {
-        errors.push(
-            json!({"message": "the YAML front matter opened by '---' is never closed by a '---' line"}),
-        );
-    }
+    let errors: Vec<_> = crate::card::card_data(&req.content)
+        .err()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|message| json!({"message": message}))
+        .collect();
     let mut response = json(json!({"errors": errors, "warnings": []}));
     if !errors.is_empty() {
         *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;

@@ -60,6 +60,14 @@ impl Ctx {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
+    /// Every value of query parameter `key`, in order (`filter=a&filter=b`).
+    pub fn query_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> {
+        self.query
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// A boolean query parameter: `1`, `true`, `True` (as the different clients send them).
     pub fn flag(&self, key: &str) -> bool {
         self.query(key)
@@ -111,6 +119,7 @@ async fn handle(app: &Arc<App>, parts: axum::http::request::Parts, body: Body) -
         Route::AgentHarnesses => Ok(meta::agent_harnesses()),
         Route::ValidateYaml => meta::validate_yaml(body).await,
         Route::Xet => Err(meta::xet_unsupported()),
+        Route::ListRepos { kind } => repos::list(app, &ctx, kind).await,
         Route::CreateRepo => repos::create(app, &ctx, body).await,
         Route::DeleteRepo => repos::delete(app, &ctx, body).await,
         Route::RepoInfo { repo, rev } => repos::info(app, &ctx, repo, rev).await,

@@ -5,15 +5,19 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{Ctx, json, read_json};
 use crate::api::RESERVED_NAMESPACES;
 use crate::app::App;
+use crate::card;
 use crate::error::ApiError;
 use crate::hashing;
 use crate::repo_id::{RepoId, RepoType};
-use crate::storage::StoreError;
+use crate::storage::{CommitRow, Entry, RepoRow, Store, StoreError};
+
+/// Cards larger than this are not read for the repository info and the listings.
+const MAX_CARD_BYTES: u64 = 1024 * 1024;
 
 /// The body of create and delete calls.
 #[derive(Deserialize)]
@@ -112,14 +116,16 @@ pub async fn info(app: &Arc<App>, ctx: &Ctx, id: RepoId, rev: Option<String>) ->
     let rev = rev.unwrap_or_else(|| "main".into());
     let with_blobs = ctx.flag("blobs");
     let row = repo.clone();
-    let (commit, entries) = app
+    let (commit, entries, card) = app
         .run(move |a| {
             let oid = a.store.resolve(&row, &rev)?;
             let commit = a
                 .store
                 .commit_row(&oid)?
                 .ok_or(StoreError::RevisionNotFound(rev))?;
-            Ok((commit, a.store.entries(&oid)?))
+            let entries = a.store.entries(&oid)?;
+            let card = card_of(&a.store, &entries);
+            Ok((commit, entries, card))
         })
         .await?;
     let siblings: Vec<Value> = entries
@@ -136,7 +142,90 @@ pub async fn info(app: &Arc<App>, ctx: &Ctx, id: RepoId, rev: Option<String>) ->
             s
         })
         .collect();
-    let used: u64 = entries.iter().map(|e| e.size).sum();
+    let mut info = summary(&repo, &commit, card.as_ref(), true);
+    info["usedStorage"] = entries.iter().map(|e| e.size).sum::<u64>().into();
+    info["siblings"] = siblings.into();
+    Ok(json(info))
+}
+
+/// `GET /api/{models,datasets,spaces}`: the repositories of a type the caller may read, newest
+/// `main` first with `sort`, else by id. Filters as the Hub's: `author`, `search` (part of the
+/// id, any case), `filter` (repeatable; tags the card gives, all required), `pipeline_tag`;
+/// `limit`; `full` adds the files, `full` or `cardData` the card's metadata. One page.
+pub async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Response, ApiError> {
+    let author = ctx.query("author").map(str::to_owned);
+    let search = ctx.query("search").map(str::to_lowercase);
+    let wanted_tags: Vec<String> = ctx.query_all("filter").map(str::to_owned).collect();
+    let pipeline_tag = ctx.query("pipeline_tag").map(str::to_owned);
+    let limit = match ctx.query("limit") {
+        Some(v) => Some(
+            v.parse::<usize>()
+                .map_err(|_| ApiError::BadRequest(format!("limit {v:?} is not a count")))?,
+        ),
+        None => None,
+    };
+    let (full, with_card) = (ctx.flag("full"), ctx.flag("full") || ctx.flag("cardData"));
+    let who = ctx.who.clone();
+    let reader = Arc::clone(app);
+    let mut found = app
+        .run(move |a| {
+            let mut found = Vec::new();
+            for repo in a.store.repos(kind)? {
+                let visible = reader
+                    .auth
+                    .can_read(who.as_ref(), &repo.id.namespace, repo.private);
+                let named = author.as_ref().is_none_or(|n| *n == repo.id.namespace)
+                    && search
+                        .as_ref()
+                        .is_none_or(|q| repo.id.to_string().to_lowercase().contains(q));
+                if !visible || !named {
+                    continue;
+                }
+                let oid = a.store.resolve(&repo, "main")?;
+                let Some(commit) = a.store.commit_row(&oid)? else {
+                    continue;
+                };
+                let entries = a.store.entries(&oid)?;
+                let card = card_of(&a.store, &entries);
+                let tags = card.as_ref().map(card::tags).unwrap_or_default();
+                let pipeline = card
+                    .as_ref()
+                    .and_then(|c| c.get("pipeline_tag")?.as_str().map(str::to_owned));
+                if wanted_tags.iter().all(|t| tags.contains(t))
+                    && pipeline_tag.as_ref().is_none_or(|p| pipeline.as_ref() == Some(p))
+                {
+                    found.push((repo, commit, entries, card));
+                }
+            }
+            Ok(found)
+        })
+        .await?;
+    match ctx.query("sort") {
+        Some("lastModified") => found.sort_by(|a, b| b.1.date.cmp(&a.1.date)),
+        Some("createdAt") => found.sort_by(|a, b| b.0.created_at.cmp(&a.0.created_at)),
+        _ => {}
+    }
+    if ctx.query("direction") == Some("1") {
+        found.reverse();
+    }
+    found.truncate(limit.unwrap_or(usize::MAX));
+    let items: Vec<Value> = found
+        .iter()
+        .map(|(repo, commit, entries, card)| {
+            let mut item = summary(repo, commit, card.as_ref(), with_card);
+            if full {
+                item["siblings"] = entries.iter().map(|e| json!({"rfilename": e.path})).collect();
+            }
+            item
+        })
+        .collect();
+    Ok(json(Value::Array(items)))
+}
+
+/// What the info and the listings say of a repository at `commit`, with the metadata of its
+/// card (`cardData` only `with_card`).
+fn summary(repo: &RepoRow, commit: &CommitRow, card: Option<&Map<String, Value>>, with_card: bool) -> Value {
+    let id = &repo.id;
     let mut info = json!({
         "_id": repo.object_id,
         "id": id.to_string(),
@@ -149,14 +238,26 @@ pub async fn info(app: &Arc<App>, ctx: &Ctx, id: RepoId, rev: Option<String>) ->
         "disabled": false,
         "downloads": 0,
         "likes": 0,
-        "tags": [],
-        "usedStorage": used,
-        "siblings": siblings,
+        "tags": card.map(card::tags).unwrap_or_default(),
     });
-    if id.kind == RepoType::Model {
-        info["modelId"] = id.to_string().into();
-        info["library_name"] = Value::Null;
-        info["pipeline_tag"] = Value::Null;
+    if with_card && let Some(card) = card {
+        info["cardData"] = Value::Object(card.clone());
     }
-    Ok(json(info))
+    if id.kind == RepoType::Model {
+        let field = |key: &str| card.and_then(|c| c.get(key)).cloned().unwrap_or(Value::Null);
+        info["modelId"] = id.to_string().into();
+        info["library_name"] = field("library_name");
+        info["pipeline_tag"] = field("pipeline_tag");
+    }
+    info
+}
+
+/// The metadata of the `README.md` among `entries` (`None`: no card, or one the Hub would
+/// refuse, as a commit from before this check could hold).
+fn card_of(store: &Store, entries: &[Entry]) -> Option<Map<String, Value>> {
+    let readme = entries
+        .iter()
+        .find(|e| e.path == card::README && e.size <= MAX_CARD_BYTES)?;
+    let text = std::fs::read_to_string(store.blobs.path(&readme.sha256)).ok()?;
+    card::card_data(&text).ok().flatten()
 }

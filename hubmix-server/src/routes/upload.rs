@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::{Ctx, json, read_json};
 use crate::app::App;
+use crate::card::README;
 use crate::error::ApiError;
 use crate::failpoint::{self, Point};
 use crate::paths::validate_file_path;
@@ -295,12 +296,25 @@ async fn store_inline(app: &Arc<App>, f: FileLine) -> Result<Entry, ApiError> {
             )));
         }
     };
+    if f.path == README {
+        check_card(&content)?;
+    }
     let path = f.path;
     app.run(move |a| {
         let sha = a.store.blobs.put_bytes(&content)?;
         Ok(Entry::regular(path, &content, sha))
     })
     .await
+}
+
+/// Refuses a `README.md` whose metadata the Hub would refuse (the real Hub answers such a
+/// commit with `400` too).
+fn check_card(content: &[u8]) -> Result<(), ApiError> {
+    let text = std::str::from_utf8(content)
+        .map_err(|_| ApiError::BadRequest(format!("{README} is not UTF-8 text")))?;
+    crate::card::card_data(text).map(drop).map_err(|errors| {
+        ApiError::BadRequest(format!("Invalid metadata in {README}: {}", errors.join("; ")))
+    })
 }
 
 /// Checks an `lfsFile` line against the objects uploaded to this repository.

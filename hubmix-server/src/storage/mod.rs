@@ -17,7 +17,7 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
 pub use blobs::{BlobStore, TempBlob};
-pub use commits::{CommitTarget, FileOp, NewCommit};
+pub use commits::{CommitRow, CommitTarget, FileOp, NewCommit};
 pub use discussions::Discussion;
 pub use refs::{RefKind, parse_full_ref};
 pub use repos::RepoRow;

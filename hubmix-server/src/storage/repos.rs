@@ -110,6 +110,29 @@ impl Store {
         Ok(row)
     }
 
+    /// Every repository of `kind`, by id.
+    pub fn repos(&self, kind: RepoType) -> StoreResult<Vec<RepoRow>> {
+        let conn = self.conn();
+        let mut query = conn.prepare(
+            "SELECT id, namespace, name, private, created_at, object_id FROM repos
+             WHERE kind = ?1 ORDER BY namespace, name",
+        )?;
+        let rows = query.query_map(params![kind.as_str()], |r| {
+            Ok(RepoRow {
+                key: r.get(0)?,
+                id: RepoId {
+                    kind,
+                    namespace: r.get(1)?,
+                    name: r.get(2)?,
+                },
+                private: r.get(3)?,
+                created_at: r.get(4)?,
+                object_id: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The repository with database key `key` (LFS transfer URLs carry the key).
     pub fn repo_by_key(&self, key: i64) -> StoreResult<Option<RepoRow>> {
         let conn = self.conn();

@@ -33,7 +33,7 @@ fn create_repo_returns_the_canonical_id_and_url() {
         ("alice/ds", RepoType::Dataset)
     );
     assert_eq!(made.url, format!("{}/datasets/alice/ds", hub.url()));
-    let info = alice.repo_info(&made.id, None).unwrap();
+    let info = alice.repo_info(&made.id).unwrap();
     assert!(info.private);
     assert!(
         !hub.client(None).repo_exists(made.id.clone()).unwrap(),

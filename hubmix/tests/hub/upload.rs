@@ -51,8 +51,7 @@ fn fetch(hub: &Hub, repo: &str, rev: &str, path: &str) -> Vec<u8> {
 }
 
 fn head(client: &HubClient, repo: &str, rev: &str) -> String {
-    let id = hubmix::RepoId::new(repo).unwrap();
-    client.repo_info(&id, Some(rev)).unwrap().sha.unwrap()
+    client.repo_info(format!("{repo}@{rev}")).unwrap().sha.unwrap()
 }
 
 fn files(client: &HubClient, repo: &str) -> Vec<String> {

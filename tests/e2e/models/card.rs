@@ -1,11 +1,12 @@
-//! The model card: `save_pretrained` writes a `README.md` only where there is none, and
-//! `push_to_hub` keeps a card edited on the Hub, merging its metadata.
+//! The model card: `save_pretrained` writes a `README.md` only where there is none,
+//! `push_to_hub` keeps a card edited on the Hub, merging its metadata, and the Hub reads the
+//! card's metadata to describe and find the model.
 
 use std::fs;
 
 use hubmix::{
-    CommitOptions, Device, DownloadOptions, ModelCardData, ModelHubMixin, PushOptions, SaveOptions,
-    read_card_data,
+    CommitOptions, Device, DownloadOptions, HubError, ListModelsOptions, ModelCardData, ModelHubMixin,
+    PushOptions, SaveOptions, read_card_data,
 };
 use hubmix_e2e::TestHub;
 
@@ -112,4 +113,71 @@ fn a_push_keeps_a_card_edited_on_the_hub_and_merges_its_metadata() {
     }
     assert_eq!(data.datasets, ["alice/data"]);
     assert_eq!(data.library_name.as_deref(), Some("burn"));
+}
+
+#[test]
+fn the_hub_describes_and_finds_a_pushed_model_by_its_card_and_refuses_a_wrong_card() {
+    let hub = TestHub::start();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let client = client(&hub, cache.path());
+    let repo = "alice/listed-mlp";
+    Mlp::random(&Device::flex())
+        .push_to_hub(repo, &PushOptions::default().client(client.clone()))
+        .expect("push");
+    client
+        .create_repo("alice/other", &Default::default())
+        .expect("a repo without a card");
+
+    let info = client.repo_info(repo).expect("repo info");
+    assert_eq!(info.library_name.as_deref(), Some("burn"));
+    for tag in ["burn", "hubmix", "mlp", "license:mit"] {
+        assert!(info.tags.iter().any(|t| t == tag), "{tag} not in {:?}", info.tags);
+    }
+    let card = info.card_data.expect("the card's metadata");
+    assert_eq!(card["library_name"], "burn");
+    assert_eq!(card["license"], "mit");
+
+    let ids = |options: ListModelsOptions| -> Vec<String> {
+        let models = client.list_models(&options).expect("list models");
+        models.into_iter().map(|m| m.id).collect()
+    };
+    let burn = || ListModelsOptions::default().filter("burn");
+    assert_eq!(ids(burn()), [repo]);
+    assert_eq!(ids(burn().filter("hubmix").author("alice")), [repo]);
+    assert_eq!(ids(burn().author("bob")), Vec::<String>::new());
+    assert_eq!(ids(burn().filter("pytorch")), Vec::<String>::new());
+    assert_eq!(ids(ListModelsOptions::default().search("LISTED")), [repo]);
+    assert_eq!(
+        ids(ListModelsOptions::default().author("alice")),
+        ["alice/listed-mlp", "alice/other"]
+    );
+    assert_eq!(
+        ids(ListModelsOptions::default().author("alice").limit(1)).len(),
+        1
+    );
+    let listed = client.list_models(&burn()).expect("list models");
+    assert!(listed[0].card_data.is_none(), "card metadata only when asked for");
+    let listed = client.list_models(&burn().card_data(true)).expect("list models");
+    assert_eq!(
+        listed[0].card_data.as_ref().expect("card metadata")["license"],
+        "mit"
+    );
+
+    // A card whose metadata the Hub would refuse is not committed; the model's card stays.
+    let local = tempfile::tempdir().expect("temp dir");
+    let path = local.path().join("README.md");
+    fs::write(&path, "---\nlibrary_name: [burn]\n---\n# Mine\n").expect("write README");
+    let err = client
+        .upload_file(repo, &path, "README.md", &CommitOptions::new("A wrong card"))
+        .expect_err("the Hub refuses the card");
+    assert!(
+        matches!(&err, HubError::Http { status: 400, message, .. } if message.contains("\"library_name\" must be a string")),
+        "{err}"
+    );
+    let info = client.repo_info(repo).expect("repo info");
+    assert_eq!(
+        info.library_name.as_deref(),
+        Some("burn"),
+        "the card is unchanged"
+    );
 }

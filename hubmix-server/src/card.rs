@@ -1,0 +1,173 @@
+//! The metadata of a repository card: the YAML front matter of its `README.md`, checked as the
+//! Hub checks it (`/api/validate-yaml`, and every commit that adds a `README.md`) and read for
+//! the repository info (`cardData`, `tags`, `library_name`, `pipeline_tag`) and the listings'
+//! filters.
+
+use serde_json::{Map, Value};
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// The card's file name.
+pub const README: &str = "README.md";
+/// Card fields that must be one string.
+const STRING_FIELDS: [&str; 3] = ["library_name", "pipeline_tag", "base_model_relation"];
+/// Card fields that may be one string or a list of strings.
+const STRING_OR_LIST_FIELDS: [&str; 5] = ["tags", "language", "license", "datasets", "base_model"];
+
+/// The front matter of a card as JSON (`None`: the card has none), or what is wrong with it.
+pub fn card_data(readme: &str) -> Result<Option<Map<String, Value>>, Vec<String>> {
+    let text = readme
+        .strip_prefix('\u{feff}')
+        .unwrap_or(readme)
+        .replace("\r\n", "\n");
+    let Some(rest) = text.strip_prefix("---\n") else {
+        return Ok(None);
+    };
+    let Some(end) = rest.split_inclusive('\n').position(|l| l.trim_end() == "---") else {
+        return Err(vec![
+            "the YAML front matter opened by '---' is never closed by a '---' line".into(),
+        ]);
+    };
+    let yaml: String = rest.split_inclusive('\n').take(end).collect();
+    let docs = YamlLoader::load_from_str(&yaml)
+        .map_err(|e| vec![format!("the YAML front matter does not parse: {e}")])?;
+    let data = match docs.into_iter().next() {
+        None | Some(Yaml::Null) => Map::new(),
+        Some(Yaml::Hash(h)) => match to_json(&Yaml::Hash(h)) {
+            Value::Object(map) => map,
+            _ => unreachable!("a YAML mapping becomes a JSON object"),
+        },
+        Some(_) => {
+            return Err(vec![
+                "the YAML front matter is not a mapping of keys to values".into(),
+            ]);
+        }
+    };
+    let errors = check_fields(&data);
+    if errors.is_empty() {
+        Ok(Some(data))
+    } else {
+        Err(errors)
+    }
+}
+
+/// The `tags` a card gives a repository, as the Hub derives them: the card's own tags, then its
+/// library, then `license:<id>` for each license.
+pub fn tags(data: &Map<String, Value>) -> Vec<String> {
+    let mut tags = strings(data.get("tags"));
+    tags.extend(strings(data.get("library_name")));
+    tags.extend(
+        strings(data.get("license"))
+            .into_iter()
+            .map(|l| format!("license:{l}")),
+    );
+    let mut seen = std::collections::HashSet::new();
+    tags.retain(|t| seen.insert(t.clone()));
+    tags
+}
+
+/// One string, or every string of a list (anything else: none).
+pub fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// What is wrong with the fields the Hub reads.
+fn check_fields(data: &Map<String, Value>) -> Vec<String> {
+    let mut errors = Vec::new();
+    for key in STRING_FIELDS {
+        if let Some(v) = data.get(key)
+            && !v.is_string()
+        {
+            errors.push(format!("\"{key}\" must be a string"));
+        }
+    }
+    for key in STRING_OR_LIST_FIELDS {
+        match data.get(key) {
+            None | Some(Value::String(_)) => {}
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {}
+            Some(_) => errors.push(format!("\"{key}\" must be a string or a list of strings")),
+        }
+    }
+    errors
+}
+
+/// A YAML value as JSON. Keys that are not strings are written as YAML would print them.
+fn to_json(yaml: &Yaml) -> Value {
+    match yaml {
+        Yaml::Real(r) => r
+            .parse::<f64>()
+            .map_or_else(|_| Value::String(r.clone()), Value::from),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Array(items) => Value::Array(items.iter().map(to_json).collect()),
+        Yaml::Hash(h) => Value::Object(
+            h.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Yaml::String(s) => s.clone(),
+                        other => match to_json(other) {
+                            Value::String(s) => s,
+                            v => v.to_string(),
+                        },
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        Yaml::Alias(_) | Yaml::Null | Yaml::BadValue => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_the_front_matter_as_json() {
+        let card = "---\r\nlibrary_name: burn\r\ntags:\r\n- burn\r\n- hubmix\r\nlicense: mit\r\n\
+                    model-index:\r\n- name: mlp\r\n  results: []\r\nepochs: 3\r\nlr: 0.5\r\n---\r\n# Mlp\r\n";
+        let data = card_data(card).unwrap().unwrap();
+        assert_eq!(
+            Value::Object(data.clone()),
+            json!({"library_name": "burn", "tags": ["burn", "hubmix"], "license": "mit",
+                   "model-index": [{"name": "mlp", "results": []}], "epochs": 3, "lr": 0.5})
+        );
+        assert_eq!(tags(&data), ["burn", "hubmix", "license:mit"]);
+    }
+
+    #[test]
+    fn cards_without_or_with_empty_front_matter() {
+        assert_eq!(card_data("# Just text\n---\n").unwrap(), None);
+        assert_eq!(card_data("---\n---\nbody").unwrap(), Some(Map::new()));
+        assert_eq!(
+            card_data("\u{feff}---\ntags: x\n---\n").unwrap().unwrap()["tags"],
+            "x"
+        );
+    }
+
+    #[test]
+    fn says_what_is_wrong() {
+        let err = |card: &str| card_data(card).unwrap_err().join("; ");
+        assert!(err("---\ntags: [a\n").contains("never closed"));
+        assert!(
+            err("---\ntags: [a\n---\n").contains("does not parse"),
+            "{}",
+            err("---\ntags: [a\n---\n")
+        );
+        assert!(err("---\n- a\n- b\n---\n").contains("not a mapping"));
+        let both = err("---\nlibrary_name: [burn]\ntags:\n  a: 1\n---\n");
+        assert!(both.contains("\"library_name\" must be a string"), "{both}");
+        assert!(
+            both.contains("\"tags\" must be a string or a list of strings"),
+            "{both}"
+        );
+    }
+}
