@@ -28,6 +28,7 @@ use crate::client::HubClient;
 use crate::error::HubError;
 use crate::http::{Call, Context, OpenBody, Payload};
 use crate::lfs::LfsObject;
+use crate::mixin::README;
 use crate::parallel::try_map;
 use crate::repo::{DEFAULT_REVISION, IntoRepoRef, RepoId, RepoRef, encode_revision, is_commit_id};
 
@@ -595,6 +596,47 @@ impl Target<'_> {
 }
 
 impl HubClient {
+    /// Asks the Hub whether it accepts the metadata of the `README.md` being committed (its
+    /// `/api/validate-yaml`, as `huggingface_hub` does), before anything is uploaded: a card the
+    /// Hub refuses would fail the commit after the large files were sent. Warnings are logged.
+    /// A Hub without the endpoint is not asked.
+    fn validate_card(&self, card: &Content, size: u64, repo: &RepoId) -> Result<(), HubError> {
+        let mut text = Vec::with_capacity(size as usize);
+        card.read_all(size, |b| text.extend_from_slice(b))?;
+        let text = String::from_utf8(text).map_err(|_| HubError::InvalidModelCard {
+            reason: "it is not UTF-8 text".into(),
+        })?;
+        let url = format!("{}/api/validate-yaml", self.settings().endpoint);
+        let body = serde_json::json!({"content": text, "repoType": repo.repo_type.as_str()});
+        let mut response = self.http().send(&Call::new(Method::POST, &url).json(&body))?;
+        let status = response.status().as_u16();
+        if status != 200 && status != 400 {
+            tracing::debug!("{url} answered {status}: the card is not checked before the commit");
+            return Ok(());
+        }
+        let answer: serde_json::Value = crate::http::read_json(&mut response, &url)?;
+        let messages = |key: &str| -> Vec<String> {
+            answer[key]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| i["message"].as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for warning in messages("warnings") {
+            tracing::warn!("{README} of {repo}: {warning}");
+        }
+        match (status, messages("errors")) {
+            (200, _) => Ok(()),
+            (_, errors) => Err(HubError::InvalidModelCard {
+                reason: format!("the Hub refuses its metadata: {}", errors.join("; ")),
+            }),
+        }
+    }
+
     /// Makes one commit of `operations` on the reference's revision (or `options.revision`,
     /// default `main`), or opens a pull request with it.
     ///
@@ -641,6 +683,13 @@ impl HubClient {
         };
         let mut ops = check_operations(operations, options)?;
         self.require_write(&format!("committing to {}", r.id))?;
+        for op in &ops {
+            if let Checked::Add(a) = op
+                && a.path == README
+            {
+                self.validate_card(a.source, a.size, &r.id)?;
+            }
+        }
 
         let mut branch_created = false;
         let head = self.preupload(&target, &mut ops, &mut branch_created)?;

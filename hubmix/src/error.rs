@@ -95,8 +95,8 @@ pub enum HubError {
     /// A setting (environment variable or builder value) is unusable.
     #[error("invalid setting {name}: {reason}")]
     InvalidSetting { name: String, reason: String },
-    /// A model card (README.md) that cannot be read or merged.
-    #[error("the model card (README.md) cannot be used: {reason}. Fix its YAML front matter on the Hub")]
+    /// A model card (README.md) that cannot be read or merged, or whose metadata the Hub refuses.
+    #[error("the model card (README.md) cannot be used: {reason}. Fix its YAML front matter")]
     InvalidModelCard { reason: String },
     /// A checkpoint that cannot be loaded into this model: what is wrong and what to do.
     #[error("cannot load {what}: {reason}")]

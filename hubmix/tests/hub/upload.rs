@@ -569,7 +569,30 @@ fn bad_input_and_missing_rights_fail_before_anything_is_sent() {
             &CommitOptions::new("fresh").parent_commit(&now),
         )
         .unwrap();
-    assert_ne!(head(&alice, "alice/strict", "main"), now);
+    let now = head(&alice, "alice/strict", "main");
+    assert_ne!(now, before);
+
+    // A card whose metadata the Hub refuses: an error before the large file is sent.
+    let card = dir.path().join("README.md");
+    fs::write(&card, "---\ntags:\n  burn: yes\n---\n# Mine\n").unwrap();
+    fs::write(&big, bytes(2 * MIB, 5)).unwrap();
+    let seen_before = proxy.seen().len();
+    let err = client
+        .upload_folder("alice/strict", dir.path(), &UploadFolderOptions::default())
+        .unwrap_err();
+    assert!(matches!(err, HubError::InvalidModelCard { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("\"tags\" must be a string or a list of strings"),
+        "{err}"
+    );
+    let seen = proxy.seen()[seen_before..].to_vec();
+    assert!(
+        seen.iter()
+            .all(|s| !s.path.contains("/info/lfs/") && !s.path.contains("/commit/")),
+        "nothing uploaded: {seen:#?}"
+    );
+    assert_eq!(head(&alice, "alice/strict", "main"), now, "nothing committed");
 }
 
 /// Commits one small file through the public API.

@@ -171,7 +171,7 @@ fn the_hub_describes_and_finds_a_pushed_model_by_its_card_and_refuses_a_wrong_ca
         .upload_file(repo, &path, "README.md", &CommitOptions::new("A wrong card"))
         .expect_err("the Hub refuses the card");
     assert!(
-        matches!(&err, HubError::Http { status: 400, message, .. } if message.contains("\"library_name\" must be a string")),
+        matches!(&err, HubError::InvalidModelCard { reason } if reason.contains("\"library_name\" must be a string")),
         "{err}"
     );
     let info = client.repo_info(repo).expect("repo info");
