@@ -18,6 +18,7 @@ pub enum Route {
         kind: RepoType,
     },
     CreateRepo,
+    MoveRepo,
     DeleteRepo,
     RepoInfo {
         repo: RepoId,
@@ -134,6 +135,7 @@ pub fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
             kind: RepoType::from_api_segment(kind).expect("the pattern lists the kinds"),
         }),
         ["api", "repos", "create"] if m == Method::POST => Ok(Route::CreateRepo),
+        ["api", "repos", "move"] if m == Method::POST => Ok(Route::MoveRepo),
         ["api", "repos", "delete"] if m == Method::DELETE => Ok(Route::DeleteRepo),
         ["api", rt, ns, name, rest @ ..] if RepoType::from_api_segment(rt).is_some() => {
             let kind = RepoType::from_api_segment(rt).expect("checked by the guard");

@@ -255,6 +255,39 @@ impl HubClient {
         })
     }
 
+    /// Renames a repository, or moves it to another namespace the token may write to; its
+    /// history, branches, tags and files go with it. Both ids are of the same type (the type of
+    /// `from`); a taken `to` is a [`HubError::Conflict`].
+    ///
+    /// ```no_run
+    /// let hub = hubmix::HubClient::new()?;
+    /// let moved = hub.move_repo("alice/mlp-draft", "team/mlp")?;
+    /// println!("now at {}", moved.url);
+    /// # Ok::<(), hubmix::HubError>(())
+    /// ```
+    pub fn move_repo(&self, from: impl IntoRepoRef, to: impl IntoRepoRef) -> Result<RepoUrl, HubError> {
+        let from = repo_only(from, "move_repo")?;
+        let to = RepoId {
+            repo_type: from.repo_type,
+            ..repo_only(to, "move_repo")?
+        };
+        for id in [&from, &to] {
+            if id.namespace.is_none() {
+                return Err(HubError::InvalidRepoId {
+                    id: id.to_string(),
+                    reason: "moving needs both ids with their namespace (namespace/name)".into(),
+                });
+            }
+        }
+        self.require_token("moving a repository")?;
+        let url = format!("{}/api/repos/move", self.settings().endpoint);
+        let body =
+            json!({"fromRepo": from.to_string(), "toRepo": to.to_string(), "type": from.repo_type.as_str()});
+        let call = Call::new(Method::POST, url).json(&body).no_retry();
+        self.http().call(&call, &ctx(&from, None))?;
+        Ok(self.repo_url(to))
+    }
+
     /// Deletes a repository. With `missing_ok`, a repository that does not exist is not an error.
     pub fn delete_repo(&self, repo: impl IntoRepoRef, missing_ok: bool) -> Result<(), HubError> {
         let id = repo_only(repo, "delete_repo")?;

@@ -200,3 +200,28 @@ def test_whoami(alice, alice_read, bob):
     with pytest.raises(HfHubHTTPError) as excinfo:
         unknown.model_info(repo_id)
     assert status_of(excinfo) == 401
+
+
+def test_move_repo(alice, bob):
+    src = f"alice/{unique_name()}"
+    alice.create_repo(src)
+    alice.upload_file(path_or_fileobj=b"x", path_in_repo="x.txt", repo_id=src)
+    head = head_commit(alice, src)
+    dst = f"team/{unique_name()}"
+    alice.move_repo(src, dst)
+    assert not alice.repo_exists(src)
+    assert "x.txt" in remote_files(alice, dst)
+    assert head_commit(alice, dst) == head
+
+    taken = f"alice/{unique_name()}"
+    alice.create_repo(taken)
+    with pytest.raises(HfHubHTTPError) as excinfo:
+        alice.move_repo(dst, taken)
+    assert status_of(excinfo) == 409
+    with pytest.raises(HfHubHTTPError) as excinfo:
+        alice.move_repo(dst, f"bob/{unique_name()}")
+    assert status_of(excinfo) == 403
+    with pytest.raises(HfHubHTTPError) as excinfo:
+        bob.move_repo(dst, f"bob/{unique_name()}")
+    assert status_of(excinfo) == 403
+    assert head_commit(alice, dst) == head

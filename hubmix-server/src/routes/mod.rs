@@ -121,6 +121,7 @@ async fn handle(app: &Arc<App>, parts: axum::http::request::Parts, body: Body) -
         Route::Xet => Err(meta::xet_unsupported()),
         Route::ListRepos { kind } => repos::list(app, &ctx, kind).await,
         Route::CreateRepo => repos::create(app, &ctx, body).await,
+        Route::MoveRepo => repos::move_repo(app, &ctx, body).await,
         Route::DeleteRepo => repos::delete(app, &ctx, body).await,
         Route::RepoInfo { repo, rev } => repos::info(app, &ctx, repo, rev).await,
         Route::Settings { repo } => repos::settings(app, &ctx, repo, body).await,

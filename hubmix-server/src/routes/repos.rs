@@ -61,12 +61,7 @@ fn wanted_private(private: Option<bool>, visibility: Option<&str>) -> Result<Opt
 pub async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
     let req: RepoBody = read_json(body).await?;
     let id = req.repo_id(ctx)?;
-    if RESERVED_NAMESPACES.contains(&id.namespace.as_str()) {
-        return Err(ApiError::BadRequest(format!(
-            "{} is a reserved name",
-            id.namespace
-        )));
-    }
+    check_namespace(&id)?;
     app.auth.check_write(ctx.who.as_ref(), &id.namespace)?;
     let private = wanted_private(req.private, req.visibility.as_deref())?.unwrap_or(false);
     let url = format!("{}/{}", ctx.base, id.url_path());
@@ -85,6 +80,52 @@ pub async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, A
         }),
         Err(e) => Err(e),
     }
+}
+
+/// `POST /api/repos/move`: renames a repository, or moves it to another namespace the caller
+/// may write to. `409` when the new id is taken.
+pub async fn move_repo(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Move {
+        from_repo: String,
+        to_repo: String,
+        #[serde(rename = "type")]
+        kind: Option<String>,
+    }
+    let req: Move = read_json(body).await?;
+    let kind = RepoType::from_body(req.kind.as_deref())
+        .ok_or_else(|| ApiError::BadRequest(format!("unknown repository type {:?}", req.kind)))?;
+    let parse = |id: &str| {
+        let (ns, name) = id
+            .split_once('/')
+            .ok_or_else(|| ApiError::BadRequest(format!("{id:?} needs a namespace: namespace/name")))?;
+        RepoId::new(kind, ns, name).map_err(ApiError::BadRequest)
+    };
+    let (from, to) = (parse(&req.from_repo)?, parse(&req.to_repo)?);
+    check_namespace(&to)?;
+    let repo = app.writable_repo(&from, ctx.who.as_ref()).await?;
+    app.auth.check_write(ctx.who.as_ref(), &to.namespace)?;
+    let target = to.clone();
+    match app.run(move |a| a.store.move_repo(&repo, &target)).await {
+        Ok(()) => Ok(json(json!({"url": format!("{}/{}", ctx.base, to.url_path())}))),
+        Err(ApiError::Conflict { .. }) => Err(ApiError::Conflict {
+            message: format!("{to} already exists: choose another name"),
+            url: None,
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// Refuses the namespaces that are route prefixes.
+fn check_namespace(id: &RepoId) -> Result<(), ApiError> {
+    if RESERVED_NAMESPACES.contains(&id.namespace.as_str()) {
+        return Err(ApiError::BadRequest(format!(
+            "{} is a reserved name",
+            id.namespace
+        )));
+    }
+    Ok(())
 }
 
 /// `DELETE /api/repos/delete`.

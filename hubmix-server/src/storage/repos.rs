@@ -110,6 +110,19 @@ impl Store {
         Ok(row)
     }
 
+    /// Gives `repo` the id `to` (of its kind): history, refs, LFS objects and discussions go
+    /// with it. [`StoreError::RepoExists`] when `to` is taken.
+    pub fn move_repo(&self, repo: &RepoRow, to: &RepoId) -> StoreResult<()> {
+        let moved = self.conn().execute(
+            "UPDATE OR IGNORE repos SET namespace = ?1, name = ?2 WHERE id = ?3",
+            params![to.namespace, to.name, repo.key],
+        )?;
+        if moved == 0 {
+            return Err(StoreError::RepoExists);
+        }
+        Ok(())
+    }
+
     /// Every repository of `kind`, by id.
     pub fn repos(&self, kind: RepoType) -> StoreResult<Vec<RepoRow>> {
         let conn = self.conn();

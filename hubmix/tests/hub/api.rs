@@ -1,4 +1,4 @@
-//! Repository management: create, delete, settings, branches, tags, whoami, listings and
+//! Repository management: create, move, delete, settings, branches, tags, whoami, listings and
 //! existence checks.
 
 use hubmix::{CommitOperation, CommitOptions, CreateRepoOptions, HubError, RepoSettings, RepoType};
@@ -74,6 +74,60 @@ fn create_repo_returns_the_canonical_id_and_url() {
         .create_repo("alice/y@v1", &CreateRepoOptions::default())
         .unwrap_err();
     assert!(matches!(err, HubError::InvalidRevision { .. }), "{err}");
+}
+
+#[test]
+fn a_moved_repository_keeps_its_history_under_its_new_id() {
+    let hub = Hub::start();
+    let alice = hub.client(Some(ALICE));
+    alice
+        .create_repo("alice/draft", &CreateRepoOptions::default())
+        .unwrap();
+    let head = commit(&alice, "alice/draft", "a.txt", "a");
+
+    let moved = alice.move_repo("alice/draft", "team/final").unwrap();
+    assert_eq!(moved.id.to_string(), "team/final");
+    assert_eq!(moved.url, format!("{}/team/final", hub.url()));
+    assert!(!alice.repo_exists("alice/draft").unwrap());
+    assert_eq!(
+        alice.repo_info("team/final").unwrap().sha.as_deref(),
+        Some(head.as_str())
+    );
+    let file = alice
+        .hub_download("team/final", "a.txt", &hubmix::DownloadOptions::default())
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(file).unwrap(), "a");
+
+    // Refused, and the repository stays where it is: a taken id, a namespace the caller may not
+    // write to, another user's repository, an id without a namespace.
+    alice
+        .create_repo("alice/taken", &CreateRepoOptions::default())
+        .unwrap();
+    let err = alice.move_repo("team/final", "alice/taken").unwrap_err();
+    assert!(matches!(err, HubError::Conflict { .. }), "{err}");
+    let err = alice.move_repo("team/final", "bob/final").unwrap_err();
+    assert!(matches!(err, HubError::Forbidden { .. }), "{err}");
+    let err = hub
+        .client(Some(BOB))
+        .move_repo("team/final", "bob/final")
+        .unwrap_err();
+    assert!(matches!(err, HubError::Forbidden { .. }), "{err}");
+    let err = alice.move_repo("team/final", "final").unwrap_err();
+    assert!(matches!(err, HubError::InvalidRepoId { .. }), "{err}");
+    let err = alice.move_repo("team/final@main", "alice/final").unwrap_err();
+    assert!(matches!(err, HubError::InvalidRevision { .. }), "{err}");
+    assert_eq!(
+        alice.repo_info("team/final").unwrap().sha.as_deref(),
+        Some(head.as_str())
+    );
+
+    // A dataset moves as a dataset.
+    let ds = hubmix::RepoId::with_type("alice/rows", RepoType::Dataset).unwrap();
+    alice.create_repo(&ds, &CreateRepoOptions::default()).unwrap();
+    let moved = alice.move_repo(&ds, "alice/rows-v2").unwrap();
+    assert_eq!(moved.url, format!("{}/datasets/alice/rows-v2", hub.url()));
+    assert!(alice.repo_exists(moved.id).unwrap());
+    assert!(!alice.repo_exists(&ds).unwrap());
 }
 
 #[test]
