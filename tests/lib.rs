@@ -47,6 +47,14 @@ impl TestHub {
     /// # Panics
     /// If the temporary folder cannot be created or the server fails to start.
     pub fn start() -> TestHub {
+        Self::start_with(|config| config)
+    }
+
+    /// Like [`start`](Self::start), with the configuration changed by `configure` first.
+    ///
+    /// # Panics
+    /// If the temporary folder cannot be created or the server fails to start.
+    pub fn start_with(configure: impl FnOnce(ServerConfig) -> ServerConfig) -> TestHub {
         let data = tempfile::Builder::new()
             .prefix("hubmix-testhub-")
             .tempdir()
@@ -59,7 +67,7 @@ impl TestHub {
             .lfs_threshold(LFS_THRESHOLD)
             .lfs_part_size(LFS_PART_SIZE)
             .page_size(PAGE_SIZE);
-        let server = hubmix_server::spawn(config).expect("start hubmix-server");
+        let server = hubmix_server::spawn(configure(config)).expect("start hubmix-server");
         TestHub { server, _data: data }
     }
 

@@ -18,12 +18,14 @@ pub struct App {
     pub store: Store,
     pub auth: Auth,
     pub config: ServerConfig,
-    /// Key that signs the self-authorising LFS transfer URLs.
+    /// The port of the blob host ([`crate::cdn`]), when it runs.
+    pub cdn_port: Option<u16>,
+    /// Key that signs the self-authorising URLs (LFS transfers, blob host).
     secret: [u8; 32],
 }
 
 impl App {
-    pub fn new(config: ServerConfig) -> StoreResult<Self> {
+    pub fn new(config: ServerConfig, cdn_port: Option<u16>) -> StoreResult<Self> {
         let store = Store::open(&config.root)?;
         let auth = Auth::new(&config.tokens, &config.orgs);
         let mut secret = [0u8; 32];
@@ -32,6 +34,7 @@ impl App {
             store,
             auth,
             config,
+            cdn_port,
             secret,
         })
     }
@@ -93,16 +96,28 @@ impl App {
 
     /// Signature of an LFS transfer URL for object `oid` of `size` bytes in repository `key`.
     pub fn sign(&self, key: i64, oid: &str, size: u64) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
-        mac.update(format!("{key}\n{oid}\n{size}").as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        self.sign_message(&format!("lfs\n{key}\n{oid}\n{size}"))
     }
 
     /// Checks a signature made by [`sign`](Self::sign), in constant time.
     pub fn verify_signature(&self, key: i64, oid: &str, size: u64, sig: &str) -> bool {
-        let Ok(sig) = hex::decode(sig) else { return false };
+        self.verify_message(&format!("lfs\n{key}\n{oid}\n{size}"), sig)
+    }
+
+    /// The hex HMAC-SHA256 of `message` with this server's secret. Each kind of signed URL
+    /// starts its message with its own word, so that no signature stands for another.
+    pub fn sign_message(&self, message: &str) -> String {
+        hex::encode(self.mac(message).finalize().into_bytes())
+    }
+
+    /// Checks a signature made by [`sign_message`](Self::sign_message), in constant time.
+    pub fn verify_message(&self, message: &str, sig: &str) -> bool {
+        hex::decode(sig).is_ok_and(|sig| self.mac(message).verify_slice(&sig).is_ok())
+    }
+
+    fn mac(&self, message: &str) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
-        mac.update(format!("{key}\n{oid}\n{size}").as_bytes());
-        mac.verify_slice(&sig).is_ok()
+        mac.update(message.as_bytes());
+        mac
     }
 }

@@ -22,6 +22,7 @@ pub struct ServerConfig {
     pub(crate) lfs_part_size: u64,
     pub(crate) max_line_bytes: usize,
     pub(crate) page_size: usize,
+    pub(crate) lfs_cdn: bool,
 }
 
 /// One access token: who it belongs to and what it may do.
@@ -55,6 +56,7 @@ impl ServerConfig {
             lfs_part_size: DEFAULT_LFS_PART_SIZE,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             page_size: DEFAULT_PAGE_SIZE,
+            lfs_cdn: false,
         }
     }
 
@@ -111,6 +113,17 @@ impl ServerConfig {
     /// Entries per page of tree and commit listings.
     pub fn page_size(mut self, entries: usize) -> Self {
         self.page_size = entries.max(1);
+        self
+    }
+
+    /// Serve LFS files from a blob host of this server ([`crate::cdn`]'s module docs): a second
+    /// listener, on the same address with a port of its own, that sends blobs with `sendfile`.
+    /// Downloads of LFS files are then answered with a `302` to a signed, expiring URL there, as
+    /// the Hub redirects them to its CDN; the real client and hubmix follow it. Off by default:
+    /// the blob host must be reachable at the host name clients use for this server (behind a
+    /// reverse proxy with [`public_url`](Self::public_url), expose its port too).
+    pub fn lfs_cdn(mut self, on: bool) -> Self {
+        self.lfs_cdn = on;
         self
     }
 

@@ -29,6 +29,7 @@ mod api;
 mod app;
 mod auth;
 mod card;
+mod cdn;
 mod config;
 mod error;
 mod failpoint;

@@ -43,6 +43,10 @@ struct Args {
     /// Entries per page of tree and commit listings.
     #[arg(long, default_value_t = hubmix_server::DEFAULT_PAGE_SIZE)]
     page_size: usize,
+    /// Send LFS files from a blob host on a second port (zero-copy `sendfile`), redirecting
+    /// their downloads there as the Hub does to its CDN; clients must reach that port too.
+    #[arg(long)]
+    lfs_cdn: bool,
 }
 
 fn parse_token(s: &str) -> Result<(String, String, Role), String> {
@@ -85,7 +89,8 @@ fn main() -> ExitCode {
         .lfs_threshold(args.lfs_threshold)
         .lfs_part_size(args.lfs_part_size)
         .max_line_bytes(args.max_line_bytes)
-        .page_size(args.page_size);
+        .page_size(args.page_size)
+        .lfs_cdn(args.lfs_cdn);
     if let Some(url) = args.public_url {
         config = config.public_url(url);
     }

@@ -8,6 +8,7 @@ use axum::serve::ListenerExt;
 use tokio::sync::oneshot;
 
 use crate::app::App;
+use crate::cdn;
 use crate::config::ServerConfig;
 use crate::routes;
 use crate::storage::StoreError;
@@ -77,7 +78,7 @@ pub fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         addr: config.bind,
         source,
     })?;
-    let app = Arc::new(App::new(config)?);
+    let (app, blob_host) = start_app(config, addr)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("hubmix-server")
@@ -89,6 +90,11 @@ pub fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .name("hubmix-server".into())
         .spawn(move || {
             runtime.block_on(async move {
+                if let Some(blob_host) = blob_host {
+                    let blob_host =
+                        tokio::net::TcpListener::from_std(blob_host).expect("listener is non-blocking");
+                    tokio::spawn(cdn::serve(Arc::clone(&app), blob_host));
+                }
                 let listener = tokio::net::TcpListener::from_std(listener)
                     .expect("listener is non-blocking")
                     .tap_io(no_delay);
@@ -124,7 +130,12 @@ pub async fn serve(
         addr: config.bind,
         source,
     })?;
-    let app = Arc::new(App::new(config)?);
+    let (app, blob_host) = start_app(config, addr)?;
+    if let Some(blob_host) = blob_host {
+        let blob_host = tokio::net::TcpListener::from_std(blob_host).map_err(ServerError::Runtime)?;
+        tracing::info!("blob host for LFS downloads on port {:?}", app.cdn_port);
+        tokio::spawn(cdn::serve(Arc::clone(&app), blob_host));
+    }
     let listener = tokio::net::TcpListener::from_std(listener)
         .map_err(ServerError::Runtime)?
         .tap_io(no_delay);
@@ -143,6 +154,27 @@ fn no_delay(tcp: &mut tokio::net::TcpStream) {
     if let Err(e) = tcp.set_nodelay(true) {
         tracing::debug!("cannot set TCP_NODELAY: {e}");
     }
+}
+
+/// The shared state, and the listener of the blob host when the configuration asks for one (on
+/// the main listener's address, a free port).
+fn start_app(
+    config: ServerConfig,
+    addr: SocketAddr,
+) -> Result<(Arc<App>, Option<std::net::TcpListener>), ServerError> {
+    let blob_host = match config.lfs_cdn {
+        true => Some(bind(SocketAddr::new(addr.ip(), 0))?),
+        false => None,
+    };
+    let port = match &blob_host {
+        Some(l) => Some(
+            l.local_addr()
+                .map_err(|source| ServerError::Bind { addr, source })?
+                .port(),
+        ),
+        None => None,
+    };
+    Ok((Arc::new(App::new(config, port)?), blob_host))
 }
 
 fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, ServerError> {

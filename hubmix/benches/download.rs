@@ -7,9 +7,11 @@
 //! client that verifies what it downloads.
 //!
 //! Run with `cargo bench -p hubmix --bench download`. Linux only; `bash`, `curl`, `openssl` and
-//! `python3` (with the `venv` module) must be on the `PATH`. Environment knobs, for quick trials: `HUBMIX_BENCH_MIB`
-//! (size of the large file, default 1024) and `HUBMIX_BENCH_ROUNDS` (default 3; each figure is the
-//! median over the rounds).
+//! `python3` (with the `venv` module) must be on the `PATH`. Environment knobs: `HUBMIX_BENCH_MIB`
+//! (size of the large file, default 1024), `HUBMIX_BENCH_ROUNDS` (default 3; each figure is the
+//! median over the rounds) and `HUBMIX_BENCH_SERVING`: `cdn` (default) has the server send LFS
+//! files from its blob host (`ServerConfig::lfs_cdn`: a `302` from `/resolve/` to a `sendfile`
+//! listener, which every contender follows — curl with `-L`), `direct` from `/resolve/` itself.
 //!
 //! One program, three roles, chosen by its first argument:
 //! - no role argument (what `cargo bench` runs): the driver below;
@@ -94,10 +96,22 @@ fn main() {
     }
 }
 
+/// Whether the server sends LFS files from its blob host (`ServerConfig::lfs_cdn`, redirects
+/// followed by every client): `HUBMIX_BENCH_SERVING=cdn` (the default) or `direct`.
+fn blob_host() -> bool {
+    match std::env::var("HUBMIX_BENCH_SERVING").as_deref() {
+        Ok("direct") => false,
+        Ok("cdn") | Err(_) => true,
+        Ok(other) => panic!("HUBMIX_BENCH_SERVING={other:?}: use cdn or direct"),
+    }
+}
+
 /// The `--serve DIR` role.
 fn serve(dir: &Path) {
-    let server = hubmix_server::spawn(ServerConfig::new(dir).user(USER, TOKEN, Role::Write))
-        .expect("start hubmix-server");
+    let config = ServerConfig::new(dir)
+        .user(USER, TOKEN, Role::Write)
+        .lfs_cdn(blob_host());
+    let server = hubmix_server::spawn(config).expect("start hubmix-server");
     println!("{}", server.url());
     io::stdout().flush().expect("print the URL");
     // Serve until the driver closes our stdin (or dies).
@@ -184,13 +198,18 @@ fn drive() {
     let drops = drop_page_cache();
     println!(
         "hubmix download benchmark: {mib} MiB file, {SMALL_FILES} small files, {rounds} rounds, \
-         {} cores, load average {}, page cache {}",
+         {} cores, load average {}, page cache {}, LFS files served {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average(),
         if drops {
             "dropped before each run"
         } else {
             "NOT dropped (not root?)"
+        },
+        if blob_host() {
+            "by the blob host (302 to its sendfile listener; curl -L)"
+        } else {
+            "directly by /resolve/"
         }
     );
     let server = Server::start(&work.path().join("root"));
@@ -476,7 +495,7 @@ impl Runner<'_> {
                 let out = dir.join("big.bin");
                 let url = format!("{}/{USER}/big/resolve/main/big.bin", self.url);
                 let (output, cpu) = run(Command::new("curl")
-                    .args(["-sS", "-f", "-w", "%{time_total}", "-o"])
+                    .args(["-sS", "-f", "-L", "-w", "%{time_total}", "-o"])
                     .arg(&out)
                     .arg(&url));
                 let sample = Sample {
@@ -493,7 +512,7 @@ impl Runner<'_> {
                 let (output, cpu) = run(Command::new("bash")
                     .args([
                         "-c",
-                        "set -o pipefail; curl -sS -f \"$0\" | tee \"$1\" | openssl dgst -sha256",
+                        "set -o pipefail; curl -sS -f -L \"$0\" | tee \"$1\" | openssl dgst -sha256",
                     ])
                     .arg(&url)
                     .arg(&out));
@@ -513,7 +532,7 @@ impl Runner<'_> {
                 let url = format!("{}/{USER}/big/resolve/main/big.bin", self.url);
                 let start = Instant::now();
                 let (_, cpu) = run(Command::new("bash")
-                    .args(["-c", "curl -sS -f -o \"$1\" \"$0\" && sync \"$1\""])
+                    .args(["-c", "curl -sS -f -L -o \"$1\" \"$0\" && sync \"$1\""])
                     .arg(&url)
                     .arg(&out));
                 let seconds = start.elapsed().as_secs_f64();

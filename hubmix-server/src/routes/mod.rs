@@ -14,6 +14,8 @@ mod resolve;
 mod tree;
 mod upload;
 
+pub use resolve::ByteRange;
+
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};

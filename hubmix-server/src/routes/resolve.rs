@@ -1,8 +1,10 @@
 //! Downloads: `HEAD`/`GET /{prefix}{repo}/resolve/{rev}/{path}`, with ranges.
 //!
-//! The bytes are served directly (no redirect), streamed from the blob file, with the headers the
-//! client needs: `X-Repo-Commit`, a quoted `ETag` (git blob sha1, or sha256 for LFS files),
+//! The bytes are served directly, streamed from the blob file, with the headers the client
+//! needs: `X-Repo-Commit`, a quoted `ETag` (git blob sha1, or sha256 for LFS files),
 //! `X-Linked-Etag`/`X-Linked-Size` for LFS files, and the real `Content-Length` on `HEAD` too.
+//! With the blob host on ([`crate::cdn`]), LFS files are answered instead with a `302` to their
+//! signed URL there, carrying the same headers, as the Hub redirects them to its CDN.
 
 use std::fs::File;
 use std::io::{self, Read, SeekFrom};
@@ -15,6 +17,7 @@ use tokio::io::AsyncSeekExt;
 
 use super::Ctx;
 use crate::app::App;
+use crate::cdn;
 use crate::error::ApiError;
 use crate::repo_id::RepoId;
 
@@ -23,50 +26,52 @@ const STREAM_CHUNK: usize = 256 * 1024;
 
 /// A byte range `start..=end` of a file of `total` bytes.
 #[derive(Debug, PartialEq, Eq)]
-struct ByteRange {
-    start: u64,
-    end: u64,
+pub struct ByteRange {
+    pub start: u64,
+    pub end: u64,
 }
 
-/// Parses a single-range `Range` header against a file of `total` bytes. `Ok(None)`: serve the
-/// whole file (no header, or a form this server does not split, such as several ranges).
-fn parse_range(value: &str, total: u64) -> Result<Option<ByteRange>, ApiError> {
-    let Some(spec) = value.trim().strip_prefix("bytes=") else {
-        return Ok(None);
-    };
-    if spec.contains(',') {
-        return Ok(None);
-    }
-    let (a, b) = spec
-        .split_once('-')
-        .ok_or(ApiError::RangeNotSatisfiable { total })?;
-    let (a, b) = (a.trim(), b.trim());
-    let unsatisfiable = ApiError::RangeNotSatisfiable { total };
-    let range = if a.is_empty() {
-        let n: u64 = b.parse().map_err(|_| ApiError::RangeNotSatisfiable { total })?;
-        if n == 0 || total == 0 {
-            return Err(unsatisfiable);
-        }
-        ByteRange {
-            start: total.saturating_sub(n),
-            end: total - 1,
-        }
-    } else {
-        let start: u64 = a.parse().map_err(|_| ApiError::RangeNotSatisfiable { total })?;
-        let end = if b.is_empty() {
-            total.saturating_sub(1)
-        } else {
-            b.parse().map_err(|_| ApiError::RangeNotSatisfiable { total })?
+impl ByteRange {
+    /// Parses a single-range `Range` header against a file of `total` bytes. `Ok(None)`: serve the
+    /// whole file (a form this server does not split, such as several ranges).
+    pub fn parse(value: &str, total: u64) -> Result<Option<ByteRange>, ApiError> {
+        let Some(spec) = value.trim().strip_prefix("bytes=") else {
+            return Ok(None);
         };
-        if start >= total || end < start {
-            return Err(unsatisfiable);
+        if spec.contains(',') {
+            return Ok(None);
         }
-        ByteRange {
-            start,
-            end: end.min(total - 1),
-        }
-    };
-    Ok(Some(range))
+        let (a, b) = spec
+            .split_once('-')
+            .ok_or(ApiError::RangeNotSatisfiable { total })?;
+        let (a, b) = (a.trim(), b.trim());
+        let unsatisfiable = ApiError::RangeNotSatisfiable { total };
+        let range = if a.is_empty() {
+            let n: u64 = b.parse().map_err(|_| ApiError::RangeNotSatisfiable { total })?;
+            if n == 0 || total == 0 {
+                return Err(unsatisfiable);
+            }
+            ByteRange {
+                start: total.saturating_sub(n),
+                end: total - 1,
+            }
+        } else {
+            let start: u64 = a.parse().map_err(|_| ApiError::RangeNotSatisfiable { total })?;
+            let end = if b.is_empty() {
+                total.saturating_sub(1)
+            } else {
+                b.parse().map_err(|_| ApiError::RangeNotSatisfiable { total })?
+            };
+            if start >= total || end < start {
+                return Err(unsatisfiable);
+            }
+            ByteRange {
+                start,
+                end: end.min(total - 1),
+            }
+        };
+        Ok(Some(range))
+    }
 }
 
 /// Serves one file of a revision.
@@ -95,9 +100,27 @@ pub async fn resolve(
             commit: Some(commit),
         });
     };
+    if entry.lfs
+        && let Some(port) = app.cdn_port
+    {
+        return Response::builder()
+            .status(StatusCode::FOUND)
+            .header(
+                header::LOCATION,
+                cdn::blob_url(app, &ctx.base, port, &entry.sha256),
+            )
+            .header(header::ETAG, format!("\"{}\"", entry.etag()))
+            .header("x-repo-commit", &commit)
+            .header("x-linked-etag", format!("\"{}\"", entry.sha256))
+            .header("x-linked-size", entry.size)
+            .header(header::ACCEPT_RANGES, "bytes")
+            .header(header::CONTENT_LENGTH, 0)
+            .body(Body::empty())
+            .map_err(|e| ApiError::Internal(e.to_string()));
+    }
     let total = entry.size;
     let range = match ctx.headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
-        Some(v) => parse_range(v, total)?,
+        Some(v) => ByteRange::parse(v, total)?,
         None => None,
     };
     let (status, start, len) = match &range {
@@ -180,7 +203,7 @@ mod tests {
 
     #[test]
     fn ranges() {
-        let r = |s: &str| parse_range(s, 100);
+        let r = |s: &str| ByteRange::parse(s, 100);
         assert_eq!(r("bytes=0-9").unwrap(), Some(ByteRange { start: 0, end: 9 }));
         assert_eq!(r("bytes=90-").unwrap(), Some(ByteRange { start: 90, end: 99 }));
         assert_eq!(r("bytes=-10").unwrap(), Some(ByteRange { start: 90, end: 99 }));

@@ -1,6 +1,7 @@
 //! The download side: hub_download, snapshot_download, the shared cache, offline mode, errors.
 
 use std::fs;
+use std::io::{Read, Write};
 use std::path::Path;
 
 use hubmix::{DownloadOptions, HubError, SnapshotOptions};
@@ -19,6 +20,15 @@ fn git_sha1(data: &[u8]) -> String {
     h.update(format!("blob {}\0", data.len()).as_bytes());
     h.update(data);
     hex::encode(h.finalize())
+}
+
+/// A client builder for `hub` without a token, with its own `cache`, no progress bars.
+fn anonymous(hub: &Hub, cache: &Path) -> hubmix::HubClientBuilder {
+    hubmix::HubClient::builder()
+        .endpoint(hub.url())
+        .no_token()
+        .cache_dir(cache)
+        .progress_bars(Some(false))
 }
 
 fn opts() -> DownloadOptions {
@@ -374,11 +384,7 @@ fn parallel_ranges_give_the_same_bytes() {
     seed::create_repo(&hub, "par", false);
     let big = bytes(5 * 1024 * 1024 + 3, 4);
     seed::commit(&hub, "par", "main", &[("big.bin", &big)]);
-    let client = hubmix::HubClient::builder()
-        .endpoint(hub.url())
-        .no_token()
-        .cache_dir(hub.cache_dir())
-        .progress_bars(Some(false))
+    let client = anonymous(&hub, &hub.cache_dir())
         .parallel_threshold(1024 * 1024)
         .max_workers(4)
         .build()
@@ -442,4 +448,131 @@ fn concurrent_processes_share_one_blob() {
             .collect();
         assert_eq!(blobs.len(), 1, "one blob and no leftovers: {blobs:?}");
     }
+}
+
+#[test]
+fn lfs_files_come_from_the_blob_host_whole_in_ranges_and_resumed() {
+    let hub = Hub::start_with(|c| c.lfs_cdn(true));
+    seed::create_repo(&hub, "cdn", false);
+    let big = bytes(3 * 1024 * 1024 + 5, 7);
+    seed::commit(&hub, "cdn", "main", &[("big.bin", &big), ("small.txt", b"small")]);
+    let etag = sha(&big);
+
+    // The Hub's answer: a 302 to a signed URL on another port, with the file's metadata.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let resolve = format!("{}/alice/cdn/resolve/main/big.bin", hub.url());
+    let answer = agent.head(&resolve).call().unwrap();
+    assert_eq!(answer.status(), 302);
+    let header = |name: &str| answer.headers()[name].to_str().unwrap().to_owned();
+    let location = header("location");
+    assert!(
+        location.contains("/_hubmix/cdn/") && !location.starts_with(hub.url()),
+        "{location}"
+    );
+    assert_eq!(header("x-linked-etag"), format!("\"{etag}\""));
+    assert_eq!(header("x-linked-size"), big.len().to_string());
+    assert_eq!(header("x-repo-commit").len(), 40);
+    let small = agent
+        .get(format!("{}/alice/cdn/resolve/main/small.txt", hub.url()))
+        .call()
+        .unwrap();
+    assert_eq!(small.status(), 200, "regular files are served directly");
+
+    // The blob host: the whole file, a range, a HEAD; a URL whose signature or expiry was
+    // changed is refused.
+    let mut whole = agent.get(&location).call().unwrap();
+    assert_eq!(whole.status(), 200);
+    assert_eq!(
+        whole
+            .body_mut()
+            .with_config()
+            .limit(u64::MAX)
+            .read_to_vec()
+            .unwrap(),
+        big
+    );
+    let mut part = agent
+        .get(&location)
+        .header("range", "bytes=10-19")
+        .call()
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(
+        part.headers()["content-range"].to_str().unwrap(),
+        format!("bytes 10-19/{}", big.len())
+    );
+    assert_eq!(part.body_mut().read_to_vec().unwrap(), &big[10..20]);
+    let head = agent.head(&location).call().unwrap();
+    assert_eq!(
+        head.headers()["content-length"].to_str().unwrap(),
+        big.len().to_string()
+    );
+    let beyond = agent
+        .get(&location)
+        .header("range", "bytes=99999999-")
+        .call()
+        .unwrap();
+    assert_eq!(beyond.status(), 416);
+    let forged = location.replace("sig=", "sig=00");
+    assert_eq!(agent.get(&forged).call().unwrap().status(), 403);
+    let (base, query) = location.split_once('?').unwrap();
+    let later = query.replace("exp=", "exp=9");
+    assert_eq!(agent.get(format!("{base}?{later}")).call().unwrap().status(), 403);
+    let other = location.replacen(&etag, &sha(b"other"), 1);
+    assert_eq!(agent.get(&other).call().unwrap().status(), 403);
+
+    // Raw HTTP/1.1 on one kept-alive connection: two requests answered in turn, then a method
+    // it does not serve and garbage, which close the connection.
+    let host = location.split('/').nth(2).unwrap().to_owned();
+    let target = &location[location.find("/_hubmix/").unwrap()..];
+    let mut conn = std::net::TcpStream::connect(&host).unwrap();
+    write!(
+        conn,
+        "HEAD {target} HTTP/1.1\r\nHost: {host}\r\n\r\nGET {target} HTTP/1.1\r\nHost: {host}\r\nRange: bytes=0-3\r\n\r\nPOST {target} HTTP/1.1\r\nHost: {host}\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).unwrap();
+    assert!(
+        raw.starts_with(b"HTTP/1.1 200 OK\r\n"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.contains("HTTP/1.1 206 Partial Content\r\n"), "{text}");
+    assert!(raw.windows(4).any(|w| w == &big[..4]), "the range's bytes");
+    assert!(text.contains("HTTP/1.1 405 Method Not Allowed\r\n"), "{text}");
+    let mut conn = std::net::TcpStream::connect(&host).unwrap();
+    conn.write_all(b"NOT HTTP\r\n\r\n").unwrap();
+    raw.clear();
+    conn.read_to_end(&mut raw).unwrap();
+    assert!(
+        raw.starts_with(b"HTTP/1.1 400 Bad Request\r\n"),
+        "{}",
+        String::from_utf8_lossy(&raw)
+    );
+
+    // hubmix follows the redirect: one stream, parallel ranges, and a resumed partial file.
+    let client = hub.client(None);
+    let path = client.hub_download("alice/cdn", "big.bin", &opts()).unwrap();
+    assert_eq!(sha(&fs::read(&path).unwrap()), etag);
+    let ranged = tempfile::tempdir().unwrap();
+    let parallel = anonymous(&hub, ranged.path())
+        .parallel_threshold(1024 * 1024)
+        .max_workers(4)
+        .build()
+        .unwrap();
+    let path = parallel.hub_download("alice/cdn", "big.bin", &opts()).unwrap();
+    assert_eq!(sha(&fs::read(&path).unwrap()), etag);
+    let resumed = tempfile::tempdir().unwrap();
+    let blobs = resumed.path().join("models--alice--cdn/blobs");
+    fs::create_dir_all(&blobs).unwrap();
+    fs::write(blobs.join(format!("{etag}.incomplete")), &big[..1_500_000]).unwrap();
+    let client = anonymous(&hub, resumed.path()).build().unwrap();
+    let path = client.hub_download("alice/cdn", "big.bin", &opts()).unwrap();
+    assert_eq!(sha(&fs::read(&path).unwrap()), etag);
 }
