@@ -23,7 +23,7 @@ use crate::routes::ByteRange;
 pub const PATH_PREFIX: &str = "/_hubmix/cdn/";
 /// How long a blob URL stays valid.
 pub const URL_LIFETIME: Duration = Duration::from_secs(3600);
-/// A connection idle this long is closed.
+/// A connection idle this long (or a client that reads nothing for this long) is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest request head accepted.
 const MAX_HEAD: usize = 16 * 1024;
@@ -85,6 +85,8 @@ struct Request {
 fn connection(app: &App, stream: TcpStream) -> io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
+    // A client that stops reading must not hold the thread for ever.
+    stream.set_write_timeout(Some(IDLE_TIMEOUT))?;
     stream.set_nodelay(true)?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
