@@ -207,14 +207,11 @@ pub async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Response,
     };
     let (full, with_card) = (ctx.flag("full"), ctx.flag("full") || ctx.flag("cardData"));
     let who = ctx.who.clone();
-    let reader = Arc::clone(app);
     let mut found = app
         .run(move |a| {
             let mut found = Vec::new();
             for repo in a.store.repos(kind)? {
-                let visible = reader
-                    .auth
-                    .can_read(who.as_ref(), &repo.id.namespace, repo.private);
+                let visible = a.auth.can_read(who.as_ref(), &repo.id.namespace, repo.private);
                 let named = author.as_ref().is_none_or(|n| *n == repo.id.namespace)
                     && search
                         .as_ref()
