@@ -8,18 +8,27 @@
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::mpsc::{self, SyncSender};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
 use crate::failpoint;
+
+/// Part folders of multipart uploads untouched this long are uploads given up, and removed.
+pub const ABANDONED_PARTS_AGE: Duration = Duration::from_secs(24 * 3600);
+/// How often, at most, the part folders are looked over for abandoned ones.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The blob folder and its temporary area.
 #[derive(Debug)]
 pub struct BlobStore {
     blobs: PathBuf,
     tmp: PathBuf,
+    /// When the part folders were last looked over ([`BlobStore::sweep_parts_now_and_then`]).
+    last_sweep: Mutex<Option<Instant>>,
 }
 
 /// A file written to the temporary area, hashed, not yet in the store.
@@ -133,7 +142,11 @@ impl BlobStore {
             fs::remove_dir_all(&tmp)?;
         }
         fs::create_dir_all(&tmp)?;
-        Ok(BlobStore { blobs, tmp })
+        Ok(BlobStore {
+            blobs,
+            tmp,
+            last_sweep: Mutex::new(None),
+        })
     }
 
     /// Where the blob with this SHA-256 lives (whether or not it exists).
@@ -227,11 +240,51 @@ impl BlobStore {
     pub fn parts_dir(&self) -> PathBuf {
         self.tmp.join("parts")
     }
+
+    /// Removes the part folders of multipart uploads that no part has been added to for `age`:
+    /// uploads that were never completed (a completed one removes its folder). Returns how many
+    /// were removed.
+    pub fn sweep_parts(&self, age: Duration) -> io::Result<usize> {
+        let entries = match fs::read_dir(self.parts_dir()) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry?;
+            let idle = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+            if idle >= age {
+                fs::remove_dir_all(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// [`sweep_parts`](Self::sweep_parts) with [`ABANDONED_PARTS_AGE`], at most once per
+    /// [`SWEEP_INTERVAL`]: called as multipart uploads come in, so that the parts of abandoned
+    /// ones do not pile up until the next start.
+    pub fn sweep_parts_now_and_then(&self) {
+        {
+            let mut last = self.last_sweep.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < SWEEP_INTERVAL) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        match self.sweep_parts(ABANDONED_PARTS_AGE) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("removed the parts of {n} abandoned multipart uploads"),
+            Err(e) => tracing::warn!("cannot look over the multipart upload parts: {e}"),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::SystemTime;
 
     #[test]
     fn stores_by_hash_and_cleans_temp() {
@@ -251,6 +304,35 @@ mod tests {
         let store = BlobStore::open(dir.path()).unwrap();
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
         assert!(store.exists(&sha));
+    }
+
+    #[test]
+    fn abandoned_multipart_parts_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.sweep_parts(Duration::ZERO).unwrap(),
+            0,
+            "no parts folder yet"
+        );
+        let old = store.parts_dir().join("1-old");
+        let fresh = store.parts_dir().join("1-fresh");
+        for folder in [&old, &fresh] {
+            fs::create_dir_all(folder).unwrap();
+            fs::write(folder.join("1"), b"part").unwrap();
+        }
+        let two_days_ago = SystemTime::now() - Duration::from_secs(48 * 3600);
+        File::open(&old).unwrap().set_modified(two_days_ago).unwrap();
+        assert_eq!(store.sweep_parts(ABANDONED_PARTS_AGE).unwrap(), 1);
+        assert!(!old.exists() && fresh.join("1").is_file());
+        // Now and then: the first call looks, the next ones within the hour do not.
+        File::open(&fresh).unwrap().set_modified(two_days_ago).unwrap();
+        store.sweep_parts_now_and_then();
+        assert!(!fresh.exists());
+        fs::create_dir_all(&old).unwrap();
+        File::open(&old).unwrap().set_modified(two_days_ago).unwrap();
+        store.sweep_parts_now_and_then();
+        assert!(old.exists(), "not looked at again within the hour");
     }
 
     #[test]
