@@ -4,8 +4,8 @@
 //! `hubmix` use — downloads through `/resolve/`, repository metadata (with the model card's
 //! metadata: `cardData`, `tags`, `library_name`), listings (`/api/models?filter=burn&author=…`),
 //! repository management, and uploads (preupload, the Git LFS batch API with `basic` and
-//! `multipart` transfers, NDJSON commits, pull requests; a `README.md` whose metadata the Hub
-//! would refuse is refused) — so that the real Python client and hubmix work against it
+//! `multipart` transfers, NDJSON commits, pull requests; files a `.gitignore` excludes are left out;
+//! a `README.md` whose metadata the Hub would refuse is refused) — so that the real Python client and hubmix work against it
 //! unchanged. Point `HF_ENDPOINT` at it.
 //!
 //! Repositories have real history: immutable commits (each with its full tree), branches, tags
@@ -33,6 +33,7 @@ mod cdn;
 mod config;
 mod error;
 mod failpoint;
+mod gitignore;
 mod hashing;
 mod paths;
 mod repo_id;

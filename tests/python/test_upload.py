@@ -103,6 +103,28 @@ def test_readme_upload(alice, repo, cache_dir):
     assert download(repo, "README.md", cache_dir) == readme
 
 
+def test_gitignore_excludes_files_from_the_commit(alice, repo, tmp_path):
+    # A .gitignore uploaded with the files applies to them (2.x sends it as `gitIgnore`; every
+    # version gets the answer from the server).
+    folder = write_files(
+        tmp_path / "run",
+        {
+            ".gitignore": b"*.tmp\nlogs/\n!keep.tmp\n",
+            "model.bin": b"weights\n",
+            "scratch.tmp": b"x\n",
+            "keep.tmp": b"kept\n",
+            "logs/run.txt": b"loss 1\n",
+        },
+    )
+    alice.upload_folder(repo_id=repo, folder_path=folder)
+    assert remote_files(alice, repo) == {".gitignore", "model.bin", "keep.tmp"}
+
+    # Later uploads follow the .gitignore the repository has.
+    alice.upload_file(path_or_fileobj=b"later\n", path_in_repo="later.tmp", repo_id=repo)
+    alice.upload_file(path_or_fileobj=b"notes\n", path_in_repo="notes.txt", repo_id=repo)
+    assert remote_files(alice, repo) == {".gitignore", "model.bin", "keep.tmp", "notes.txt"}
+
+
 def test_upload_folder_patterns_and_deletions(alice, repo, tmp_path, cache_dir):
     v1 = write_files(
         tmp_path / "v1",

@@ -19,6 +19,7 @@ use crate::app::App;
 use crate::card::README;
 use crate::error::ApiError;
 use crate::failpoint::{self, Point};
+use crate::gitignore::{GITIGNORE, Rules};
 use crate::paths::validate_file_path;
 use crate::repo_id::RepoId;
 use crate::storage::{CommitTarget, Entry, FileOp, NewCommit, RefKind, RepoRow, StoreError, parse_full_ref};
@@ -95,8 +96,12 @@ async fn committable(
     Ok((repo, head))
 }
 
-/// `POST /api/{type}/{repo}/preupload/{rev}`: for each file, `lfs` or `regular`, and the
-/// object now at that path (so the client can skip unchanged files).
+/// A repository's `.gitignore` larger than this is not read.
+const MAX_GITIGNORE_BYTES: u64 = 1024 * 1024;
+
+/// `POST /api/{type}/{repo}/preupload/{rev}`: for each file, `lfs` or `regular`, whether the
+/// `.gitignore` excludes it (the one sent as `gitIgnore`, else the revision's), and the object
+/// now at that path (so the client can skip unchanged files).
 pub async fn preupload(
     app: &Arc<App>,
     ctx: &Ctx,
@@ -107,6 +112,8 @@ pub async fn preupload(
     #[derive(Deserialize)]
     struct Req {
         files: Vec<File>,
+        #[serde(rename = "gitIgnore")]
+        git_ignore: Option<String>,
     }
     #[derive(Deserialize)]
     struct File {
@@ -123,6 +130,15 @@ pub async fn preupload(
     let commit = head.clone();
     let files = app
         .run(move |a| {
+            let rules = match req.git_ignore {
+                Some(text) => Some(text),
+                None => a
+                    .store
+                    .entry(&commit, GITIGNORE)?
+                    .filter(|e| e.size <= MAX_GITIGNORE_BYTES)
+                    .and_then(|e| std::fs::read_to_string(a.store.blobs.path(&e.sha256)).ok()),
+            }
+            .map(|text| Rules::parse(&text));
             req.files
                 .into_iter()
                 .map(|f| {
@@ -136,7 +152,7 @@ pub async fn preupload(
                     Ok(json!({
                         "path": f.path,
                         "uploadMode": if lfs { "lfs" } else { "regular" },
-                        "shouldIgnore": false,
+                        "shouldIgnore": rules.as_ref().is_some_and(|r| r.ignores(&f.path)),
                         "oid": oid,
                     }))
                 })

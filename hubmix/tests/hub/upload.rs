@@ -637,3 +637,31 @@ fn a_lost_answer_to_the_multipart_completion_is_retried() {
     assert_eq!(completes, 2, "the completion was sent again");
     assert_eq!(fetch(&hub, "alice/lost", "main", "w.bin"), data);
 }
+
+#[test]
+fn files_a_gitignore_excludes_are_not_committed() {
+    let (_hub, alice) = hub_with_repo("ignored");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), ".gitignore", b"*.tmp\nlogs/\n!keep.tmp\n");
+    write(dir.path(), "model.bin", b"weights");
+    write(dir.path(), "scratch.tmp", b"x");
+    write(dir.path(), "keep.tmp", b"kept");
+    write(dir.path(), "logs/run.txt", b"loss 1");
+    alice
+        .upload_folder("alice/ignored", dir.path(), &UploadFolderOptions::default())
+        .unwrap();
+    let expected = [".gitattributes", ".gitignore", "keep.tmp", "model.bin"];
+    assert_eq!(files(&alice, "alice/ignored"), expected);
+
+    // A later upload follows the repository's .gitignore: nothing to commit, the head stays.
+    let before = head(&alice, "alice/ignored", "main");
+    let info = alice
+        .create_commit(
+            "alice/ignored",
+            &[CommitOperation::add_bytes("later.tmp", b"later".as_slice())],
+            &CommitOptions::new("later"),
+        )
+        .unwrap();
+    assert_eq!(info.oid, before);
+    assert_eq!(files(&alice, "alice/ignored"), expected);
+}
