@@ -40,6 +40,8 @@ const PREUPLOAD_BATCH: usize = 256;
 const HASH_CHUNK: usize = 1 << 20;
 /// Raw bytes encoded at a time in the commit body (a multiple of 3, so the pieces join).
 const BASE64_CHUNK: usize = 3 << 16;
+/// A `README.md` larger than this is not sent to `/api/validate-yaml` before a commit.
+const MAX_CHECKED_CARD_BYTES: u64 = 16 * 1024 * 1024;
 /// Folders nothing may be written under (as `huggingface_hub`).
 const FORBIDDEN_FOLDERS: [&str; 2] = [".git", ".cache"];
 
@@ -601,6 +603,10 @@ impl HubClient {
     /// Hub refuses would fail the commit after the large files were sent. Warnings are logged.
     /// A Hub without the endpoint is not asked.
     fn validate_card(&self, card: &Content, size: u64, repo: &RepoId) -> Result<(), HubError> {
+        if size > MAX_CHECKED_CARD_BYTES {
+            tracing::debug!("{README} is {size} bytes: left to the Hub's check at commit time");
+            return Ok(());
+        }
         let mut text = Vec::with_capacity(size as usize);
         card.read_all(size, |b| text.extend_from_slice(b))?;
         let text = String::from_utf8(text).map_err(|_| HubError::InvalidModelCard {
@@ -631,6 +637,9 @@ impl HubClient {
         }
         match (status, messages("errors")) {
             (200, _) => Ok(()),
+            (_, errors) if errors.is_empty() => Err(HubError::InvalidModelCard {
+                reason: "the Hub refuses its metadata and gives no reason".into(),
+            }),
             (_, errors) => Err(HubError::InvalidModelCard {
                 reason: format!("the Hub refuses its metadata: {}", errors.join("; ")),
             }),
