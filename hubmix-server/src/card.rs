@@ -50,16 +50,25 @@ pub fn card_data(readme: &str) -> Result<Option<Map<String, Value>>, Vec<String>
     }
 }
 
-/// The `tags` a card gives a repository, as the Hub derives them: the card's own tags, then its
-/// library, then `license:<id>` for each license.
+/// The `tags` a card gives a repository, as the Hub derives them (the listings' `filter` matches
+/// these): the card's own tags, its library, its pipeline tag, its languages, `dataset:<id>`
+/// for each dataset, `base_model:<id>` for each base model and `license:<id>` for each license.
 pub fn tags(data: &Map<String, Value>) -> Vec<String> {
     let mut tags = strings(data.get("tags"));
-    tags.extend(strings(data.get("library_name")));
-    tags.extend(
-        strings(data.get("license"))
-            .into_iter()
-            .map(|l| format!("license:{l}")),
-    );
+    for key in ["library_name", "pipeline_tag", "language"] {
+        tags.extend(strings(data.get(key)));
+    }
+    for (key, prefix) in [
+        ("datasets", "dataset"),
+        ("base_model", "base_model"),
+        ("license", "license"),
+    ] {
+        tags.extend(
+            strings(data.get(key))
+                .into_iter()
+                .map(|v| format!("{prefix}:{v}")),
+        );
+    }
     let mut seen = std::collections::HashSet::new();
     tags.retain(|t| seen.insert(t.clone()));
     tags
@@ -133,14 +142,19 @@ mod tests {
     #[test]
     fn reads_the_front_matter_as_json() {
         let card = "---\r\nlibrary_name: burn\r\ntags:\r\n- burn\r\n- hubmix\r\nlicense: mit\r\n\
-                    model-index:\r\n- name: mlp\r\n  results: []\r\nepochs: 3\r\nlr: 0.5\r\n---\r\n# Mlp\r\n";
+                    model-index:\r\n- name: mlp\r\n  results: []\r\nepochs: 3\r\nlr: 0.5\r\n\
+                    datasets: [alice/rows]\r\nlanguage: [en, fr]\r\n---\r\n# Mlp\r\n";
         let data = card_data(card).unwrap().unwrap();
         assert_eq!(
             Value::Object(data.clone()),
             json!({"library_name": "burn", "tags": ["burn", "hubmix"], "license": "mit",
-                   "model-index": [{"name": "mlp", "results": []}], "epochs": 3, "lr": 0.5})
+                   "model-index": [{"name": "mlp", "results": []}], "epochs": 3, "lr": 0.5,
+                   "datasets": ["alice/rows"], "language": ["en", "fr"]})
         );
-        assert_eq!(tags(&data), ["burn", "hubmix", "license:mit"]);
+        assert_eq!(
+            tags(&data),
+            ["burn", "hubmix", "en", "fr", "dataset:alice/rows", "license:mit"]
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ def card(tag: str, extra: str = "") -> bytes:
         f"tags:\n- burn\n- hubmix\n- {tag}\n"
         "license: mit\n"
         "pipeline_tag: tabular-classification\n"
+        "datasets:\n- alice/rows\n"
         f"{extra}"
         "---\n# A model\n"
     ).encode()
@@ -28,7 +29,7 @@ def test_model_info_reads_the_card(alice, repo):
     info = alice.model_info(repo)
     assert info.library_name == "burn"
     assert info.pipeline_tag == "tabular-classification"
-    assert info.tags == ["burn", "hubmix", tag, "license:mit"]
+    assert set(info.tags) == {"burn", "hubmix", tag, "tabular-classification", "dataset:alice/rows", "license:mit"}
     assert info.card_data.library_name == "burn"
     assert info.card_data.license == "mit"
     assert info.card_data.tags == ["burn", "hubmix", tag]
@@ -59,6 +60,8 @@ def test_list_models_filters_by_tag_author_search_and_visibility(alice, bob, ano
     assert ids(anon, filter=[tag, "pytorch"]) == []
     assert ids(anon, filter=tag, author="alice") == sorted([names["alice", "mlp"], names["alice", "cnn"]])
     assert ids(anon, filter=tag, search="MLP") == sorted([names["alice", "mlp"], names["bob", "mlp"]])
+    # What the Hub derives from the card: `trained_dataset` (2.x) is a `dataset:` filter.
+    assert ids(anon, filter=[tag, "dataset:alice/rows", "license:mit"]) == everyone
     assert ids(anon, author="alice", search=untagged.split("/")[1]) == [untagged]
     assert len(ids(anon, filter=tag, limit=2)) == 2
 
