@@ -28,9 +28,15 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest request head accepted.
 const MAX_HEAD: usize = 16 * 1024;
 
-/// The signed URL of blob `sha256` on the blob host at `port`, for a client that reached this
-/// server at `base` (`http://host[:port]`).
+/// The signed URL of blob `sha256` on the blob host: under its configured public URL, else at
+/// `port` of the host a client reached this server at (`base`, `http://host[:port]`).
 pub fn blob_url(app: &App, base: &str, port: u16, sha256: &str) -> String {
+    let exp = unix_now() + URL_LIFETIME.as_secs();
+    let sig = app.sign_message(&message(sha256, exp));
+    let target = format!("{PATH_PREFIX}{sha256}?exp={exp}&sig={sig}");
+    if let Some(url) = &app.config.lfs_cdn_url {
+        return format!("{url}{target}");
+    }
     let host = base
         .split_once("://")
         .map_or(base, |(_, rest)| rest)
@@ -42,9 +48,7 @@ pub fn blob_url(app: &App, base: &str, port: u16, sha256: &str) -> String {
         Some(i) if !host[i..].contains(']') => &host[..i],
         _ => host,
     };
-    let exp = unix_now() + URL_LIFETIME.as_secs();
-    let sig = app.sign_message(&message(sha256, exp));
-    format!("http://{host}:{port}{PATH_PREFIX}{sha256}?exp={exp}&sig={sig}")
+    format!("http://{host}:{port}{target}")
 }
 
 /// Accepts connections until the runtime stops.

@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub(crate) max_line_bytes: usize,
     pub(crate) page_size: usize,
     pub(crate) lfs_cdn: bool,
+    pub(crate) lfs_cdn_bind: Option<SocketAddr>,
+    pub(crate) lfs_cdn_url: Option<String>,
 }
 
 /// One access token: who it belongs to and what it may do.
@@ -57,6 +59,8 @@ impl ServerConfig {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             page_size: DEFAULT_PAGE_SIZE,
             lfs_cdn: false,
+            lfs_cdn_bind: None,
+            lfs_cdn_url: None,
         }
     }
 
@@ -121,9 +125,25 @@ impl ServerConfig {
     /// Downloads of LFS files are then answered with a `302` to a signed, expiring URL there, as
     /// the Hub redirects them to its CDN; the real client and hubmix follow it. Off by default:
     /// the blob host must be reachable at the host name clients use for this server (behind a
-    /// reverse proxy with [`public_url`](Self::public_url), expose its port too).
+    /// reverse proxy, give it a fixed address with [`lfs_cdn_bind`](Self::lfs_cdn_bind) and
+    /// the URL clients reach it at with [`lfs_cdn_url`](Self::lfs_cdn_url)).
     pub fn lfs_cdn(mut self, on: bool) -> Self {
         self.lfs_cdn = on;
+        self
+    }
+
+    /// Turns the blob host on, listening on `addr` (default: the server's address, a free port).
+    pub fn lfs_cdn_bind(mut self, addr: SocketAddr) -> Self {
+        self.lfs_cdn = true;
+        self.lfs_cdn_bind = Some(addr);
+        self
+    }
+
+    /// Turns the blob host on, and has its URLs start with `url` (`https://blobs.example.com`)
+    /// instead of the request's host name with the blob host's port.
+    pub fn lfs_cdn_url(mut self, url: impl Into<String>) -> Self {
+        self.lfs_cdn = true;
+        self.lfs_cdn_url = Some(url.into().trim_end_matches('/').to_owned());
         self
     }
 

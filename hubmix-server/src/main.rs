@@ -47,6 +47,12 @@ struct Args {
     /// their downloads there as the Hub does to its CDN; clients must reach that port too.
     #[arg(long)]
     lfs_cdn: bool,
+    /// Address of the blob host (implies --lfs-cdn; default: --bind's address, a free port).
+    #[arg(long)]
+    lfs_cdn_bind: Option<std::net::SocketAddr>,
+    /// URL clients reach the blob host at, e.g. behind a reverse proxy (implies --lfs-cdn).
+    #[arg(long)]
+    lfs_cdn_url: Option<String>,
 }
 
 fn parse_token(s: &str) -> Result<(String, String, Role), String> {
@@ -91,6 +97,12 @@ fn main() -> ExitCode {
         .max_line_bytes(args.max_line_bytes)
         .page_size(args.page_size)
         .lfs_cdn(args.lfs_cdn);
+    if let Some(addr) = args.lfs_cdn_bind {
+        config = config.lfs_cdn_bind(addr);
+    }
+    if let Some(url) = args.lfs_cdn_url {
+        config = config.lfs_cdn_url(url);
+    }
     if let Some(url) = args.public_url {
         config = config.public_url(url);
     }

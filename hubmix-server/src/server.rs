@@ -133,7 +133,9 @@ pub async fn serve(
     let (app, blob_host) = start_app(config, addr)?;
     if let Some(blob_host) = blob_host {
         let blob_host = tokio::net::TcpListener::from_std(blob_host).map_err(ServerError::Runtime)?;
-        tracing::info!("blob host for LFS downloads on port {:?}", app.cdn_port);
+        if let Ok(blob_addr) = blob_host.local_addr() {
+            tracing::info!("blob host for LFS downloads listening on http://{blob_addr}");
+        }
         tokio::spawn(cdn::serve(Arc::clone(&app), blob_host));
     }
     let listener = tokio::net::TcpListener::from_std(listener)
@@ -163,7 +165,11 @@ fn start_app(
     addr: SocketAddr,
 ) -> Result<(Arc<App>, Option<std::net::TcpListener>), ServerError> {
     let blob_host = match config.lfs_cdn {
-        true => Some(bind(SocketAddr::new(addr.ip(), 0))?),
+        true => Some(bind(
+            config
+                .lfs_cdn_bind
+                .unwrap_or_else(|| SocketAddr::new(addr.ip(), 0)),
+        )?),
         false => None,
     };
     let port = match &blob_host {

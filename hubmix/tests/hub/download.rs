@@ -576,3 +576,34 @@ fn lfs_files_come_from_the_blob_host_whole_in_ranges_and_resumed() {
     let path = client.hub_download("alice/cdn", "big.bin", &opts()).unwrap();
     assert_eq!(sha(&fs::read(&path).unwrap()), etag);
 }
+
+#[test]
+fn the_blob_host_can_have_its_own_address_and_public_url() {
+    let head_location = |hub: &Hub| {
+        seed::create_repo(hub, "where", false);
+        seed::commit(hub, "where", "main", &[("big.bin", &bytes(2 * 1024 * 1024, 8))]);
+        let agent: ureq::Agent = ureq::Agent::config_builder().max_redirects(0).build().into();
+        let answer = agent
+            .head(format!("{}/alice/where/resolve/main/big.bin", hub.url()))
+            .call()
+            .unwrap();
+        answer.headers()["location"].to_str().unwrap().to_owned()
+    };
+    // Behind a reverse proxy: the URLs start with the proxy's address for the blob host.
+    let proxied = Hub::start_with(|c| c.lfs_cdn_url("https://blobs.example.com/"));
+    let location = head_location(&proxied);
+    assert!(
+        location.starts_with("https://blobs.example.com/_hubmix/cdn/"),
+        "{location}"
+    );
+    // An address of its own: the URLs name it, and downloads work.
+    let bound = Hub::start_with(|c| c.lfs_cdn_bind("127.0.0.1:0".parse().unwrap()));
+    let location = head_location(&bound);
+    let port = location.split('/').nth(2).unwrap().rsplit(':').next().unwrap();
+    assert_ne!(Some(port), bound.url().rsplit(':').next(), "{location}");
+    let path = bound
+        .client(None)
+        .hub_download("alice/where", "big.bin", &opts())
+        .unwrap();
+    assert_eq!(fs::read(path).unwrap().len(), 2 * 1024 * 1024);
+}
