@@ -14,10 +14,7 @@ use crate::card;
 use crate::error::ApiError;
 use crate::hashing;
 use crate::repo_id::{RepoId, RepoType};
-use crate::storage::{CommitRow, Entry, RepoRow, Store, StoreError};
-
-/// Cards larger than this are not read for the repository info and the listings.
-const MAX_CARD_BYTES: u64 = 1024 * 1024;
+use crate::storage::{CommitRow, RepoRow, StoreError};
 
 /// The body of create and delete calls.
 #[derive(Deserialize)]
@@ -165,7 +162,8 @@ pub async fn info(app: &Arc<App>, ctx: &Ctx, id: RepoId, rev: Option<String>) ->
                 .commit_row(&oid)?
                 .ok_or(StoreError::RevisionNotFound(rev))?;
             let entries = a.store.entries(&oid)?;
-            let card = card_of(&a.store, &entries);
+            let readme = entries.iter().find(|e| e.path == card::README);
+            let card = metadata(readme.and_then(|e| a.store.text_of(e)));
             Ok((commit, entries, card))
         })
         .await?;
@@ -223,8 +221,7 @@ pub async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Response,
                 let Some(commit) = a.store.commit_row(&oid)? else {
                     continue;
                 };
-                let entries = a.store.entries(&oid)?;
-                let card = card_of(&a.store, &entries);
+                let card = metadata(a.store.small_text(&oid, card::README)?);
                 let tags = card.as_ref().map(card::tags).unwrap_or_default();
                 let pipeline = card
                     .as_ref()
@@ -232,7 +229,9 @@ pub async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Response,
                 if wanted_tags.iter().all(|t| tags.contains(t))
                     && pipeline_tag.as_ref().is_none_or(|p| pipeline.as_ref() == Some(p))
                 {
-                    found.push((repo, commit, entries, card));
+                    // The files, for `full` only: the listing reads just the card otherwise.
+                    let files = if full { a.store.entries(&oid)? } else { Vec::new() };
+                    found.push((repo, commit, files, card));
                 }
             }
             Ok(found)
@@ -249,10 +248,10 @@ pub async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Response,
     found.truncate(limit.unwrap_or(usize::MAX));
     let items: Vec<Value> = found
         .iter()
-        .map(|(repo, commit, entries, card)| {
+        .map(|(repo, commit, files, card)| {
             let mut item = summary(repo, commit, card.as_ref(), with_card);
             if full {
-                item["siblings"] = entries.iter().map(|e| json!({"rfilename": e.path})).collect();
+                item["siblings"] = files.iter().map(|e| json!({"rfilename": e.path})).collect();
             }
             item
         })
@@ -290,12 +289,8 @@ fn summary(repo: &RepoRow, commit: &CommitRow, card: Option<&Map<String, Value>>
     info
 }
 
-/// The metadata of the `README.md` among `entries` (`None`: no card, or one the Hub would
-/// refuse, as a commit from before this check could hold).
-fn card_of(store: &Store, entries: &[Entry]) -> Option<Map<String, Value>> {
-    let readme = entries
-        .iter()
-        .find(|e| e.path == card::README && e.size <= MAX_CARD_BYTES)?;
-    let text = std::fs::read_to_string(store.blobs.path(&readme.sha256)).ok()?;
-    card::card_data(&text).ok().flatten()
+/// The metadata of a card's text (`None`: no card, or one the Hub would refuse, as a commit from
+/// before this check could hold).
+fn metadata(readme: Option<String>) -> Option<Map<String, Value>> {
+    card::card_data(&readme?).ok().flatten()
 }

@@ -11,6 +11,7 @@ use std::io::{self, Read, SeekFrom};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
+use axum::http::response::Builder;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use tokio::io::AsyncSeekExt;
@@ -20,6 +21,7 @@ use crate::app::App;
 use crate::cdn;
 use crate::error::ApiError;
 use crate::repo_id::RepoId;
+use crate::storage::Entry;
 
 /// Read size of the download stream.
 const STREAM_CHUNK: usize = 256 * 1024;
@@ -103,17 +105,12 @@ pub async fn resolve(
     if entry.lfs
         && let Some(port) = app.cdn_port
     {
-        return Response::builder()
+        return file_headers(Response::builder(), &entry, &commit)
             .status(StatusCode::FOUND)
             .header(
                 header::LOCATION,
                 cdn::blob_url(app, &ctx.base, port, &entry.sha256),
             )
-            .header(header::ETAG, format!("\"{}\"", entry.etag()))
-            .header("x-repo-commit", &commit)
-            .header("x-linked-etag", format!("\"{}\"", entry.sha256))
-            .header("x-linked-size", entry.size)
-            .header(header::ACCEPT_RANGES, "bytes")
             .header(header::CONTENT_LENGTH, 0)
             .body(Body::empty())
             .map_err(|e| ApiError::Internal(e.to_string()));
@@ -128,18 +125,10 @@ pub async fn resolve(
         None => (StatusCode::OK, 0, total),
     };
 
-    let mut response = Response::builder()
+    let mut response = file_headers(Response::builder(), &entry, &commit)
         .status(status)
         .header(header::CONTENT_TYPE, "application/octet-stream")
-        .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::ETAG, format!("\"{}\"", entry.etag()))
-        .header("x-repo-commit", &commit)
         .header(header::CONTENT_LENGTH, len);
-    if entry.lfs {
-        response = response
-            .header("x-linked-etag", format!("\"{}\"", entry.sha256))
-            .header("x-linked-size", total);
-    }
     if let Some(r) = &range {
         response = response.header(
             header::CONTENT_RANGE,
@@ -165,6 +154,21 @@ pub async fn resolve(
         response.headers_mut().insert(header::CONTENT_LENGTH, v);
     }
     Ok(response)
+}
+
+/// What every answer about a file says, the bytes or a redirect to them: `ETag`, `X-Repo-Commit`,
+/// `Accept-Ranges`, and for LFS files `X-Linked-Etag` and `X-Linked-Size`.
+fn file_headers(builder: Builder, entry: &Entry, commit: &str) -> Builder {
+    let builder = builder
+        .header(header::ETAG, format!("\"{}\"", entry.etag()))
+        .header("x-repo-commit", commit)
+        .header(header::ACCEPT_RANGES, "bytes");
+    if !entry.lfs {
+        return builder;
+    }
+    builder
+        .header("x-linked-etag", format!("\"{}\"", entry.sha256))
+        .header("x-linked-size", entry.size)
 }
 
 /// Streams the next `len` bytes of `file`, [`STREAM_CHUNK`] at a time, each read on the blocking

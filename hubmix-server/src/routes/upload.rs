@@ -96,9 +96,6 @@ async fn committable(
     Ok((repo, head))
 }
 
-/// A repository's `.gitignore` larger than this is not read.
-const MAX_GITIGNORE_BYTES: u64 = 1024 * 1024;
-
 /// `POST /api/{type}/{repo}/preupload/{rev}`: for each file, `lfs` or `regular`, whether the
 /// `.gitignore` excludes it (the one sent as `gitIgnore`, else the revision's), and the object
 /// now at that path (so the client can skip unchanged files).
@@ -132,11 +129,7 @@ pub async fn preupload(
         .run(move |a| {
             let rules = match req.git_ignore {
                 Some(text) => Some(text),
-                None => a
-                    .store
-                    .entry(&commit, GITIGNORE)?
-                    .filter(|e| e.size <= MAX_GITIGNORE_BYTES)
-                    .and_then(|e| std::fs::read_to_string(a.store.blobs.path(&e.sha256)).ok()),
+                None => a.store.small_text(&commit, GITIGNORE)?,
             }
             .map(|text| Rules::parse(&text));
             req.files

@@ -62,6 +62,9 @@ pub struct CommitOutcome {
     pub pr_num: Option<u64>,
 }
 
+/// Files the server reads for itself (the card, the `.gitignore`) are not read above this size.
+pub const MAX_SMALL_TEXT: u64 = 1024 * 1024;
+
 impl Store {
     /// Makes a commit, atomically: the tree rows, the commit and the ref move in one
     /// transaction, and the ref moves only if it still points where it did (compare-and-swap).
@@ -216,6 +219,19 @@ impl Store {
             "SELECT path, size, sha256, git_oid, lfs FROM entries WHERE commit_oid = ?1 AND path = ?2",
         )?;
         Ok(stmt.query_row(params![commit, path], entry_from_row).optional()?)
+    }
+
+    /// The text of the small file at `path` in `commit` (the card, the `.gitignore`): `None`
+    /// when it is absent, larger than [`MAX_SMALL_TEXT`], or not UTF-8.
+    pub fn small_text(&self, commit: &str, path: &str) -> StoreResult<Option<String>> {
+        Ok(self.entry(commit, path)?.and_then(|e| self.text_of(&e)))
+    }
+
+    /// The text of `entry` (see [`small_text`](Self::small_text)).
+    pub fn text_of(&self, entry: &Entry) -> Option<String> {
+        (entry.size <= MAX_SMALL_TEXT)
+            .then(|| std::fs::read_to_string(self.blobs.path(&entry.sha256)).ok())
+            .flatten()
     }
 
     /// The commit `oid`.
