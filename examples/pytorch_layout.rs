@@ -50,10 +50,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = NetConfig::new(8, 3).init(&device);
 
     let repo = format!("{}/pytorch-layout-net", hub.namespace);
-    let options = PushOptions::default()
-        .client(hub.client.clone())
-        .save(SaveOptions::default().layout(Layout::PyTorch));
-    let pushed = model.push_to_hub(&repo, &options)?;
+    let options = PushOptions::default().client(hub.client.clone());
+    let pushed = model.push_to_hub_with(&repo, &options, &SaveOptions::default().layout(Layout::PyTorch))?;
     println!("Pushed {repo} at {} in the PyTorch layout.", pushed.oid);
 
     let weights = hub

@@ -5,7 +5,7 @@
 //! * [`python_venv`] provides a cached Python virtual environment with a pinned `huggingface_hub`
 //!   release and pytest, for the Python interoperability suite in `tests/python`.
 //! * [`torch_venv`] provides one that also sees the system's PyTorch, for the model interop tests.
-//! * [`bench`] holds what the benchmark programs share.
+//! * [`mod@bench`] holds what the benchmark programs share.
 
 pub mod bench;
 

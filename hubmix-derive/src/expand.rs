@@ -1,6 +1,6 @@
 //! Code generation. The impl is as small as it can be: the attributes become a `static`
 //! `ModelInfo`, plus one line each to get the config and to build the module; everything else
-//! is provided by `hubmix`.
+//! is provided by `hubmix` (the `ModelHubMixin` impl is one macro call, its items are hubmix's).
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -41,6 +41,7 @@ fn impl_hub_model(model: &Model) -> TokenStream {
         }
         Access::Fn(path) => quote_spanned!(path.span()=> #path(self)),
     };
+    let mixin = impl_mixin(input);
     let hub_init = match input.attrs.init_fn.get() {
         Some(path) => quote_spanned!(path.span()=> #path(config, device)),
         None => quote_spanned!(config_ty.span()=> config.init(device)),
@@ -62,6 +63,25 @@ fn impl_hub_model(model: &Model) -> TokenStream {
             fn hub_init(config: &#config_ty, device: &#krate::Device) -> Self {
                 #hub_init
             }
+        }
+
+        #mixin
+    }
+}
+
+/// `impl ModelHubMixin for T { hubmix::__model_hub_mixin!(); }`: the items, written once in
+/// hubmix, each hand over to a function generic over `HubModel`. (`ModelHubMixin` is
+/// hubmix-hub's trait, so hubmix cannot implement it for every `HubModel` at once.)
+pub fn impl_mixin(input: &Input) -> TokenStream {
+    let krate = input.attrs.crate_path();
+    let ident = input.ident;
+    let generics = impl_generics(input);
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let (_, ty_generics, _) = input.generics.split_for_impl();
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::ModelHubMixin for #ident #ty_generics #where_clause {
+            #krate::__model_hub_mixin!();
         }
     }
 }
@@ -146,6 +166,10 @@ mod tests {
                 fn hub_init(config: &MlpConfig, device: &::hubmix::Device) -> Self {
                     config.init(device)
                 }
+            }
+            #[automatically_derived]
+            impl ::hubmix::ModelHubMixin for Mlp {
+                ::hubmix::__model_hub_mixin!();
             }
         }
         .to_string()
@@ -246,6 +270,10 @@ mod tests {
                     build_block(config, device)
                 }
             }
+            #[automatically_derived]
+            impl ::hubmix::ModelHubMixin for Block {
+                ::hubmix::__model_hub_mixin!();
+            }
         };
         assert_eq!(expand(input), expected.to_string());
     }
@@ -306,6 +334,10 @@ mod tests {
                         config.init(device)
                     }
                 }
+                #[automatically_derived]
+                impl my_models::hubmix::ModelHubMixin for Mlp {
+                    my_models::hubmix::__model_hub_mixin!();
+                }
             };
             assert_eq!(expand(input), expected.to_string());
         }
@@ -339,6 +371,14 @@ mod tests {
                 fn hub_init(config: &StackConfig<N>, device: &::hubmix::Device) -> Self {
                     config.init(device)
                 }
+            }
+            #[automatically_derived]
+            impl<M: Module, const N: usize> ::hubmix::ModelHubMixin for Stack<M, N>
+            where
+                M: Clone,
+                Stack<M, N>: burn::module::Module
+            {
+                ::hubmix::__model_hub_mixin!();
             }
         };
         assert_eq!(expand(input), expected.to_string());
@@ -386,6 +426,12 @@ mod tests {
         };
         let output = super::derive(&input).to_string();
         assert!(output.contains("impl :: hubmix :: HubModel for Mlp"), "{output}");
+        assert!(
+            output.contains(
+                "impl :: hubmix :: ModelHubMixin for Mlp { :: hubmix :: __model_hub_mixin ! () ; }"
+            ),
+            "{output}"
+        );
         assert!(output.contains("type Config = MlpConfig ;"), "{output}");
         let errors = errors(input);
         let expected = [

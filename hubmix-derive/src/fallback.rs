@@ -6,9 +6,10 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 
 use crate::ast::{Data, Input, Style};
-use crate::expand::impl_generics;
+use crate::expand::{impl_generics, impl_mixin};
 
-/// The errors as `compile_error!`s, and a stub `HubModel` impl whose methods are unreachable.
+/// The errors as `compile_error!`s, a stub `HubModel` impl whose methods are unreachable, and
+/// the `ModelHubMixin` impl (its methods then never run).
 pub fn expand(input: &Input, errors: syn::Error) -> TokenStream {
     // No stub where Burn's `#[derive(Module)]` cannot make the type a module (a union; a tuple
     // struct, which Burn 0.22's derive rejects): the stub would only add "not a Module" errors.
@@ -36,6 +37,7 @@ pub fn expand(input: &Input, errors: syn::Error) -> TokenStream {
         }
     };
     let errors = errors.map(syn::Error::into_compile_error);
+    let mixin = impl_mixin(input);
     quote! {
         #[automatically_derived]
         impl #impl_generics #krate::HubModel for #ident #ty_generics #where_clause {
@@ -53,6 +55,7 @@ pub fn expand(input: &Input, errors: syn::Error) -> TokenStream {
                 ::core::unreachable!()
             }
         }
+        #mixin
         #(#errors)*
     }
 }

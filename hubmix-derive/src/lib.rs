@@ -1,7 +1,7 @@
 //! `#[derive(HubModel)]` for Burn modules: the proc-macro half of `hubmix`.
 //!
-//! Use it through the `hubmix` crate (feature `burn`), which re-exports it next to the
-//! `HubModel` trait it implements: `use hubmix::HubModel;` brings both. The attributes are
+//! Use it through the `hubmix` crate, which re-exports it next to the `HubModel` trait it
+//! implements: `use hubmix::HubModel;` brings both. The attributes are
 //! documented on [`macro@HubModel`].
 //!
 //! Layout (as thiserror-impl and serde_derive): `ast` is a typed view of the input, `attr`
@@ -21,7 +21,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// `save_pretrained`, `from_pretrained` and `push_to_hub`.
 ///
 /// ```no_run
-/// # fn main() -> Result<(), hubmix::HubError> {
+/// # fn main() -> Result<(), hubmix::Error> {
 /// use burn::config::Config;
 /// use burn::module::Module;
 /// use burn::nn::{Linear, LinearConfig};
@@ -59,7 +59,8 @@ use syn::{DeriveInput, parse_macro_input};
 ///
 /// The generated impl is small: a `static` `ModelInfo` built from the attributes,
 /// `hub_config` (clones the config field, or calls `config_fn`) and `hub_init` (calls
-/// `config.init(device)`, or `init_fn`).
+/// `config.init(device)`, or `init_fn`); and `impl ModelHubMixin` with one macro call, whose
+/// items are hubmix's (Burn's options, report and error; each method hands over to hubmix).
 ///
 /// # Attributes
 ///

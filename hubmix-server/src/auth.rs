@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 
-use crate::config::TokenGrant;
 use crate::error::ApiError;
 
 /// What a token may do.
@@ -29,6 +28,14 @@ impl Role {
             Role::Write => "write",
         }
     }
+}
+
+/// One access token: who it belongs to and what it may do.
+#[derive(Debug, Clone)]
+pub(crate) struct TokenGrant {
+    pub user: String,
+    pub token: String,
+    pub role: Role,
 }
 
 /// An authenticated caller.

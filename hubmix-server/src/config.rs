@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::auth::Role;
+use crate::auth::{Role, TokenGrant};
 
 /// Everything the server needs to start. Build it with [`ServerConfig::new`] and the builder
 /// methods, or read the users and organisations from a TOML file with
@@ -25,14 +25,6 @@ pub struct ServerConfig {
     pub(crate) lfs_cdn: bool,
     pub(crate) lfs_cdn_bind: Option<SocketAddr>,
     pub(crate) lfs_cdn_url: Option<String>,
-}
-
-/// One access token: who it belongs to and what it may do.
-#[derive(Debug, Clone)]
-pub(crate) struct TokenGrant {
-    pub user: String,
-    pub token: String,
-    pub role: Role,
 }
 
 /// Default size from which preupload sends a file through LFS (10 MiB, as huggingface.co).
@@ -120,7 +112,7 @@ impl ServerConfig {
         self
     }
 
-    /// Serve LFS files from a blob host of this server ([`crate::cdn`]'s module docs): a second
+    /// Serve LFS files from a blob host of this server: a second
     /// listener, on the same address with a port of its own, that sends blobs with `sendfile`.
     /// Downloads of LFS files are then answered with a `302` to a signed, expiring URL there, as
     /// the Hub redirects them to its CDN; the real client and hubmix follow it. Off by default:

@@ -3,6 +3,8 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use hubmix_protocol::types::ErrorBody;
+use hubmix_protocol::wire::{self, ErrorCode};
 
 use crate::storage::StoreError;
 
@@ -46,27 +48,27 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    fn status_and_code(&self) -> (StatusCode, ErrorCode) {
         match self {
-            ApiError::RepoNotFound => (StatusCode::NOT_FOUND, "RepoNotFound"),
-            ApiError::RevisionNotFound(_) => (StatusCode::NOT_FOUND, "RevisionNotFound"),
+            ApiError::RepoNotFound => (StatusCode::NOT_FOUND, ErrorCode::RepoNotFound),
+            ApiError::RevisionNotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::RevisionNotFound),
             ApiError::EntryNotFound { .. } | ApiError::DeletedEntryNotFound(_) => {
-                (StatusCode::NOT_FOUND, "EntryNotFound")
+                (StatusCode::NOT_FOUND, ErrorCode::EntryNotFound)
             }
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
             ApiError::InvalidCredentials | ApiError::Unauthorized(_) => {
-                (StatusCode::UNAUTHORIZED, "Unauthorized")
+                (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized)
             }
-            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "Forbidden"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NotFound"),
-            ApiError::Conflict { .. } => (StatusCode::CONFLICT, "Conflict"),
-            ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "Conflict"),
-            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLarge"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            ApiError::Conflict { .. } => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, ErrorCode::Conflict),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
             ApiError::RangeNotSatisfiable { .. } => {
-                (StatusCode::RANGE_NOT_SATISFIABLE, "RangeNotSatisfiable")
+                (StatusCode::RANGE_NOT_SATISFIABLE, ErrorCode::RangeNotSatisfiable)
             }
-            ApiError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, "NotImplemented"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+            ApiError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, ErrorCode::NotImplemented),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError),
         }
     }
 }
@@ -95,21 +97,25 @@ impl IntoResponse for ApiError {
         }
         let message = self.to_string();
         let mut headers = HeaderMap::new();
-        headers.insert("x-error-code", HeaderValue::from_static(code));
-        headers.insert("x-error-message", header_text(&message));
+        headers.insert(wire::ERROR_CODE, HeaderValue::from_static(code.as_str()));
+        headers.insert(wire::ERROR_MESSAGE, header_text(&message));
         match &self {
             ApiError::EntryNotFound { commit: Some(c), .. } => {
-                headers.insert("x-repo-commit", header_text(c));
+                headers.insert(wire::REPO_COMMIT, header_text(c));
             }
             ApiError::RangeNotSatisfiable { total } => {
                 headers.insert("content-range", header_text(&format!("bytes */{total}")));
             }
             _ => {}
         }
-        let mut body = serde_json::json!({ "error": message });
-        if let ApiError::Conflict { url: Some(url), .. } = &self {
-            body["url"] = url.clone().into();
-        }
+        let url = match self {
+            ApiError::Conflict { url, .. } => url,
+            _ => None,
+        };
+        let body = ErrorBody {
+            url,
+            ..ErrorBody::new(message)
+        };
         (status, headers, axum::Json(body)).into_response()
     }
 }

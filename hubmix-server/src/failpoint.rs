@@ -1,10 +1,9 @@
 //! Crash injection for the crash-safety tests.
 //!
-//! When the environment variable `HUBMIX_SERVER_FAILPOINT` names a point that the server
-//! reaches, the process aborts there, as a power cut would stop it. Unset, a failpoint costs one
-//! comparison.
-
-use std::sync::OnceLock;
+//! Built only with the `failpoints` feature, which the server's own tests enable (a release
+//! build has none, so no environment variable can make it abort). Then, when the environment
+//! variable `HUBMIX_SERVER_FAILPOINT` names a point that the server reaches, the process aborts
+//! there, as a power cut would stop it. Unset, a failpoint costs one comparison.
 
 /// The points where a crash can be injected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +18,7 @@ pub enum Point {
     LfsBeforeRename,
 }
 
+#[cfg(feature = "failpoints")]
 impl Point {
     fn name(self) -> &'static str {
         match self {
@@ -31,7 +31,10 @@ impl Point {
 }
 
 /// Aborts the process if `point` is the configured failpoint.
+#[cfg(feature = "failpoints")]
 pub fn hit(point: Point) {
+    use std::sync::OnceLock;
+
     static CONFIGURED: OnceLock<Option<String>> = OnceLock::new();
     let configured = CONFIGURED.get_or_init(|| std::env::var("HUBMIX_SERVER_FAILPOINT").ok());
     if configured.as_deref() == Some(point.name()) {
@@ -39,3 +42,8 @@ pub fn hit(point: Point) {
         std::process::abort();
     }
 }
+
+/// Without the `failpoints` feature a failpoint is nothing.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub fn hit(_point: Point) {}

@@ -28,7 +28,6 @@
 mod api;
 mod app;
 mod auth;
-mod card;
 mod cdn;
 mod config;
 mod error;

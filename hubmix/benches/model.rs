@@ -3,7 +3,7 @@
 //! `flex` backend — against a plain read of the weight file, `safetensors::serialize_to_file` of
 //! the same tensors, and burn-store's `SafetensorsStore`, all in the same run.
 //!
-//! Run with `cargo bench -p hubmix --features burn --bench model`. Linux only (peak RSS is read
+//! Run with `cargo bench -p hubmix --bench model`. Linux only (peak RSS is read
 //! from `/proc`). Environment knobs, for quick trials: `HUBMIX_BENCH_ROUNDS` (default 5; each
 //! figure is the median over the rounds) and `HUBMIX_BENCH_DIM` (the layers' width, default
 //! 4096).
@@ -59,7 +59,7 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::store::{FloatCastAdapter, ModuleSnapshot, SafetensorsStore};
 use burn::tensor::{DType, Device, Tensor};
-use hubmix::{HubClient, HubModel, LoadOptions, ModelHubMixin, PushOptions};
+use hubmix::{DownloadOptions, HubClient, HubModel, LoadOptions, ModelHubMixin, PushOptions};
 use hubmix_server::{Role, ServerConfig};
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -181,8 +181,7 @@ fn measure(args: &[String]) {
             let device = device();
             let options = LoadOptions::default()
                 .client(client(endpoint, cache))
-                .cache_dir(cache)
-                .local_files_only(row == "hub-offline");
+                .download(DownloadOptions::default().local_files_only(row == "hub-offline"));
             let start = Instant::now();
             let loaded = Big::from_pretrained_with(REPO, &device, &options).expect("from_pretrained");
             let probes = loaded.model.probes();
@@ -462,9 +461,7 @@ fn drive() {
         let warm = Big::from_pretrained_with(
             REPO,
             &device,
-            &LoadOptions::default()
-                .client(client(&endpoint, &cache))
-                .cache_dir(&cache),
+            &LoadOptions::default().client(client(&endpoint, &cache)),
         )
         .expect("from_pretrained into the cache");
         assert_eq!(warm.model.probes(), probes, "the downloaded model differs");

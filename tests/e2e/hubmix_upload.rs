@@ -8,7 +8,8 @@ use std::fs;
 use std::path::Path;
 
 use hubmix::{
-    CommitOperation, CommitOptions, CreateRepoOptions, DownloadOptions, HubClient, UploadFolderOptions,
+    CommitOperation, CommitOptions, DownloadOptions, HubClient, UploadFolderOptions,
+    manage::CreateRepoOptions,
 };
 use hubmix_e2e::{
     ALICE_WRITE_TOKEN, LFS_PART_SIZE, LFS_THRESHOLD, TestHub, python_env, run_python, venv_or_skip,

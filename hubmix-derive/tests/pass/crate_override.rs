@@ -17,7 +17,10 @@ pub struct MlpConfig {
 
 impl MlpConfig {
     pub fn init(&self, device: &Device) -> Mlp {
-        Mlp { fc: LinearConfig::new(self.width, self.width).init(device), config: self.clone() }
+        Mlp {
+            fc: LinearConfig::new(self.width, self.width).init(device),
+            config: self.clone(),
+        }
     }
 }
 
@@ -55,7 +58,10 @@ pub struct Wrap<M: Module + Layer> {
 
 impl<M: Module + Layer> Wrap<M> {
     fn build(config: &WrapConfig, device: &Device) -> Self {
-        Wrap { inner: M::make(config.width, device), settings: config.clone() }
+        Wrap {
+            inner: M::make(config.width, device),
+            settings: config.clone(),
+        }
     }
 }
 

@@ -37,6 +37,9 @@ fn main() {
     let device = Device::default();
     let block = Block::hub_init(&BlockConfig::new(4, true), &device);
     assert_eq!(block.hub_config().width, 4);
-    assert!(matches!(Block::hub_init(&BlockConfig::new(0, false), &device), Block::Relu(_)));
+    assert!(matches!(
+        Block::hub_init(&BlockConfig::new(0, false), &device),
+        Block::Relu(_)
+    ));
     assert_eq!(Block::hub_info().tags, ["enum"]);
 }

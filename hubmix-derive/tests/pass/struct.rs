@@ -12,14 +12,21 @@ pub struct MlpConfig {
 
 impl MlpConfig {
     pub fn init(&self, device: &Device) -> Mlp {
-        Mlp { fc: LinearConfig::new(self.d_in, self.d_out).init(device), config: self.clone() }
+        Mlp {
+            fc: LinearConfig::new(self.d_in, self.d_out).init(device),
+            config: self.clone(),
+        }
     }
 }
 
 #[derive(Module, Debug, HubModel)]
 #[hub(config = MlpConfig, library_name = "burn", tags("mlp", "tiny"), license = "mit")]
 #[hub(pipeline_tag = "tabular-regression", language("en"), layout = "pytorch")]
-#[hub(repo_url = "https://github.com/alice/mlp", paper_url = "https://arxiv.org/abs/1", docs_url = "https://docs.rs/mlp")]
+#[hub(
+    repo_url = "https://github.com/alice/mlp",
+    paper_url = "https://arxiv.org/abs/1",
+    docs_url = "https://docs.rs/mlp"
+)]
 pub struct Mlp {
     fc: Linear,
     #[module(skip)]

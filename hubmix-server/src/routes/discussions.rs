@@ -4,8 +4,10 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use hubmix_protocol::types::{
+    self, CreateDiscussionAnswer, CreateDiscussionRequest, DiscussionAuthor, DiscussionDetails,
+    DiscussionList, DiscussionRepo, PrChanges,
+};
 
 use super::{Ctx, json, read_json};
 use crate::app::App;
@@ -13,44 +15,43 @@ use crate::error::ApiError;
 use crate::repo_id::RepoId;
 use crate::storage::Discussion;
 
-fn summary(d: &Discussion, id: &RepoId) -> Value {
-    json!({
-        "num": d.num,
-        "title": d.title,
-        "status": d.status,
-        "isPullRequest": d.is_pr,
-        "createdAt": d.created_at,
-        "author": {"name": d.author},
-        "repo": {"name": id.to_string(), "type": id.kind.as_str()},
-        "numComments": 0,
-        "pinned": false,
-        "topReactions": [],
-    })
+fn summary(d: &Discussion, id: &RepoId) -> types::Discussion {
+    types::Discussion {
+        num: d.num,
+        title: d.title.clone(),
+        status: d.status.clone(),
+        is_pull_request: d.is_pr,
+        created_at: d.created_at.clone(),
+        author: Some(DiscussionAuthor {
+            name: d.author.clone(),
+        }),
+        repo: DiscussionRepo {
+            name: id.to_string(),
+            kind: id.kind,
+        },
+        num_comments: 0,
+        pinned: false,
+        top_reactions: Vec::new(),
+    }
 }
 
 /// `GET /api/{type}/{repo}/discussions`.
 pub async fn list(app: &Arc<App>, ctx: &Ctx, id: RepoId) -> Result<Response, ApiError> {
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
     let all = app.run(move |a| a.store.discussions(&repo)).await?;
-    let items: Vec<Value> = all.iter().map(|d| summary(d, &id)).collect();
-    Ok(json(
-        json!({"discussions": items, "count": all.len(), "start": 0, "numClosedDiscussions": 0}),
-    ))
+    Ok(json(DiscussionList {
+        discussions: all.iter().map(|d| summary(d, &id)).collect(),
+        count: all.len() as u64,
+        start: 0,
+        num_closed_discussions: 0,
+    }))
 }
 
 /// `POST /api/{type}/{repo}/discussions` with `{"title", "description", "pullRequest"}`. A pull
 /// request starts at the head of `main`. Anyone who can see the repository may open one, with a
 /// write token.
 pub async fn create(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
-    #[derive(Deserialize)]
-    struct Req {
-        title: String,
-        #[serde(default)]
-        description: String,
-        #[serde(default, rename = "pullRequest")]
-        pull_request: bool,
-    }
-    let req: Req = read_json(body).await?;
+    let req: CreateDiscussionRequest = read_json(body).await?;
     // Opening a discussion or a pull request changes the repository: it needs a write token.
     let author = app.auth.check_contributor(ctx.who.as_ref())?.user.clone();
     if req.title.trim().is_empty() {
@@ -64,9 +65,10 @@ pub async fn create(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result
                 .create_discussion(&repo, &req.title, &req.description, &author, base)
         })
         .await?;
-    Ok(json(
-        json!({"num": num, "url": format!("{}/{}/discussions/{num}", ctx.base, id.url_path())}),
-    ))
+    Ok(json(CreateDiscussionAnswer {
+        num,
+        url: Some(format!("{}/{}/discussions/{num}", ctx.base, id.url_path())),
+    }))
 }
 
 /// `GET /api/{type}/{repo}/discussions/{num}`.
@@ -76,12 +78,15 @@ pub async fn details(app: &Arc<App>, ctx: &Ctx, id: RepoId, num: u64) -> Result<
         .run(move |a| a.store.discussion(&repo, num))
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("discussion {num} does not exist")))?;
-    let mut body = summary(&d, &id);
-    body["events"] = json!([]);
-    if d.is_pr {
-        body["changes"] = json!({"base": d.base});
-        body["filesWithConflicts"] = json!([]);
-        body["diff"] = json!("");
-    }
-    Ok(json(body))
+    let pr = d.is_pr;
+    Ok(json(DiscussionDetails {
+        discussion: summary(&d, &id),
+        events: Vec::new(),
+        changes: pr.then(|| PrChanges {
+            base: d.base.clone(),
+            merge_commit_id: None,
+        }),
+        files_with_conflicts: pr.then(Vec::new),
+        diff: pr.then(String::new),
+    }))
 }

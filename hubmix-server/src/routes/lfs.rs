@@ -14,8 +14,10 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use hubmix_protocol::types::{
+    BatchAnswer, BatchObject, BatchRequest, Empty, LfsAction, LfsActions, LfsObjectError, LfsOperation,
+    Message, MultipartCompletion, Transfer,
+};
 use tokio::sync::mpsc;
 
 use super::{Ctx, json, read_json};
@@ -32,34 +34,19 @@ pub fn is_sha256(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-#[derive(Deserialize)]
-struct BatchRequest {
-    operation: String,
-    #[serde(default)]
-    transfers: Vec<String>,
-    objects: Vec<BatchObject>,
-}
-
-#[derive(Deserialize)]
-struct BatchObject {
-    oid: String,
-    size: u64,
-}
-
 /// `POST /{prefix}{repo}.git/info/lfs/objects/batch`.
 pub async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
     let req: BatchRequest = read_json(body).await?;
-    if req.operation != "upload" {
-        return Err(ApiError::BadRequest(format!(
-            "LFS operation {:?} is not supported: download files through /resolve/",
-            req.operation
-        )));
+    if req.operation != LfsOperation::Upload {
+        return Err(ApiError::BadRequest(
+            "LFS operation \"download\" is not supported: download files through /resolve/".into(),
+        ));
     }
     // Uploading only makes objects available to later commits, which check write access
     // themselves; contributors who open pull requests upload too.
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
     app.auth.check_contributor(ctx.who.as_ref())?;
-    let multipart_ok = req.transfers.iter().any(|t| t == "multipart");
+    let multipart_ok = req.transfers.contains(&Transfer::Multipart);
     let part_size = app.config.lfs_part_size;
     let row = repo.clone();
     let oids: Vec<(String, u64)> = req.objects.iter().map(|o| (o.oid.clone(), o.size)).collect();
@@ -75,16 +62,31 @@ pub async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<
         })
         .await?;
     let mut any_multipart = false;
-    let objects: Vec<Value> = req
+    let objects: Vec<BatchObject> = req
         .objects
         .iter()
         .zip(present)
         .map(|(o, present)| {
+            // No actions: the server has the object already.
+            let stored = BatchObject {
+                oid: o.oid.clone(),
+                size: o.size,
+                authenticated: None,
+                actions: None,
+                error: None,
+            };
             if !is_sha256(&o.oid) {
-                return json!({"oid": o.oid, "size": o.size, "error": {"code": 422, "message": "oid must be a sha256 in lowercase hex"}});
+                let error = LfsObjectError {
+                    code: 422,
+                    message: "oid must be a sha256 in lowercase hex".into(),
+                };
+                return BatchObject {
+                    error: Some(error),
+                    ..stored
+                };
             }
             if present {
-                return json!({"oid": o.oid, "size": o.size});
+                return stored;
             }
             let url = |step: LfsStep, extra: &str| {
                 let sig = app.sign(repo.key, &o.oid, o.size);
@@ -99,26 +101,32 @@ pub async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<
             };
             let upload = if multipart_ok && o.size > part_size {
                 any_multipart = true;
-                let parts = o.size.div_ceil(part_size);
-                let mut header = serde_json::Map::new();
-                header.insert("chunk_size".into(), part_size.to_string().into());
-                for n in 1..=parts {
-                    header.insert(format!("{n:05}"), url(LfsStep::Upload, &format!("&part={n}")).into());
-                }
-                json!({"href": url(LfsStep::Complete, ""), "header": header})
+                let parts =
+                    (1..=o.size.div_ceil(part_size)).map(|n| url(LfsStep::Upload, &format!("&part={n}")));
+                LfsAction::multipart(url(LfsStep::Complete, ""), part_size, parts)
             } else {
-                json!({"href": url(LfsStep::Upload, ""), "header": {}})
+                LfsAction::basic(url(LfsStep::Upload, ""))
             };
-            json!({
-                "oid": o.oid,
-                "size": o.size,
-                "authenticated": true,
-                "actions": {"upload": upload, "verify": {"href": url(LfsStep::Verify, ""), "header": {}}},
-            })
+            let actions = LfsActions {
+                upload: Some(upload),
+                verify: Some(LfsAction::basic(url(LfsStep::Verify, ""))),
+            };
+            BatchObject {
+                authenticated: Some(true),
+                actions: Some(actions),
+                ..stored
+            }
         })
         .collect();
-    let transfer = if any_multipart { "multipart" } else { "basic" };
-    let mut response = json(json!({"transfer": transfer, "objects": objects}));
+    let transfer = if any_multipart {
+        Transfer::Multipart
+    } else {
+        Transfer::Basic
+    };
+    let mut response = json(BatchAnswer {
+        transfer: Some(transfer),
+        objects,
+    });
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/vnd.git-lfs+json"),
@@ -191,11 +199,7 @@ pub async fn transfer(
             }
         },
         LfsStep::Complete => {
-            #[derive(Deserialize)]
-            struct Completion {
-                oid: String,
-            }
-            let req: Completion = read_json(body).await?;
+            let req: MultipartCompletion = read_json(body).await?;
             if req.oid != oid {
                 return Err(ApiError::BadRequest(format!(
                     "the completion names {} but the URL is for {oid}",
@@ -204,7 +208,7 @@ pub async fn transfer(
             }
             // Already assembled (this is a retry whose first answer was lost): done.
             if stored_size(app, &repo, &oid).await? == Some(size) {
-                return Ok(json(json!({"message": "ok"})));
+                return Ok(json(Message::new("ok")));
             }
             let parts: Vec<PathBuf> = (1..=size.div_ceil(part_size))
                 .map(|n| part_path(app, repo_key, &oid, n))
@@ -222,10 +226,10 @@ pub async fn transfer(
                 let _ = tokio::fs::remove_dir_all(dir).await;
             }
             result?;
-            Ok(json(json!({"message": "ok"})))
+            Ok(json(Message::new("ok")))
         }
         LfsStep::Verify => match stored_size(app, &repo, &oid).await? {
-            Some(s) if s == size => Ok(json(json!({"message": "ok"}))),
+            Some(s) if s == size => Ok(json(Message::new("ok"))),
             _ => Err(ApiError::NotFound(format!(
                 "object {oid} ({size} bytes) has not been uploaded"
             ))),
@@ -246,7 +250,7 @@ async fn stored_size(app: &Arc<App>, repo: &RepoRow, oid: &str) -> Result<Option
 }
 
 fn etag_response(etag: &str) -> Response {
-    let mut response = json(json!({})).into_response();
+    let mut response = json(Empty {}).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{etag}\"")) {
         response.headers_mut().insert(header::ETAG, v);
     }

@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
-use serde_json::json;
+use hubmix_protocol::types::{
+    AccessToken, AgentHarnesses, AuthInfo, Message, Org, ValidateYamlAnswer, ValidateYamlRequest, WhoAmI,
+};
 
-use super::{Ctx, json, read_body};
+use super::{Ctx, json, read_json};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -14,54 +16,56 @@ use crate::error::ApiError;
 pub fn whoami(app: &Arc<App>, ctx: &Ctx) -> Result<Response, ApiError> {
     let user = ctx.user()?;
     let role = ctx.who.as_ref().map(|p| p.role.as_str()).unwrap_or("read");
-    let orgs: Vec<_> = app
+    let orgs = app
         .auth
         .orgs_of(user)
         .into_iter()
-        .map(|name| json!({"type": "org", "name": name, "fullname": name, "roleInOrg": role}))
+        .map(|name| Org {
+            kind: "org".into(),
+            fullname: name.clone(),
+            name,
+            role_in_org: Some(role.to_owned()),
+        })
         .collect();
-    Ok(json(json!({
-        "type": "user",
-        "id": user,
-        "name": user,
-        "fullname": user,
-        "email": null,
-        "emailVerified": false,
-        "canPay": false,
-        "isPro": false,
-        "periodEnd": null,
-        "avatarUrl": "",
-        "orgs": orgs,
-        "auth": {
-            "type": "access_token",
-            "accessToken": {"displayName": "hubmix-server token", "role": role, "createdAt": "1970-01-01T00:00:00.000Z"}
-        }
-    })))
+    Ok(json(WhoAmI {
+        kind: "user".into(),
+        id: user.to_owned(),
+        name: user.to_owned(),
+        fullname: user.to_owned(),
+        orgs,
+        auth: AuthInfo {
+            kind: "access_token".into(),
+            access_token: Some(AccessToken {
+                display_name: "hubmix-server token".into(),
+                role: role.to_owned(),
+                created_at: "1970-01-01T00:00:00.000Z".into(),
+            }),
+        },
+        ..WhoAmI::default()
+    }))
 }
 
 /// `GET /api/agent-harnesses`: the neutral answer (no harness detection).
 pub fn agent_harnesses() -> Response {
-    json(json!({"standardEnvVars": [], "harnesses": {}}))
+    json(AgentHarnesses::default())
 }
 
 /// `POST /api/validate-yaml`: checks a card's front matter as commits are checked
-/// ([`crate::card::card_data`]); `400` with the errors when it is wrong.
+/// ([`hubmix_protocol::card::card_data`]); `400` with the errors when it is wrong.
 pub async fn validate_yaml(body: Body) -> Result<Response, ApiError> {
-    #[derive(serde::Deserialize)]
-    struct Req {
-        content: String,
-    }
-    let bytes = read_body(body, super::MAX_JSON_BODY).await?;
-    let req: Req = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
-    let errors: Vec<_> = crate::card::card_data(&req.content)
+    let req: ValidateYamlRequest = read_json(body).await?;
+    let errors: Vec<_> = hubmix_protocol::card::card_data(&req.content)
         .err()
         .unwrap_or_default()
         .into_iter()
-        .map(|message| json!({"message": message}))
+        .map(Message::new)
         .collect();
-    let mut response = json(json!({"errors": errors, "warnings": []}));
-    if !errors.is_empty() {
+    let refused = !errors.is_empty();
+    let mut response = json(ValidateYamlAnswer {
+        errors,
+        warnings: Vec::new(),
+    });
+    if refused {
         *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
     }
     Ok(response)

@@ -28,6 +28,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use percent_encoding::percent_decode_str;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::api::{self, Route};
@@ -266,8 +267,8 @@ async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
 }
 
 /// A JSON answer.
-fn json(value: serde_json::Value) -> Response {
-    axum::Json(value).into_response()
+fn json(body: impl Serialize) -> Response {
+    axum::Json(body).into_response()
 }
 
 /// The absolute link to the next page of a listing, as a `Link` header value.
@@ -300,8 +301,8 @@ fn paginate<T>(ctx: &Ctx, items: Vec<T>, page_size: usize) -> (Vec<T>, Option<St
 }
 
 /// A JSON page with its `Link` header.
-fn json_page(items: Vec<serde_json::Value>, link: Option<String>) -> Response {
-    let mut response = json(serde_json::Value::Array(items));
+fn json_page(items: Vec<impl Serialize>, link: Option<String>) -> Response {
+    let mut response = json(items);
     if let Some(link) = link
         && let Ok(value) = link.parse()
     {

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use hubmix_protocol::types::{
+    CommitAuthor, CreateBranchRequest, CreateTagRequest, Empty, GitCommit, GitRef, Refs,
+};
 
 use super::{Ctx, json, json_page, read_json};
 use crate::app::App;
@@ -17,17 +18,22 @@ use crate::storage::RefKind;
 pub async fn list(app: &Arc<App>, ctx: &Ctx, id: RepoId) -> Result<Response, ApiError> {
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
     let refs = app.run(move |a| a.store.refs(&repo)).await?;
-    let of = |kind: RefKind| -> Vec<Value> {
+    let of = |kind: RefKind| -> Vec<GitRef> {
         refs.iter()
             .filter(|r| r.kind == kind)
-            .map(|r| json!({"name": r.name, "ref": r.full_name(), "targetCommit": r.target}))
+            .map(|r| GitRef {
+                name: r.name.clone(),
+                full_name: r.full_name(),
+                target_commit: r.target.clone(),
+            })
             .collect()
     };
-    let mut body = json!({"branches": of(RefKind::Branch), "converts": [], "tags": of(RefKind::Tag)});
-    if ctx.flag("include_prs") {
-        body["pullRequests"] = of(RefKind::Pr).into();
-    }
-    Ok(json(body))
+    Ok(json(Refs {
+        branches: of(RefKind::Branch),
+        converts: Vec::new(),
+        tags: of(RefKind::Tag),
+        pull_requests: ctx.flag("include_prs").then(|| of(RefKind::Pr)),
+    }))
 }
 
 /// `GET /api/{type}/{repo}/commits/{rev}`: history, newest first, paged with `Link`.
@@ -47,17 +53,18 @@ pub async fn commits(app: &Arc<App>, ctx: &Ctx, id: RepoId, rev: String) -> Resu
         .await?;
     let link = (rows.len() > page_size).then(|| super::next_link(ctx, offset + page_size));
     rows.truncate(page_size);
-    let items = rows
+    let items: Vec<GitCommit> = rows
         .into_iter()
-        .map(|c| {
-            json!({
-                "id": c.oid,
-                "title": c.title,
-                "message": c.message,
-                "authors": [{"user": c.author, "avatar": null}],
-                "date": c.date,
-                "parents": c.parent.into_iter().collect::<Vec<_>>(),
-            })
+        .map(|c| GitCommit {
+            id: c.oid,
+            title: c.title,
+            message: c.message,
+            authors: vec![CommitAuthor {
+                user: c.author,
+                avatar: None,
+            }],
+            date: c.date,
+            parents: c.parent.into_iter().collect(),
         })
         .collect();
     Ok(json_page(items, link))
@@ -71,17 +78,12 @@ pub async fn create_branch(
     branch: String,
     body: Body,
 ) -> Result<Response, ApiError> {
-    #[derive(Deserialize)]
-    struct Req {
-        #[serde(rename = "startingPoint")]
-        starting_point: Option<String>,
-    }
-    let req: Req = read_json(body).await?;
+    let req: CreateBranchRequest = read_json(body).await?;
     let repo = app.writable_repo(&id, ctx.who.as_ref()).await?;
     let from = req.starting_point.unwrap_or_else(|| "main".into());
     app.run(move |a| a.store.create_ref(&repo, RefKind::Branch, &branch, &from))
         .await?;
-    Ok(json(json!({})))
+    Ok(json(Empty {}))
 }
 
 /// `DELETE /api/{type}/{repo}/branch/{branch}`; `main` cannot be deleted.
@@ -99,7 +101,7 @@ pub async fn delete_branch(
     }
     app.run(move |a| a.store.delete_ref(&repo, RefKind::Branch, &branch))
         .await?;
-    Ok(json(json!({})))
+    Ok(json(Empty {}))
 }
 
 /// `POST /api/{type}/{repo}/tag/{rev}` with `{"tag": name, "message": ...}`.
@@ -110,15 +112,11 @@ pub async fn create_tag(
     rev: String,
     body: Body,
 ) -> Result<Response, ApiError> {
-    #[derive(Deserialize)]
-    struct Req {
-        tag: String,
-    }
-    let req: Req = read_json(body).await?;
+    let req: CreateTagRequest = read_json(body).await?;
     let repo = app.writable_repo(&id, ctx.who.as_ref()).await?;
     app.run(move |a| a.store.create_ref(&repo, RefKind::Tag, &req.tag, &rev))
         .await?;
-    Ok(json(json!({})))
+    Ok(json(Empty {}))
 }
 
 /// `DELETE /api/{type}/{repo}/tag/{tag}`.
@@ -126,5 +124,5 @@ pub async fn delete_tag(app: &Arc<App>, ctx: &Ctx, id: RepoId, tag: String) -> R
     let repo = app.writable_repo(&id, ctx.who.as_ref()).await?;
     app.run(move |a| a.store.delete_ref(&repo, RefKind::Tag, &tag))
         .await?;
-    Ok(json(json!({})))
+    Ok(json(Empty {}))
 }

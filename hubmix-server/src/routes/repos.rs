@@ -4,63 +4,44 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use hubmix_protocol::types::{
+    CreateRepoRequest, Empty, MoveRepoRequest, RepoInfo, RepoLocation, RepoName, RepoSettings, Sibling,
+    SiblingLfs, Visibility,
+};
+use serde_json::{Map, Value};
 
 use super::{Ctx, json, read_json};
 use crate::api::RESERVED_NAMESPACES;
 use crate::app::App;
-use crate::card;
 use crate::error::ApiError;
 use crate::hashing;
 use crate::repo_id::{RepoId, RepoType};
-use crate::storage::{CommitRow, RepoRow, StoreError};
+use crate::storage::{CommitRow, Entry, RepoRow, StoreError};
+use hubmix_protocol::card;
 
-/// The body of create and delete calls.
-#[derive(Deserialize)]
-struct RepoBody {
-    name: String,
-    organization: Option<String>,
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    private: Option<bool>,
-    visibility: Option<String>,
+/// The repository a create or delete body names; the namespace defaults to the caller.
+fn repo_id(body: &RepoName, ctx: &Ctx) -> Result<RepoId, ApiError> {
+    // 0.20.3 sends `name` as "ns/name" in some calls; accept both forms.
+    let (ns, name) = match (&body.organization, body.name.split_once('/')) {
+        (Some(org), _) => (org.clone(), body.name.clone()),
+        (None, Some((ns, name))) => (ns.to_owned(), name.to_owned()),
+        (None, None) => (ctx.user()?.to_owned(), body.name.clone()),
+    };
+    RepoId::new(body.kind.unwrap_or_default(), &ns, &name).map_err(ApiError::BadRequest)
 }
 
-impl RepoBody {
-    /// The repository the body names; the namespace defaults to the caller.
-    fn repo_id(&self, ctx: &Ctx) -> Result<RepoId, ApiError> {
-        let kind = RepoType::from_body(self.kind.as_deref())
-            .ok_or_else(|| ApiError::BadRequest(format!("unknown repository type {:?}", self.kind)))?;
-        // 0.20.3 sends `name` as "ns/name" in some calls; accept both forms.
-        let (ns, name) = match (&self.organization, self.name.split_once('/')) {
-            (Some(org), _) => (org.clone(), self.name.clone()),
-            (None, Some((ns, name))) => (ns.to_owned(), name.to_owned()),
-            (None, None) => (ctx.user()?.to_owned(), self.name.clone()),
-        };
-        RepoId::new(kind, &ns, &name).map_err(ApiError::BadRequest)
-    }
-}
-
-/// Reads `private` / `visibility` (all client versions).
-fn wanted_private(private: Option<bool>, visibility: Option<&str>) -> Result<Option<bool>, ApiError> {
-    match visibility {
-        Some("private") | Some("protected") => Ok(Some(true)),
-        Some("public") => Ok(Some(false)),
-        Some(other) => Err(ApiError::BadRequest(format!(
-            "unknown visibility {other:?}: use public or private"
-        ))),
-        None => Ok(private),
-    }
+/// Reads `private` / `visibility` (all client versions; `visibility` wins).
+fn wanted_private(private: Option<bool>, visibility: Option<Visibility>) -> Option<bool> {
+    visibility.map(Visibility::is_private).or(private)
 }
 
 /// `POST /api/repos/create`.
 pub async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
-    let req: RepoBody = read_json(body).await?;
-    let id = req.repo_id(ctx)?;
+    let req: CreateRepoRequest = read_json(body).await?;
+    let id = repo_id(&req.repo, ctx)?;
     check_namespace(&id)?;
     app.auth.check_write(ctx.who.as_ref(), &id.namespace)?;
-    let private = wanted_private(req.private, req.visibility.as_deref())?.unwrap_or(false);
+    let private = wanted_private(req.private, req.visibility).unwrap_or(false);
     let url = format!("{}/{}", ctx.base, id.url_path());
     let author = ctx.user()?.to_owned();
     let lookup = id.clone();
@@ -68,9 +49,11 @@ pub async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, A
         .run(move |a| a.store.create_repo(&lookup, private, &author))
         .await
     {
-        Ok(row) => Ok(json(
-            json!({"url": url, "name": id.to_string(), "id": row.object_id}),
-        )),
+        Ok(row) => Ok(json(RepoLocation {
+            url,
+            name: Some(id.to_string()),
+            id: Some(row.object_id),
+        })),
         Err(ApiError::Conflict { .. }) => Err(ApiError::Conflict {
             message: format!("You already created this {} repo: {id}", id.kind.as_str()),
             url: Some(url),
@@ -82,17 +65,8 @@ pub async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, A
 /// `POST /api/repos/move`: renames a repository, or moves it to another namespace the caller
 /// may write to. `409` when the new id is taken.
 pub async fn move_repo(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Move {
-        from_repo: String,
-        to_repo: String,
-        #[serde(rename = "type")]
-        kind: Option<String>,
-    }
-    let req: Move = read_json(body).await?;
-    let kind = RepoType::from_body(req.kind.as_deref())
-        .ok_or_else(|| ApiError::BadRequest(format!("unknown repository type {:?}", req.kind)))?;
+    let req: MoveRepoRequest = read_json(body).await?;
+    let kind = req.kind.unwrap_or_default();
     let parse = |id: &str| {
         let (ns, name) = id
             .split_once('/')
@@ -105,7 +79,10 @@ pub async fn move_repo(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response
     app.auth.check_write(ctx.who.as_ref(), &to.namespace)?;
     let target = to.clone();
     match app.run(move |a| a.store.move_repo(&repo, &target)).await {
-        Ok(()) => Ok(json(json!({"url": format!("{}/{}", ctx.base, to.url_path())}))),
+        Ok(()) => Ok(json(RepoLocation {
+            url: format!("{}/{}", ctx.base, to.url_path()),
+            ..RepoLocation::default()
+        })),
         Err(ApiError::Conflict { .. }) => Err(ApiError::Conflict {
             message: format!("{to} already exists: choose another name"),
             url: None,
@@ -127,25 +104,20 @@ fn check_namespace(id: &RepoId) -> Result<(), ApiError> {
 
 /// `DELETE /api/repos/delete`.
 pub async fn delete(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
-    let req: RepoBody = read_json(body).await?;
-    let repo = app.writable_repo(&req.repo_id(ctx)?, ctx.who.as_ref()).await?;
+    let req: RepoName = read_json(body).await?;
+    let repo = app.writable_repo(&repo_id(&req, ctx)?, ctx.who.as_ref()).await?;
     app.run(move |a| a.store.delete_repo(&repo)).await?;
-    Ok(json(json!({})))
+    Ok(json(Empty {}))
 }
 
 /// `PUT /api/{type}/{repo}/settings`: visibility (`gated` is accepted and ignored).
 pub async fn settings(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
-    #[derive(Deserialize)]
-    struct Settings {
-        private: Option<bool>,
-        visibility: Option<String>,
-    }
-    let req: Settings = read_json(body).await?;
+    let req: RepoSettings = read_json(body).await?;
     let repo = app.writable_repo(&id, ctx.who.as_ref()).await?;
-    if let Some(private) = wanted_private(req.private, req.visibility.as_deref())? {
+    if let Some(private) = wanted_private(req.private, req.visibility) {
         app.run(move |a| a.store.set_private(&repo, private)).await?;
     }
-    Ok(json(json!({})))
+    Ok(json(Empty {}))
 }
 
 /// `GET /api/{type}/{repo}[/revision/{rev}]`: repository info at a revision (default `main`).
@@ -167,24 +139,24 @@ pub async fn info(app: &Arc<App>, ctx: &Ctx, id: RepoId, rev: Option<String>) ->
             Ok((commit, entries, card))
         })
         .await?;
-    let siblings: Vec<Value> = entries
+    let siblings = entries
         .iter()
-        .map(|e| {
-            if !with_blobs {
-                return json!({"rfilename": e.path});
-            }
-            let mut s = json!({"rfilename": e.path, "size": e.size, "blobId": e.git_oid});
-            if e.lfs {
-                let pointer_size = hashing::lfs_pointer(&e.sha256, e.size).len();
-                s["lfs"] = json!({"sha256": e.sha256, "size": e.size, "pointerSize": pointer_size});
-            }
-            s
+        .map(|e| Sibling {
+            size: with_blobs.then_some(e.size),
+            blob_id: with_blobs.then(|| e.git_oid.clone()),
+            lfs: (with_blobs && e.lfs).then(|| SiblingLfs {
+                sha256: e.sha256.clone(),
+                size: e.size,
+                pointer_size: hashing::lfs_pointer(&e.sha256, e.size).len() as u64,
+            }),
+            ..sibling(e)
         })
         .collect();
-    let mut info = summary(&repo, &commit, card.as_ref(), true);
-    info["usedStorage"] = entries.iter().map(|e| e.size).sum::<u64>().into();
-    info["siblings"] = siblings.into();
-    Ok(json(info))
+    Ok(json(RepoInfo {
+        used_storage: Some(entries.iter().map(|e| e.size).sum()),
+        siblings: Some(siblings),
+        ..summary(&repo, &commit, card.as_ref(), true)
+    }))
 }
 
 /// `GET /api/{models,datasets,spaces}`: the repositories of a type the caller may read, newest
@@ -246,47 +218,54 @@ pub async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Response,
         found.reverse();
     }
     found.truncate(limit.unwrap_or(usize::MAX));
-    let items: Vec<Value> = found
+    let items: Vec<RepoInfo> = found
         .iter()
-        .map(|(repo, commit, files, card)| {
-            let mut item = summary(repo, commit, card.as_ref(), with_card);
-            if full {
-                item["siblings"] = files.iter().map(|e| json!({"rfilename": e.path})).collect();
-            }
-            item
+        .map(|(repo, commit, files, card)| RepoInfo {
+            siblings: full.then(|| files.iter().map(sibling).collect()),
+            ..summary(repo, commit, card.as_ref(), with_card)
         })
         .collect();
-    Ok(json(Value::Array(items)))
+    Ok(json(items))
+}
+
+/// A file as the info and the listings name it.
+fn sibling(e: &Entry) -> Sibling {
+    Sibling {
+        rfilename: e.path.clone(),
+        ..Sibling::default()
+    }
 }
 
 /// What the info and the listings say of a repository at `commit`, with the metadata of its
-/// card (`cardData` only `with_card`).
-fn summary(repo: &RepoRow, commit: &CommitRow, card: Option<&Map<String, Value>>, with_card: bool) -> Value {
+/// card (`cardData` only `with_card`). `modelId`, `library_name` and `pipeline_tag` are for
+/// models only.
+fn summary(
+    repo: &RepoRow,
+    commit: &CommitRow,
+    card: Option<&Map<String, Value>>,
+    with_card: bool,
+) -> RepoInfo {
     let id = &repo.id;
-    let mut info = json!({
-        "_id": repo.object_id,
-        "id": id.to_string(),
-        "author": id.namespace,
-        "sha": commit.oid,
-        "lastModified": commit.date,
-        "createdAt": repo.created_at,
-        "private": repo.private,
-        "gated": false,
-        "disabled": false,
-        "downloads": 0,
-        "likes": 0,
-        "tags": card.map(card::tags).unwrap_or_default(),
-    });
-    if with_card && let Some(card) = card {
-        info["cardData"] = Value::Object(card.clone());
+    let model = id.kind == RepoType::Model;
+    let field = |key: &str| {
+        card.filter(|_| model)
+            .and_then(|c| c.get(key)?.as_str().map(str::to_owned))
+    };
+    RepoInfo {
+        object_id: Some(repo.object_id.clone()),
+        id: id.to_string(),
+        author: Some(id.namespace.clone()),
+        sha: Some(commit.oid.clone()),
+        last_modified: Some(commit.date.clone()),
+        created_at: Some(repo.created_at.clone()),
+        private: repo.private,
+        tags: card.map(card::tags).unwrap_or_default(),
+        card_data: card.filter(|_| with_card).cloned(),
+        model_id: model.then(|| id.to_string()),
+        library_name: field("library_name"),
+        pipeline_tag: field("pipeline_tag"),
+        ..RepoInfo::default()
     }
-    if id.kind == RepoType::Model {
-        let field = |key: &str| card.and_then(|c| c.get(key)).cloned().unwrap_or(Value::Null);
-        info["modelId"] = id.to_string().into();
-        info["library_name"] = field("library_name");
-        info["pipeline_tag"] = field("pipeline_tag");
-    }
-    info
 }
 
 /// The metadata of a card's text (`None`: no card, or one the Hub would refuse, as a commit from

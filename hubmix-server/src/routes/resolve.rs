@@ -22,6 +22,7 @@ use crate::cdn;
 use crate::error::ApiError;
 use crate::repo_id::RepoId;
 use crate::storage::Entry;
+use hubmix_protocol::wire;
 
 /// Read size of the download stream.
 const STREAM_CHUNK: usize = 256 * 1024;
@@ -161,14 +162,14 @@ pub async fn resolve(
 fn file_headers(builder: Builder, entry: &Entry, commit: &str) -> Builder {
     let builder = builder
         .header(header::ETAG, format!("\"{}\"", entry.etag()))
-        .header("x-repo-commit", commit)
+        .header(wire::REPO_COMMIT, commit)
         .header(header::ACCEPT_RANGES, "bytes");
     if !entry.lfs {
         return builder;
     }
     builder
-        .header("x-linked-etag", format!("\"{}\"", entry.sha256))
-        .header("x-linked-size", entry.size)
+        .header(wire::LINKED_ETAG, format!("\"{}\"", entry.sha256))
+        .header(wire::LINKED_SIZE, entry.size)
 }
 
 /// Streams the next `len` bytes of `file`, [`STREAM_CHUNK`] at a time, each read on the blocking

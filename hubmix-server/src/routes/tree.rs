@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
-use serde_json::{Value, json};
+use hubmix_protocol::types::{EntryKind, LfsInfo, TreeEntry};
 
 use super::{Ctx, json, json_page, paginate, read_body};
 use crate::app::App;
@@ -17,24 +17,37 @@ use crate::storage::Entry;
 /// Largest paths-info form body.
 const MAX_FORM_BODY: usize = 4 * 1024 * 1024;
 
-/// The JSON of a file in a listing.
-fn file_item(e: &Entry) -> Value {
-    let mut item = json!({"type": "file", "oid": e.git_oid, "size": e.size, "path": e.path});
-    if e.lfs {
-        let pointer_size = hashing::lfs_pointer(&e.sha256, e.size).len();
-        item["lfs"] = json!({"oid": e.sha256, "size": e.size, "pointerSize": pointer_size});
+/// A file in a listing.
+fn file_item(e: &Entry) -> TreeEntry {
+    TreeEntry {
+        kind: EntryKind::File,
+        oid: e.git_oid.clone(),
+        size: e.size,
+        path: e.path.clone(),
+        lfs: e.lfs.then(|| LfsInfo {
+            oid: e.sha256.clone(),
+            size: e.size,
+            pointer_size: hashing::lfs_pointer(&e.sha256, e.size).len() as u64,
+        }),
+        last_commit: None,
     }
-    item
 }
 
-/// The JSON of a folder whose files (anywhere below it) are `files`.
-fn folder_item(path: &str, files: &[&Entry]) -> Value {
+/// A folder whose files (anywhere below it) are `files`.
+fn folder_item(path: &str, files: &[&Entry]) -> TreeEntry {
     let lines: Vec<String> = files
         .iter()
         .map(|e| format!("{} {}", e.path, e.git_oid))
         .collect();
     let oid = hashing::sha1_hex(&[b"tree", path.as_bytes(), lines.join("\n").as_bytes()]);
-    json!({"type": "directory", "oid": oid, "size": 0, "path": path})
+    TreeEntry {
+        kind: EntryKind::Directory,
+        oid,
+        size: 0,
+        path: path.to_owned(),
+        lfs: None,
+        last_commit: None,
+    }
 }
 
 /// The folders that hold `entries`, each with the files below it, keyed by path.
@@ -87,23 +100,19 @@ pub async fn tree(
     } else {
         format!("{folder}/")
     };
-    let mut items: Vec<(String, Value)> = Vec::new();
+    let mut items: Vec<TreeEntry> = Vec::new();
     for (path, files) in folders(&entries, &below) {
         if recursive || !path[below.len()..].contains('/') {
-            items.push((path.clone(), folder_item(&path, &files)));
+            items.push(folder_item(&path, &files));
         }
     }
     for e in &entries {
         if recursive || !e.path[below.len()..].contains('/') {
-            items.push((e.path.clone(), file_item(e)));
+            items.push(file_item(e));
         }
     }
-    items.sort_by(|a, b| a.0.cmp(&b.0));
-    let (page, link) = paginate(
-        ctx,
-        items.into_iter().map(|(_, v)| v).collect(),
-        app.config.page_size,
-    );
+    items.sort_by(|a, b| a.path.cmp(&b.path));
+    let (page, link) = paginate(ctx, items, app.config.page_size);
     Ok(json_page(page, link))
 }
 
@@ -142,7 +151,7 @@ pub async fn paths_info(
             Ok(items)
         })
         .await?;
-    Ok(json(Value::Array(items)))
+    Ok(json(items))
 }
 
 #[cfg(test)]

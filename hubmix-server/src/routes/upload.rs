@@ -11,18 +11,20 @@ use axum::body::Body;
 use axum::response::Response;
 use base64::Engine;
 use futures_util::StreamExt;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use hubmix_protocol::types::{
+    CommitFile, CommitHeader, CommitInfo, CommitLfsFile, CommitLine, FileEncoding, PreuploadAnswer,
+    PreuploadRequest, PreuploadResult, UploadMode,
+};
 
 use super::{Ctx, json, read_json};
 use crate::app::App;
-use crate::card::README;
 use crate::error::ApiError;
 use crate::failpoint::{self, Point};
 use crate::gitignore::{GITIGNORE, Rules};
-use crate::paths::validate_file_path;
 use crate::repo_id::RepoId;
 use crate::storage::{CommitTarget, Entry, FileOp, NewCommit, RefKind, RepoRow, StoreError, parse_full_ref};
+use hubmix_protocol::card::README;
+use hubmix_protocol::path::validate_writable_path;
 
 /// Where a commit to `rev` goes.
 fn commit_target(rev: &str, create_pr: bool) -> Result<CommitTarget, ApiError> {
@@ -106,20 +108,9 @@ pub async fn preupload(
     rev: String,
     body: Body,
 ) -> Result<Response, ApiError> {
-    #[derive(Deserialize)]
-    struct Req {
-        files: Vec<File>,
-        #[serde(rename = "gitIgnore")]
-        git_ignore: Option<String>,
-    }
-    #[derive(Deserialize)]
-    struct File {
-        path: String,
-        size: u64,
-    }
-    let req: Req = read_json(body).await?;
+    let req: PreuploadRequest = read_json(body).await?;
     for f in &req.files {
-        validate_file_path(&f.path).map_err(ApiError::BadRequest)?;
+        validate_writable_path(&f.path).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     }
     let target = commit_target(&rev, ctx.flag("create_pr"))?;
     let (_, head) = committable(app, ctx, &id, &target).await?;
@@ -142,61 +133,20 @@ pub async fn preupload(
                         (false, false) => Some(e.git_oid),
                         (false, true) => None,
                     });
-                    Ok(json!({
-                        "path": f.path,
-                        "uploadMode": if lfs { "lfs" } else { "regular" },
-                        "shouldIgnore": rules.as_ref().is_some_and(|r| r.ignores(&f.path)),
-                        "oid": oid,
-                    }))
+                    Ok(PreuploadResult {
+                        should_ignore: rules.as_ref().is_some_and(|r| r.ignores(&f.path)),
+                        path: f.path,
+                        upload_mode: if lfs { UploadMode::Lfs } else { UploadMode::Regular },
+                        oid,
+                    })
                 })
-                .collect::<Result<Vec<Value>, StoreError>>()
+                .collect::<Result<Vec<_>, StoreError>>()
         })
         .await?;
-    Ok(json(json!({"files": files, "commitOid": head})))
-}
-
-/// One line of the NDJSON commit body.
-#[derive(Deserialize)]
-#[serde(tag = "key", content = "value", rename_all = "camelCase")]
-enum Line {
-    Header(Header),
-    File(FileLine),
-    LfsFile(LfsLine),
-    DeletedFile(PathLine),
-    DeletedFolder(PathLine),
-}
-
-#[derive(Deserialize)]
-struct Header {
-    summary: String,
-    #[serde(default)]
-    description: String,
-    #[serde(rename = "parentCommit")]
-    parent_commit: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct FileLine {
-    path: String,
-    content: String,
-    #[serde(default = "base64_name")]
-    encoding: String,
-}
-
-fn base64_name() -> String {
-    "base64".into()
-}
-
-#[derive(Deserialize)]
-struct LfsLine {
-    path: String,
-    oid: String,
-    size: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct PathLine {
-    path: String,
+    Ok(json(PreuploadAnswer {
+        files,
+        commit_oid: Some(head),
+    }))
 }
 
 /// `POST /api/{type}/{repo}/commit/{rev}[?create_pr=1]` with an NDJSON body.
@@ -211,7 +161,7 @@ pub async fn commit(
     let (repo, _) = committable(app, ctx, &id, &target).await?;
     let author = ctx.user()?.to_owned();
 
-    let mut header: Option<Header> = None;
+    let mut header: Option<CommitHeader> = None;
     let mut ops = Vec::new();
     let max_line = app.config.max_line_bytes;
     let mut lines = LineReader::new(body, max_line);
@@ -219,14 +169,14 @@ pub async fn commit(
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let line: Line = serde_json::from_slice(&line).map_err(|e| {
+        let line: CommitLine = serde_json::from_slice(&line).map_err(|e| {
             ApiError::BadRequest(format!(
                 "line {} of the commit is not a valid operation: {e}",
                 lines.count
             ))
         })?;
         match line {
-            Line::Header(h) => {
+            CommitLine::Header(h) => {
                 if header.is_some() || !ops.is_empty() {
                     return Err(ApiError::BadRequest(
                         "the header must be the first line, and only once".into(),
@@ -252,15 +202,15 @@ pub async fn commit(
                     "the first line of a commit must be its header".into(),
                 ));
             }
-            Line::File(f) => ops.push(FileOp::Add(store_inline(app, f).await?)),
-            Line::LfsFile(l) => ops.push(FileOp::Add(lfs_entry(app, &repo, l).await?)),
-            Line::DeletedFile(p) => {
-                validate_file_path(&p.path).map_err(ApiError::BadRequest)?;
+            CommitLine::File(f) => ops.push(FileOp::Add(store_inline(app, f).await?)),
+            CommitLine::LfsFile(l) => ops.push(FileOp::Add(lfs_entry(app, &repo, l).await?)),
+            CommitLine::DeletedFile(p) => {
+                validate_writable_path(&p.path).map_err(|e| ApiError::BadRequest(e.to_string()))?;
                 ops.push(FileOp::Delete(p.path));
             }
-            Line::DeletedFolder(p) => {
+            CommitLine::DeletedFolder(p) => {
                 let folder = p.path.trim_end_matches('/').to_owned();
-                validate_file_path(&folder).map_err(ApiError::BadRequest)?;
+                validate_writable_path(&folder).map_err(|e| ApiError::BadRequest(e.to_string()))?;
                 ops.push(FileOp::DeleteFolder(folder));
             }
         }
@@ -278,32 +228,23 @@ pub async fn commit(
     };
     let outcome = app.run(move |a| a.store.commit(&repo, target, &new)).await?;
     let repo_url = format!("{}/{}", ctx.base, id.url_path());
-    let mut body = json!({
-        "success": true,
-        "commitOid": outcome.oid,
-        "commitUrl": format!("{repo_url}/commit/{}", outcome.oid),
-        "hookOutput": "",
-    });
-    if let Some(num) = outcome.pr_num {
-        body["pullRequestUrl"] = format!("{repo_url}/discussions/{num}").into();
-    }
-    Ok(json(body))
+    Ok(json(CommitInfo {
+        success: true,
+        commit_url: format!("{repo_url}/commit/{}", outcome.oid),
+        commit_oid: outcome.oid,
+        hook_output: String::new(),
+        pull_request_url: outcome.pr_num.map(|num| format!("{repo_url}/discussions/{num}")),
+    }))
 }
 
 /// Decodes an inline `file` line and writes its content to the blob store.
-async fn store_inline(app: &Arc<App>, f: FileLine) -> Result<Entry, ApiError> {
-    validate_file_path(&f.path).map_err(ApiError::BadRequest)?;
-    let content = match f.encoding.as_str() {
-        "base64" => base64::engine::general_purpose::STANDARD
+async fn store_inline(app: &Arc<App>, f: CommitFile) -> Result<Entry, ApiError> {
+    validate_writable_path(&f.path).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let content = match f.encoding {
+        FileEncoding::Base64 => base64::engine::general_purpose::STANDARD
             .decode(f.content.as_bytes())
             .map_err(|e| ApiError::BadRequest(format!("content of {} is not valid base64: {e}", f.path)))?,
-        "utf-8" | "utf8" => f.content.into_bytes(),
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "unknown encoding {other:?} for {}: use base64",
-                f.path
-            )));
-        }
+        FileEncoding::Utf8 => f.content.into_bytes(),
     };
     if f.path == README {
         check_card(&content)?;
@@ -321,14 +262,16 @@ async fn store_inline(app: &Arc<App>, f: FileLine) -> Result<Entry, ApiError> {
 fn check_card(content: &[u8]) -> Result<(), ApiError> {
     let text = std::str::from_utf8(content)
         .map_err(|_| ApiError::BadRequest(format!("{README} is not UTF-8 text")))?;
-    crate::card::card_data(text).map(drop).map_err(|errors| {
-        ApiError::BadRequest(format!("Invalid metadata in {README}: {}", errors.join("; ")))
-    })
+    hubmix_protocol::card::card_data(text)
+        .map(drop)
+        .map_err(|errors| {
+            ApiError::BadRequest(format!("Invalid metadata in {README}: {}", errors.join("; ")))
+        })
 }
 
 /// Checks an `lfsFile` line against the objects uploaded to this repository.
-async fn lfs_entry(app: &Arc<App>, repo: &RepoRow, l: LfsLine) -> Result<Entry, ApiError> {
-    validate_file_path(&l.path).map_err(ApiError::BadRequest)?;
+async fn lfs_entry(app: &Arc<App>, repo: &RepoRow, l: CommitLfsFile) -> Result<Entry, ApiError> {
+    validate_writable_path(&l.path).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if !super::lfs::is_sha256(&l.oid) {
         return Err(ApiError::BadRequest(format!(
             "lfsFile {}: oid {:?} is not a sha256 (64 lowercase hex)",

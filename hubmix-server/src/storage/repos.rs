@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::commits::{CommitTarget, FileOp, NewCommit};
 use super::{Entry, Store, StoreError, StoreResult, random_hex};
-use crate::repo_id::{RepoId, RepoType};
+use crate::repo_id::{RepoId, RepoType, repo_type_from_db};
 use crate::time;
 
 /// A repository as stored.
@@ -157,7 +157,7 @@ impl Store {
                     Ok(RepoRow {
                         key,
                         id: RepoId {
-                            kind: RepoType::from_db(&r.get::<_, String>(0)?),
+                            kind: repo_type_from_db(&r.get::<_, String>(0)?),
                             namespace: r.get(1)?,
                             name: r.get(2)?,
                         },

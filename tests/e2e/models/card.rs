@@ -5,8 +5,9 @@
 use std::fs;
 
 use hubmix::{
-    CommitOptions, Device, DownloadOptions, HubError, ListModelsOptions, ModelCardData, ModelHubMixin,
-    PushOptions, SaveOptions, read_card_data,
+    CommitOptions, Device, DownloadOptions, HubError, ModelHubMixin, PushOptions, SaveOptions,
+    card::{ModelCardData, read_card_data},
+    info::ListModelsOptions,
 };
 use hubmix_e2e::TestHub;
 
@@ -86,11 +87,10 @@ fn a_push_keeps_a_card_edited_on_the_hub_and_merges_its_metadata() {
         .expect("upload the edited card");
 
     Mlp::random(&device)
-        .push_to_hub(
+        .push_to_hub_with(
             repo,
-            &PushOptions::default()
-                .client(client.clone())
-                .save(SaveOptions::default().card(ModelCardData::default().datasets(["alice/data"]))),
+            &PushOptions::default().client(client.clone()),
+            &SaveOptions::default().card(ModelCardData::default().datasets(["alice/data"])),
         )
         .expect("second push");
     let merged = readme();

@@ -3,7 +3,10 @@
 
 use std::collections::BTreeSet;
 
-use hubmix::{Device, LoadOptions, Loaded, ModelHubMixin, PushOptions, SaveOptions, StorageType};
+use hubmix::{
+    Device, DownloadOptions, Error, HubError, LoadOptions, Loaded, ModelHubMixin, PushOptions, SaveOptions,
+    StorageType,
+};
 use hubmix_e2e::TestHub;
 
 use super::archs::{Arch, Cnn, Head, Mlp, Stack, Tagger};
@@ -23,14 +26,14 @@ fn load<M: Arch>(source: &str, device: &Device, options: &LoadOptions) -> Loaded
 fn revisions<M: Arch>(hub: &TestHub, repo: &str, save: SaveOptions, device: &Device) {
     let cache = tempfile::tempdir().expect("temp dir");
     let client = client(hub, cache.path());
-    let push = PushOptions::default().client(client.clone()).save(save.clone());
+    let push = PushOptions::default().client(client.clone());
     let load_options = LoadOptions::default().client(client.clone());
     let dtype = save.dtype.unwrap_or(StorageType::F32);
     let [v1, v2, proposed] = [M::random(device), M::random(device), M::random(device)];
 
-    let first = v1.push_to_hub(repo, &push).expect("first push");
+    let first = v1.push_to_hub_with(repo, &push, &save).expect("first push");
     client.create_tag(repo, "v1", None, false).expect("tag v1");
-    let second = v2.push_to_hub(repo, &push).expect("second push");
+    let second = v2.push_to_hub_with(repo, &push, &save).expect("second push");
     assert_ne!(first.oid, second.oid);
 
     let tagged = load::<M>(&format!("{repo}@v1"), device, &load_options);
@@ -52,16 +55,32 @@ fn revisions<M: Arch>(hub: &TestHub, repo: &str, save: SaveOptions, device: &Dev
         "repo@<first commit>",
     );
     assert_eq!(by_commit.commit.as_deref(), Some(first.oid.as_str()));
-    let by_option = load::<M>(repo, device, &load_options.clone().revision("v1"));
+    let at_v1 = load_options
+        .clone()
+        .download(DownloadOptions::default().revision("v1"));
+    let by_option = load::<M>(repo, device, &at_v1);
     assert_same_model(
-        &rounded(v1, dtype),
+        &rounded(v1.clone(), dtype),
         &by_option.model,
         M::output,
         "revision(\"v1\")",
     );
+    // The revision in the source and in the options: the same is fine, different is an error.
+    let both = load::<M>(&format!("{repo}@v1"), device, &at_v1);
+    assert_same_model(
+        &rounded(v1, dtype),
+        &both.model,
+        M::output,
+        "repo@v1 and revision(\"v1\")",
+    );
+    match M::from_pretrained_with(&format!("{repo}@main"), device, &at_v1) {
+        Err(Error::Hub(HubError::InvalidArgument { name, .. })) if name == "revision" => {}
+        Err(other) => panic!("repo@main with revision(\"v1\"): {other}"),
+        Ok(_) => panic!("repo@main with revision(\"v1\") loaded a model"),
+    }
 
     let pr = proposed
-        .push_to_hub(repo, &push.clone().create_pr(true))
+        .push_to_hub_with(repo, &push.clone().create_pr(true), &save)
         .expect("push as a pull request");
     assert_eq!(pr.pr_num, Some(1));
     let pr_revision = pr.pr_revision().expect("a PR revision");
@@ -125,10 +144,7 @@ fn a_push_replaces_the_weight_files_of_an_earlier_push() {
 
     let sharded = Stack::random(&device);
     sharded
-        .push_to_hub(
-            repo,
-            &push.clone().save(SaveOptions::default().max_shard_size(128)),
-        )
+        .push_to_hub_with(repo, &push, &SaveOptions::default().max_shard_size(128))
         .expect("a sharded push");
     assert!(files().contains("model.safetensors.index.json"), "{:?}", files());
 
@@ -140,10 +156,7 @@ fn a_push_replaces_the_weight_files_of_an_earlier_push() {
 
     let resharded = Stack::random(&device);
     resharded
-        .push_to_hub(
-            repo,
-            &push.clone().save(SaveOptions::default().max_shard_size(256)),
-        )
+        .push_to_hub_with(repo, &push, &SaveOptions::default().max_shard_size(256))
         .expect("a sharded push");
     let shards = files();
     assert!(!shards.contains("model.safetensors"), "{shards:?}");
@@ -165,4 +178,43 @@ fn a_push_replaces_the_weight_files_of_an_earlier_push() {
         Stack::output,
         "after a config-only push",
     );
+}
+
+#[test]
+fn a_push_names_its_branch_once() {
+    let hub = TestHub::start();
+    let device = Device::flex();
+    let cache = tempfile::tempdir().expect("temp dir");
+    let client = client(&hub, cache.path());
+    let push = PushOptions::default().client(client.clone());
+    let model = Mlp::random(&device);
+
+    // `repo@dev` and branch("main"): refused before anything is created.
+    let err = model
+        .push_to_hub("alice/branches@dev", &push.clone().branch("main"))
+        .expect_err("two different branches");
+    assert!(
+        matches!(&err, Error::Hub(HubError::InvalidArgument { name, .. }) if name == "revision"),
+        "{err}"
+    );
+    assert!(
+        matches!(
+            client.repo_info("alice/branches"),
+            Err(HubError::RepoNotFound { .. })
+        ),
+        "nothing was pushed, not even the repository"
+    );
+
+    // The branch in the id, or in the options, or in both when they agree.
+    let in_id = model.push_to_hub("alice/branches@dev", &push).expect("repo@dev");
+    let in_both = model
+        .push_to_hub("alice/branches@dev", &push.clone().branch("dev"))
+        .expect("repo@dev and branch(\"dev\")");
+    assert_eq!(in_both.oid, in_id.oid, "nothing changed: no new commit");
+    let in_options = Mlp::random(&device)
+        .push_to_hub("alice/branches", &push.clone().branch("dev"))
+        .expect("branch(\"dev\")");
+    let load_options = LoadOptions::default().client(client.clone());
+    let loaded = load::<Mlp>("alice/branches@dev", &device, &load_options);
+    assert_eq!(loaded.commit.as_deref(), Some(in_options.oid.as_str()));
 }

@@ -14,8 +14,8 @@ use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, Relu};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 use hubmix::{
-    BurnLoaded, BurnOptions, EpochMetrics, Goal, HubCheckpoints, HubClient, HubError, LoadOptions,
-    PushOptions, from_pretrained_burn, push_to_hub_burn, save_pretrained_burn,
+    BurnLoaded, BurnOptions, DownloadOptions, EpochMetrics, Error, Goal, HubCheckpoints, HubClient, HubError,
+    LoadOptions, PushOptions, from_pretrained_burn, push_to_hub_burn, save_pretrained_burn,
 };
 use hubmix_e2e::TestHub;
 use serde_json::json;
@@ -308,7 +308,7 @@ fn checkpoints_per_epoch_on_a_branch_with_the_best_tagged() {
         commits.push(pushed.commit.oid);
     }
     let refs = client.list_repo_refs("alice/epochs", false).unwrap();
-    let target = |name: &str, list: &[hubmix::GitRef]| {
+    let target = |name: &str, list: &[hubmix::manage::GitRef]| {
         list.iter()
             .find(|r| r.name == name)
             .map(|r| r.target_commit.clone())
@@ -356,7 +356,7 @@ fn checkpoints_per_epoch_on_a_branch_with_the_best_tagged() {
         .history(vec![EpochMetrics::new(6, 0).metric("loss", 1.0)]);
     let err = later.push(&run.model, &config(), &bad).unwrap_err();
     assert!(
-        matches!(err, HubError::InvalidArgument { .. }) && err.to_string().contains("valid_loss"),
+        matches!(err, Error::Hub(HubError::InvalidArgument { .. })) && err.to_string().contains("valid_loss"),
         "{err}"
     );
     assert_eq!(
@@ -570,12 +570,14 @@ fn a_local_save_restores_and_honours_the_load_options() {
         &LoadOptions::default().client(anonymous.clone()),
     )
     .unwrap_err();
-    assert!(matches!(err, HubError::RepoNotFound { .. }), "{err}");
+    assert!(matches!(err, Error::Hub(HubError::RepoNotFound { .. })), "{err}");
+    // The token is the client's: the same client with a reader's token.
+    let reader = anonymous.with_token(Some(hubmix_e2e::ALICE_READ_TOKEN)).unwrap();
     let own_cache = tempfile::tempdir().unwrap();
+    let from = |cache: &Path| DownloadOptions::default().cache_dir(cache);
     let with_token = LoadOptions::default()
-        .client(anonymous.clone())
-        .token(hubmix_e2e::ALICE_READ_TOKEN)
-        .cache_dir(own_cache.path());
+        .client(reader.clone())
+        .download(from(own_cache.path()));
     let mut loaded = load("alice/private-net", &with_token);
     assert_eq!(params(&loaded.model), params(&original.model));
     // The optimizer state comes from the same commit into the same cache, when restored.
@@ -586,18 +588,17 @@ fn a_local_save_restores_and_honours_the_load_options() {
         4,
         "config, weights, training state, optimizer"
     );
-    let offline = with_token.clone().local_files_only(true);
-    load("alice/private-net", &offline);
+    let offline = |cache: &Path| with_token.clone().download(from(cache).local_files_only(true));
+    load("alice/private-net", &offline(own_cache.path()));
     // A cache that never saw the training state (filled file by file): offline, the model
     // loads and the report says the state was not read.
     let partial = tempfile::tempdir().unwrap();
-    let fetch = hubmix::DownloadOptions::default()
-        .cache_dir(partial.path())
-        .token(hubmix_e2e::ALICE_READ_TOKEN);
     for f in ["config.json", "model.safetensors"] {
-        anonymous.hub_download("alice/private-net", f, &fetch).unwrap();
+        reader
+            .hub_download("alice/private-net", f, &from(partial.path()))
+            .unwrap();
     }
-    let partly = load("alice/private-net", &offline.clone().cache_dir(partial.path()));
+    let partly = load("alice/private-net", &offline(partial.path()));
     assert!(partly.training.is_none());
     assert!(
         partly
@@ -613,10 +614,10 @@ fn a_local_save_restores_and_honours_the_load_options() {
         "alice/private-net",
         &device,
         NetConfig::init,
-        &offline.clone().cache_dir(other_cache.path()),
+        &offline(other_cache.path()),
     )
     .unwrap_err();
-    assert!(matches!(err, HubError::NotCached { .. }), "{err}");
+    assert!(matches!(err, Error::Hub(HubError::NotCached { .. })), "{err}");
     let commit = fs::read_to_string(own_cache.path().join("models--alice--private-net/refs/main")).unwrap();
     let weights = own_cache
         .path()
@@ -627,7 +628,12 @@ fn a_local_save_restores_and_honours_the_load_options() {
         .unwrap();
     let mtime = fs::metadata(&weights).unwrap().modified().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    load("alice/private-net", &with_token.clone().force_download(true));
+    load(
+        "alice/private-net",
+        &with_token
+            .clone()
+            .download(from(own_cache.path()).force_download(true)),
+    );
     assert_ne!(
         fs::metadata(&weights).unwrap().modified().unwrap(),
         mtime,
@@ -642,15 +648,15 @@ fn saved(run: &Run, dir: &Path) {
 
 fn restore_error(
     dir: &Path,
-    restore: impl FnOnce(&mut BurnLoaded<Net, NetConfig>) -> Result<(), HubError>,
+    restore: impl FnOnce(&mut BurnLoaded<Net, NetConfig>) -> Result<(), Error>,
 ) -> String {
     let mut loaded = load(path_str(dir), &LoadOptions::default());
     let err = restore(&mut loaded).unwrap_err();
-    assert!(matches!(err, HubError::TrainingState { .. }), "{err}");
+    assert!(matches!(err, Error::TrainingState { .. }), "{err}");
     err.to_string()
 }
 
-fn restore_adam(loaded: &mut BurnLoaded<Net, NetConfig>) -> Result<(), HubError> {
+fn restore_adam(loaded: &mut BurnLoaded<Net, NetConfig>) -> Result<(), Error> {
     loaded.restore_optimizer(adam().init(), &adam()).map(drop)
 }
 
@@ -775,7 +781,7 @@ fn bad_training_states_are_typed_errors() {
     )
     .unwrap_err();
     assert!(
-        matches!(err, HubError::TrainingState { .. }) && err.to_string().contains("upgrade"),
+        matches!(err, Error::TrainingState { .. }) && err.to_string().contains("upgrade"),
         "{err}"
     );
     fs::write(&state, "{").unwrap();
@@ -813,11 +819,11 @@ fn a_missing_log_folder_or_a_foreign_optimizer_pushes_nothing() {
     };
     let missing = cache.path().join("no-such-logs");
     let err = fails_cleanly("alice/nologs", run.options().log_dir(&missing), "no-such-logs");
-    assert!(matches!(err, HubError::UploadSource { .. }), "{err}");
+    assert!(matches!(err, Error::Hub(HubError::UploadSource { .. })), "{err}");
     // An optimizer that holds state for another model's parameters.
     let mut other = Run::new(&device);
     other.train(1, &device);
     let foreign = BurnOptions::default().include_optimizer(&other.optimizer, &adam());
     let err = fails_cleanly("alice/wrong-optimizer", foreign, "not in this model");
-    assert!(matches!(err, HubError::TrainingState { .. }), "{err}");
+    assert!(matches!(err, Error::TrainingState { .. }), "{err}");
 }

@@ -1,0 +1,462 @@
+//! The HTTP layer: one configured agent, the token only for the endpoint's origin, a user agent
+//! that names hubmix, retries under the one policy of [`super::retry`], and the mapping of the
+//! Hub's `X-Error-Code` / `X-Error-Message` answers to [`HubError`]s.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ureq::config::RedirectAuthHeaders;
+use ureq::http::{Method, Request, Response, StatusCode};
+use ureq::{Agent, Body, SendBody};
+
+use super::retry::Retry;
+use crate::error::{HubError, strip_query};
+use crate::settings::{RetryPolicy, Settings, Token};
+
+/// Largest JSON answer read into memory.
+const MAX_JSON_ANSWER: u64 = 256 * 1024 * 1024;
+/// Longest error body kept for a message.
+const MAX_ERROR_BODY: u64 = 64 * 1024;
+
+/// Opens a fresh stream of a request body (once per attempt, so that retries resend it).
+pub(crate) type OpenBody = Arc<dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Send + Sync>;
+
+/// What a request sends.
+pub(crate) enum Payload {
+    Empty,
+    Bytes(Vec<u8>, &'static str),
+    /// `len` bytes of a file from `offset`, streamed.
+    File {
+        path: PathBuf,
+        offset: u64,
+        len: u64,
+    },
+    /// A streamed body of `len` bytes.
+    Stream {
+        open: OpenBody,
+        len: u64,
+        content_type: Option<&'static str>,
+    },
+}
+
+impl Payload {
+    /// The number of bytes sent (`None`: no body at all).
+    pub fn content_length(&self) -> Option<u64> {
+        match self {
+            Payload::Empty => None,
+            Payload::Bytes(bytes, _) => Some(bytes.len() as u64),
+            Payload::File { len, .. } | Payload::Stream { len, .. } => Some(*len),
+        }
+    }
+
+    /// The `Content-Type` to send, if the payload names one.
+    pub fn content_type(&self) -> Option<&'static str> {
+        match self {
+            Payload::Bytes(_, content_type) => Some(content_type),
+            Payload::Stream { content_type, .. } => *content_type,
+            Payload::Empty | Payload::File { .. } => None,
+        }
+    }
+
+    /// A fresh stream of the body (one per attempt).
+    pub fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            Payload::Empty => Box::new(std::io::empty()),
+            Payload::Bytes(bytes, _) => Box::new(std::io::Cursor::new(bytes.clone())),
+            Payload::File { path, offset, len } => {
+                let mut file = File::open(path)?;
+                file.seek(SeekFrom::Start(*offset))?;
+                Box::new(file.take(*len))
+            }
+            Payload::Stream { open, .. } => open()?,
+        })
+    }
+}
+
+/// One request, re-buildable for retries.
+pub(crate) struct Call {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub payload: Payload,
+    /// Retry connection errors, 5xx and 429 (only for idempotent calls).
+    pub retry: bool,
+    /// Follow redirects (else a 3xx comes back as the answer).
+    pub follow_redirects: bool,
+    /// Overall timeout of waiting for the answer's head, and per read.
+    pub timeout: Option<Duration>,
+    /// Send the token (only ever to the endpoint's origin).
+    pub auth: bool,
+}
+
+impl Call {
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Call {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            payload: Payload::Empty,
+            retry: true,
+            follow_redirects: true,
+            timeout: None,
+            auth: true,
+        }
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn json(mut self, value: &serde_json::Value) -> Self {
+        self.payload = Payload::Bytes(
+            serde_json::to_vec(value).expect("JSON values serialize"),
+            "application/json",
+        );
+        self
+    }
+
+    pub fn body(mut self, bytes: Vec<u8>, content_type: &'static str) -> Self {
+        self.payload = Payload::Bytes(bytes, content_type);
+        self
+    }
+
+    pub fn no_retry(mut self) -> Self {
+        self.retry = false;
+        self
+    }
+}
+
+/// What an error answer is about, for the typed error.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Context {
+    pub repo: String,
+    pub revision: Option<String>,
+    pub path: Option<String>,
+}
+
+/// The configured client side of HTTP.
+#[derive(Debug, Clone)]
+pub(crate) struct Http {
+    agent: Agent,
+    endpoint_origin: Origin,
+    token: Option<Token>,
+    user_agent: String,
+    retry: RetryPolicy,
+    offline: bool,
+}
+
+/// Scheme, host and port of a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    fn of(url: &str) -> Option<Origin> {
+        let (scheme, rest) = url.split_once("://")?;
+        let authority = rest.split(['/', '?', '#']).next()?;
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+        let default_port = match scheme {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => match p.parse() {
+                Ok(port) => (h, port),
+                Err(_) => (authority, default_port),
+            },
+            _ => (authority, default_port),
+        };
+        Some(Origin {
+            scheme: scheme.to_ascii_lowercase(),
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+}
+
+impl Http {
+    pub fn new(settings: &Settings) -> Result<Self, HubError> {
+        let proxy = match &settings.proxy {
+            Some(url) => Some(ureq::Proxy::new(url).map_err(|e| HubError::InvalidSetting {
+                name: "proxy".into(),
+                reason: format!("{url:?}: {e}"),
+            })?),
+            None => ureq::Proxy::try_from_env(),
+        };
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .redirect_auth_headers(RedirectAuthHeaders::SameHost)
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .proxy(proxy)
+            .build()
+            .into();
+        let endpoint_origin = Origin::of(&settings.endpoint).ok_or_else(|| HubError::InvalidSetting {
+            name: "HF_ENDPOINT".into(),
+            reason: format!("{:?} is not an http(s) URL", settings.endpoint),
+        })?;
+        let user_agent = user_agent(settings);
+        Ok(Http {
+            agent,
+            endpoint_origin,
+            token: settings.token.clone(),
+            user_agent,
+            retry: settings.retry,
+            offline: settings.offline,
+        })
+    }
+
+    /// Whether a token is configured.
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Whether `url` is on the endpoint's origin (so it may see the token).
+    pub fn is_endpoint(&self, url: &str) -> bool {
+        Origin::of(url).is_some_and(|o| o == self.endpoint_origin)
+    }
+
+    /// A fresh retry budget under the client's policy, for an operation of several requests
+    /// (a download and its resumes): pass it to [`Http::send_with`] and use it for the
+    /// operation's own failures too.
+    pub fn retry(&self) -> Retry {
+        Retry::new(self.retry)
+    }
+
+    /// Sends `call`, retrying transient failures if allowed. Any status comes back as `Ok`
+    /// (after retries, the answer of the last attempt); see [`check`].
+    pub fn send(&self, call: &Call) -> Result<Response<Body>, HubError> {
+        self.send_with(call, &mut self.retry())
+    }
+
+    /// [`Http::send`], drawing retries from `retry`.
+    pub fn send_with(&self, call: &Call, retry: &mut Retry) -> Result<Response<Body>, HubError> {
+        if self.offline {
+            return Err(HubError::Offline {
+                url: strip_query(&call.url),
+            });
+        }
+        loop {
+            match self.send_once(call) {
+                Ok(response) => {
+                    if call.retry && retry.again_after_answer(&response) {
+                        continue;
+                    }
+                    return Ok(response);
+                }
+                Err(e) => {
+                    let e = HubError::network(&call.url, e);
+                    if call.retry {
+                        retry.again(e)?;
+                    } else {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+
+    fn send_once(&self, call: &Call) -> Result<Response<Body>, ureq::Error> {
+        let mut builder = Request::builder()
+            .method(call.method.clone())
+            .uri(&call.url)
+            .header("user-agent", &self.user_agent);
+        if call.auth
+            && let Some(token) = &self.token
+            && self.is_endpoint(&call.url)
+        {
+            builder = builder.header("authorization", format!("Bearer {}", token.secret()));
+        }
+        for (name, value) in &call.headers {
+            builder = builder.header(*name, value);
+        }
+        if let Some(content_type) = call.payload.content_type() {
+            builder = builder.header("content-type", content_type);
+        }
+        let body = match call.payload.content_length() {
+            Some(len) => {
+                builder = builder.header("content-length", len.to_string());
+                SendBody::from_owned_reader(call.payload.open()?)
+            }
+            None => SendBody::none(),
+        };
+        let request = builder.body(body).map_err(ureq::Error::Http)?;
+        let request = self
+            .agent
+            .configure_request(request)
+            .max_redirects(if call.follow_redirects { 10 } else { 0 })
+            .timeout_recv_response(call.timeout)
+            .timeout_recv_body(None)
+            .timeout_per_read(call.timeout)
+            .build();
+        self.agent.run(request)
+    }
+
+    /// Sends `call` and turns an error status into a typed error.
+    pub fn call(&self, call: &Call, ctx: &Context) -> Result<Response<Body>, HubError> {
+        let response = self.send(call)?;
+        check(response, &call.url, ctx)
+    }
+
+    /// Sends `call` and parses the JSON answer.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, call: &Call, ctx: &Context) -> Result<T, HubError> {
+        let mut response = self.call(call, ctx)?;
+        read_json(&mut response, &call.url)
+    }
+}
+
+/// `hubmix/<version>; <library>/<version>...`: who is calling, for the Hub's
+/// statistics (a framework such as Burn, and the caller's library, are added with the client
+/// builder's `user_agent`).
+fn user_agent(settings: &Settings) -> String {
+    let mut agent = format!("hubmix/{}", env!("CARGO_PKG_VERSION"));
+    for (name, version) in &settings.user_agent {
+        agent.push_str(&format!("; {name}/{version}"));
+    }
+    agent
+}
+
+/// Parses a JSON answer.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    response: &mut Response<Body>,
+    url: &str,
+) -> Result<T, HubError> {
+    let bytes = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_JSON_ANSWER)
+        .read_to_vec()
+        .map_err(|e| HubError::network(url, e))?;
+    serde_json::from_slice(&bytes).map_err(|e| HubError::InvalidResponse {
+        url: url.to_owned(),
+        reason: format!("not the expected JSON: {e}"),
+    })
+}
+
+fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
+    response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Passes a success through; turns an error answer into the matching [`HubError`].
+pub(crate) fn check(
+    mut response: Response<Body>,
+    url: &str,
+    ctx: &Context,
+) -> Result<Response<Body>, HubError> {
+    use hubmix_protocol::wire::{self, ErrorCode};
+
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(response);
+    }
+    let code = header(&response, wire::ERROR_CODE).and_then(ErrorCode::parse);
+    let header_message = header(&response, wire::ERROR_MESSAGE).map(str::to_owned);
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_ERROR_BODY)
+        .read_to_string()
+        .unwrap_or_default();
+    let message = error_message(header_message, &body, status);
+    let repo = ctx.repo.clone();
+    let revision = || {
+        ctx.revision
+            .clone()
+            .unwrap_or_else(|| crate::repo::DEFAULT_REVISION.into())
+    };
+    Err(match code {
+        Some(ErrorCode::RepoNotFound) => HubError::RepoNotFound { repo },
+        Some(ErrorCode::RevisionNotFound) => HubError::RevisionNotFound {
+            repo,
+            revision: revision(),
+        },
+        Some(ErrorCode::EntryNotFound) => HubError::EntryNotFound {
+            repo,
+            revision: revision(),
+            path: ctx.path.clone().unwrap_or(message),
+        },
+        Some(ErrorCode::GatedRepo) => HubError::Gated { repo },
+        _ => match status.as_u16() {
+            401 => HubError::Unauthorized { message },
+            403 => HubError::Forbidden { message },
+            409 | 412 => HubError::Conflict { message },
+            status => HubError::Http {
+                status,
+                url: strip_query(url),
+                message,
+            },
+        },
+    })
+}
+
+/// The server's explanation: `X-Error-Message`, else the JSON `error`, else the body text.
+fn error_message(header_message: Option<String>, body: &str, status: StatusCode) -> String {
+    if let Some(m) = header_message.filter(|m| !m.is_empty()) {
+        return m;
+    }
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(body) {
+        match &v["error"] {
+            serde_json::Value::String(s) => return s.clone(),
+            serde_json::Value::Array(a) => {
+                return a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; ");
+            }
+            _ => {}
+        }
+    }
+    let text: String = body.chars().take(500).collect();
+    if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let o = Origin::of("http://127.0.0.1:8080/api/x?y=1").unwrap();
+        assert_eq!(
+            (o.scheme.as_str(), o.host.as_str(), o.port),
+            ("http", "127.0.0.1", 8080)
+        );
+        assert_eq!(Origin::of("https://Huggingface.co/a").unwrap().port, 443);
+        assert_ne!(Origin::of("http://a.com"), Origin::of("https://a.com"));
+        assert_ne!(
+            Origin::of("http://127.0.0.1:1/"),
+            Origin::of("http://localhost:1/")
+        );
+        assert_eq!(Origin::of("http://[::1]:9/x").unwrap().host, "[::1]");
+    }
+
+    #[test]
+    fn user_agent_names_hubmix_and_the_libraries() {
+        let mut settings = Settings::from_vars(&|_| None).unwrap();
+        settings.user_agent.push(("mylib".into(), "1.2".into()));
+        let agent = user_agent(&settings);
+        assert!(
+            agent.starts_with(&format!("hubmix/{}", env!("CARGO_PKG_VERSION"))),
+            "{agent}"
+        );
+        assert!(agent.ends_with("; mylib/1.2"), "{agent}");
+    }
+
+    #[test]
+    fn messages() {
+        let m = |h: Option<&str>, b: &str| error_message(h.map(str::to_owned), b, StatusCode::BAD_REQUEST);
+        assert_eq!(m(Some("nope"), "{}"), "nope");
+        assert_eq!(m(None, r#"{"error": "bad"}"#), "bad");
+        assert_eq!(m(None, r#"{"error": ["a", "b"]}"#), "a; b");
+        assert_eq!(m(None, ""), "Bad Request");
+        assert_eq!(strip_query("http://h/p?sig=secret"), "http://h/p");
+    }
+}

@@ -1,0 +1,207 @@
+//! The metadata of a repository card: the YAML front matter of its `README.md`, checked as the
+//! Hub checks it (`/api/validate-yaml`, and every commit that adds a `README.md`) and read for
+//! the repository info (`cardData`, `tags`, `library_name`, `pipeline_tag`) and the listings'
+//! filters.
+//!
+//! ```
+//! use hubmix_protocol::card::{card_data, tags};
+//!
+//! let data = card_data("---\nlibrary_name: burn\nlicense: mit\n---\n# My model\n").unwrap().unwrap();
+//! assert_eq!(data["library_name"], "burn");
+//! assert_eq!(tags(&data), ["burn", "license:mit"]);
+//! assert!(card_data("---\nlibrary_name: [burn]\n---\n").is_err());
+//! ```
+
+use serde_json::{Map, Value};
+pub use yaml_rust2::yaml::Hash;
+use yaml_rust2::{Yaml, YamlLoader};
+
+/// The card's file name.
+pub const README: &str = "README.md";
+/// Card fields that must be one string.
+const STRING_FIELDS: [&str; 3] = ["library_name", "pipeline_tag", "base_model_relation"];
+/// Card fields that may be one string or a list of strings.
+const STRING_OR_LIST_FIELDS: [&str; 5] = ["tags", "language", "license", "datasets", "base_model"];
+
+/// Splits a card into its front matter, parsed as a YAML mapping (`None`: the card has none),
+/// and its body; or says why the front matter cannot be read. A leading byte-order mark and
+/// `\r\n` line ends are accepted.
+pub fn split_front_matter(readme: &str) -> Result<(Option<Hash>, &str), String> {
+    let text = readme.strip_prefix('\u{feff}').unwrap_or(readme);
+    let Some(rest) = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))
+    else {
+        return Ok((None, text));
+    };
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            let yaml = &rest[..offset];
+            let body = &rest[offset + line.len()..];
+            let docs = YamlLoader::load_from_str(yaml)
+                .map_err(|e| format!("the YAML front matter does not parse: {e}"))?;
+            return match docs.into_iter().next() {
+                None | Some(Yaml::Null) => Ok((Some(Hash::new()), body)),
+                Some(Yaml::Hash(h)) => Ok((Some(h), body)),
+                Some(_) => Err("the YAML front matter is not a mapping of keys to values".into()),
+            };
+        }
+        offset += line.len();
+    }
+    Err("the YAML front matter opened by '---' is never closed by a '---' line".into())
+}
+
+/// The front matter of a card as JSON (`None`: the card has none), or everything that is wrong
+/// with it (the fields the Hub reads must have the right types).
+pub fn card_data(readme: &str) -> Result<Option<Map<String, Value>>, Vec<String>> {
+    let (front, _) = split_front_matter(readme).map_err(|e| vec![e])?;
+    let Some(front) = front else {
+        return Ok(None);
+    };
+    let Value::Object(data) = to_json(&Yaml::Hash(front)) else {
+        unreachable!("a YAML mapping becomes a JSON object")
+    };
+    let errors = check_fields(&data);
+    if errors.is_empty() {
+        Ok(Some(data))
+    } else {
+        Err(errors)
+    }
+}
+
+/// The `tags` a card gives a repository, as the Hub derives them (the listings' `filter` matches
+/// these): the card's own tags, its library, its pipeline tag, its languages, `dataset:<id>`
+/// for each dataset, `base_model:<id>` for each base model and `license:<id>` for each license.
+pub fn tags(data: &Map<String, Value>) -> Vec<String> {
+    let mut tags = strings(data.get("tags"));
+    for key in ["library_name", "pipeline_tag", "language"] {
+        tags.extend(strings(data.get(key)));
+    }
+    for (key, prefix) in [
+        ("datasets", "dataset"),
+        ("base_model", "base_model"),
+        ("license", "license"),
+    ] {
+        tags.extend(
+            strings(data.get(key))
+                .into_iter()
+                .map(|v| format!("{prefix}:{v}")),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    tags.retain(|t| seen.insert(t.clone()));
+    tags
+}
+
+/// One string, or every string of a list (anything else: none).
+pub fn strings(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// What is wrong with the fields the Hub reads.
+fn check_fields(data: &Map<String, Value>) -> Vec<String> {
+    let mut errors = Vec::new();
+    for key in STRING_FIELDS {
+        if let Some(v) = data.get(key)
+            && !v.is_string()
+        {
+            errors.push(format!("\"{key}\" must be a string"));
+        }
+    }
+    for key in STRING_OR_LIST_FIELDS {
+        match data.get(key) {
+            None | Some(Value::String(_)) => {}
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => {}
+            Some(_) => errors.push(format!("\"{key}\" must be a string or a list of strings")),
+        }
+    }
+    errors
+}
+
+/// A YAML value as JSON. Keys that are not strings are written as YAML would print them.
+fn to_json(yaml: &Yaml) -> Value {
+    match yaml {
+        Yaml::Real(r) => r
+            .parse::<f64>()
+            .map_or_else(|_| Value::String(r.clone()), Value::from),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Array(items) => Value::Array(items.iter().map(to_json).collect()),
+        Yaml::Hash(h) => Value::Object(
+            h.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Yaml::String(s) => s.clone(),
+                        other => match to_json(other) {
+                            Value::String(s) => s,
+                            v => v.to_string(),
+                        },
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        Yaml::Alias(_) | Yaml::Null | Yaml::BadValue => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_the_front_matter_as_json() {
+        let card = "---\r\nlibrary_name: burn\r\ntags:\r\n- burn\r\n- hubmix\r\nlicense: mit\r\n\
+                    model-index:\r\n- name: mlp\r\n  results: []\r\nepochs: 3\r\nlr: 0.5\r\n\
+                    datasets: [alice/rows]\r\nlanguage: [en, fr]\r\n---\r\n# Mlp\r\n";
+        let data = card_data(card).unwrap().unwrap();
+        assert_eq!(
+            Value::Object(data.clone()),
+            json!({"library_name": "burn", "tags": ["burn", "hubmix"], "license": "mit",
+                   "model-index": [{"name": "mlp", "results": []}], "epochs": 3, "lr": 0.5,
+                   "datasets": ["alice/rows"], "language": ["en", "fr"]})
+        );
+        assert_eq!(
+            tags(&data),
+            ["burn", "hubmix", "en", "fr", "dataset:alice/rows", "license:mit"]
+        );
+    }
+
+    #[test]
+    fn cards_without_or_with_empty_front_matter() {
+        assert_eq!(card_data("# Just text\n---\n").unwrap(), None);
+        assert_eq!(card_data("---\n---\nbody").unwrap(), Some(Map::new()));
+        assert_eq!(
+            card_data("\u{feff}---\ntags: x\n---\n").unwrap().unwrap()["tags"],
+            "x"
+        );
+    }
+
+    #[test]
+    fn says_what_is_wrong() {
+        let err = |card: &str| card_data(card).unwrap_err().join("; ");
+        assert!(err("---\ntags: [a\n").contains("never closed"));
+        assert!(
+            err("---\ntags: [a\n---\n").contains("does not parse"),
+            "{}",
+            err("---\ntags: [a\n---\n")
+        );
+        assert!(err("---\n- a\n- b\n---\n").contains("not a mapping"));
+        let both = err("---\nlibrary_name: [burn]\ntags:\n  a: 1\n---\n");
+        assert!(both.contains("\"library_name\" must be a string"), "{both}");
+        assert!(
+            both.contains("\"tags\" must be a string or a list of strings"),
+            "{both}"
+        );
+    }
+}

@@ -1,0 +1,263 @@
+//! How a Burn model is saved and loaded: [`SaveOptions`] (dtype, layout, shards, card
+//! metadata), [`LoadOptions`] (where from, dtype, layout, strictness, config overrides), and what
+//! a load reports ([`LoadReport`]).
+
+use hubmix_hub::card::ModelCardData;
+use hubmix_hub::mixin::HubSource;
+use hubmix_hub::{DownloadOptions, HubClient};
+
+/// How [`ModelHubMixin::save_pretrained_with`](crate::ModelHubMixin::save_pretrained_with) and
+/// [`push_to_hub_with`](crate::ModelHubMixin::push_to_hub_with) write a model.
+///
+/// ```
+/// use hubmix::{SaveOptions, StorageType, card::ModelCardData};
+/// let options = SaveOptions::default()
+///     .dtype(StorageType::F16)
+///     .max_shard_size(2 << 30)
+///     .card(ModelCardData::default().license("mit"));
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SaveOptions {
+    /// The storage type of float weights (default: as in the model).
+    pub dtype: Option<StorageType>,
+    /// The tensor naming and layout (default: the model's own).
+    pub layout: Option<Layout>,
+    /// Split the weights into shards of at most this many bytes (plus an index file).
+    pub max_shard_size: Option<u64>,
+    /// Model-card metadata on top of the model's own.
+    pub card: ModelCardData,
+}
+
+impl SaveOptions {
+    /// Store float weights as `dtype`.
+    pub fn dtype(mut self, dtype: StorageType) -> Self {
+        self.dtype = Some(dtype);
+        self
+    }
+
+    /// Write weights in this layout.
+    pub fn layout(mut self, layout: Layout) -> Self {
+        self.layout = Some(layout);
+        self
+    }
+
+    /// Shard the weights above this size.
+    pub fn max_shard_size(mut self, bytes: u64) -> Self {
+        self.max_shard_size = Some(bytes);
+        self
+    }
+
+    /// Add model-card metadata.
+    pub fn card(mut self, data: ModelCardData) -> Self {
+        self.card = data;
+        self
+    }
+}
+
+/// Float storage types of saved weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageType {
+    /// 32-bit floats.
+    F32,
+    /// IEEE half precision.
+    F16,
+    /// bfloat16.
+    BF16,
+}
+
+impl StorageType {
+    /// `f32`, `f16`, `bf16`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageType::F32 => "f32",
+            StorageType::F16 => "f16",
+            StorageType::BF16 => "bf16",
+        }
+    }
+
+    /// From `f32`, `f16`, `bf16` (as in `config.json`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "f32" => Some(StorageType::F32),
+            "f16" => Some(StorageType::F16),
+            "bf16" => Some(StorageType::BF16),
+            _ => None,
+        }
+    }
+}
+
+/// How weights are named and laid out in `model.safetensors`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// Burn's own: `Linear.weight` is `[in, out]`, norms have `gamma`/`beta`.
+    #[default]
+    Burn,
+    /// PyTorch's: `Linear.weight` is `[out, in]`, norms have `weight`/`bias`; what
+    /// `PyTorchModelHubMixin` reads and writes.
+    PyTorch,
+}
+
+impl Layout {
+    /// `burn` or `pytorch`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layout::Burn => "burn",
+            Layout::PyTorch => "pytorch",
+        }
+    }
+
+    /// From `burn` or `pytorch`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "burn" => Some(Layout::Burn),
+            "pytorch" => Some(Layout::PyTorch),
+            _ => None,
+        }
+    }
+}
+
+/// How [`ModelHubMixin::from_pretrained_with`](crate::ModelHubMixin::from_pretrained_with) and
+/// [`from_pretrained_burn`](crate::from_pretrained_burn) load a model.
+///
+/// Where the files come from has one place each: the token is the client's (give a client made
+/// with [`HubClient::with_token`]); the revision is the one of `"repo@rev"` or of
+/// [`DownloadOptions::revision`], and both given and different is an error.
+///
+/// ```
+/// use hubmix::{DownloadOptions, LoadOptions, StorageType};
+/// let options = LoadOptions::default()
+///     .download(DownloadOptions::default().local_files_only(true))
+///     .dtype(StorageType::F32)
+///     .config_override("dropout", 0.0)
+///     .strict(false);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LoadOptions {
+    /// The client, with its token (default: [`default_client`](crate::model::default_client),
+    /// from the environment).
+    pub client: Option<HubClient>,
+    /// Downloads: revision (when the source has no `@rev`), cache folder, force, offline.
+    pub download: DownloadOptions,
+    /// Values that replace those of the saved config, by key (the counterpart of Python's
+    /// `model_kwargs`). A key the config does not have is an error.
+    pub config_overrides: serde_json::Map<String, serde_json::Value>,
+    /// The float type to load into (default: the model's own); saved weights are cast.
+    pub dtype: Option<StorageType>,
+    /// The layout of the weights, when the checkpoint does not say (default: the model's own).
+    pub layout: Option<Layout>,
+    /// Refuse weights that do not fit exactly (default `true`). When `false`, what fits is
+    /// loaded and the report lists the rest.
+    pub strict: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            client: None,
+            download: DownloadOptions::default(),
+            config_overrides: serde_json::Map::new(),
+            dtype: None,
+            layout: None,
+            strict: true,
+        }
+    }
+}
+
+impl LoadOptions {
+    /// With this client (and its token).
+    pub fn client(mut self, client: HubClient) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// With these download options (revision, cache folder, force, offline).
+    pub fn download(mut self, download: DownloadOptions) -> Self {
+        self.download = download;
+        self
+    }
+
+    /// Replace the saved config's value of `key`.
+    pub fn config_override(mut self, key: impl Into<String>, value: impl Into<serde_json::Value>) -> Self {
+        self.config_overrides.insert(key.into(), value.into());
+        self
+    }
+
+    /// Load float weights as `dtype`.
+    pub fn dtype(mut self, dtype: StorageType) -> Self {
+        self.dtype = Some(dtype);
+        self
+    }
+
+    /// Read weights in this layout (when the checkpoint does not say).
+    pub fn layout(mut self, layout: Layout) -> Self {
+        self.layout = Some(layout);
+        self
+    }
+
+    /// Strict (default) or lenient loading.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+}
+
+impl HubSource for LoadOptions {
+    fn hub_client(&self) -> Option<&HubClient> {
+        self.client.as_ref()
+    }
+
+    fn download_options(&self) -> &DownloadOptions {
+        &self.download
+    }
+}
+
+/// What weights did not fit (empty lists: everything fit). A strict load that finds any
+/// returns it in [`Error::WeightsMismatch`](crate::Error::WeightsMismatch); a lenient one in
+/// [`Loaded::report`](crate::mixin::Loaded::report).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoadReport {
+    /// Weights the model has and the checkpoint lacks (they keep their initial values).
+    pub missing: Vec<String>,
+    /// Weights the checkpoint has and the model lacks.
+    pub unexpected: Vec<String>,
+    /// Weights whose shape differs: `(name, model's shape, checkpoint's shape)`.
+    pub mismatched: Vec<(String, Vec<usize>, Vec<usize>)>,
+    /// Other problems (types, reading errors), one line each.
+    pub errors: Vec<String>,
+    /// Compatibility warnings (versions), one line each.
+    pub warnings: Vec<String>,
+}
+
+impl LoadReport {
+    /// Whether every weight fit.
+    pub fn is_clean(&self) -> bool {
+        self.missing.is_empty()
+            && self.unexpected.is_empty()
+            && self.mismatched.is_empty()
+            && self.errors.is_empty()
+    }
+}
+
+impl std::fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for name in &self.missing {
+            writeln!(f, "  MISSING    {name} (in the model, not in the checkpoint)")?;
+        }
+        for name in &self.unexpected {
+            writeln!(f, "  UNEXPECTED {name} (in the checkpoint, not in the model)")?;
+        }
+        for (name, model, file) in &self.mismatched {
+            writeln!(
+                f,
+                "  MISMATCH   {name}: the model has shape {model:?}, the checkpoint {file:?}"
+            )?;
+        }
+        for e in &self.errors {
+            writeln!(f, "  ERROR      {e}")?;
+        }
+        Ok(())
+    }
+}

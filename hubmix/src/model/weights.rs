@@ -1,0 +1,514 @@
+//! Weights as safetensors: `model.safetensors`, or shards plus `model.safetensors.index.json`
+//! (the layout transformers uses).
+//!
+//! Saving streams: the header is planned from shapes and types alone, then each tensor is read
+//! back from its device and written, so at most one tensor is in host memory at a time.
+//! Loading reads the header, checks it against the file's size, and hands the module one
+//! deferred tensor per entry that reads its own bytes when the module takes it; every float
+//! tensor is cast to the module's float type on the way (never left to the backend), and
+//! PyTorch-layout checkpoints are transposed and renamed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::store::burn_pack::Tensor as PackTensor;
+use burn::store::{
+    ApplyError, BurnToPyTorchAdapter, FloatCastAdapter, IdentityAdapter, ModuleAdapter, ModuleSnapshot,
+    PyTorchToBurnAdapter,
+};
+use burn::tensor::{Bytes, DType, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::options::{Layout, LoadReport, StorageType};
+use crate::error::Error;
+use hubmix_hub::HubError;
+use hubmix_hub::mixin::ModelFiles;
+
+/// The single-file name.
+pub const WEIGHTS_FILE: &str = "model.safetensors";
+/// The index of a sharded checkpoint.
+pub const INDEX_FILE: &str = "model.safetensors.index.json";
+/// The names of shards (`model-00001-of-00003.safetensors`), as a pattern.
+pub const SHARD_PATTERN: &str = "model-*-of-*.safetensors";
+/// Every file a save of the weights may write, as patterns: what a new save replaces.
+pub const WEIGHT_FILES: &[&str] = &[WEIGHTS_FILE, INDEX_FILE, SHARD_PATTERN];
+/// Largest accepted safetensors header.
+const MAX_HEADER: u64 = 100 * 1024 * 1024;
+/// Write buffer.
+const WRITE_BUFFER: usize = 8 << 20;
+
+/// `model.safetensors.index.json`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Index {
+    metadata: IndexMetadata,
+    weight_map: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct IndexMetadata {
+    total_size: u64,
+}
+
+fn burn_dtype(s: StorageType) -> DType {
+    match s {
+        StorageType::F32 => DType::F32,
+        StorageType::F16 => DType::F16,
+        StorageType::BF16 => DType::BF16,
+    }
+}
+
+/// The safetensors name of a dtype.
+fn st_name(dtype: DType) -> Result<&'static str, String> {
+    Ok(match dtype {
+        DType::F64 => "F64",
+        DType::F32 => "F32",
+        DType::F16 => "F16",
+        DType::BF16 => "BF16",
+        DType::I64 => "I64",
+        DType::I32 => "I32",
+        DType::I16 => "I16",
+        DType::I8 => "I8",
+        DType::U64 => "U64",
+        DType::U32 => "U32",
+        DType::U16 => "U16",
+        DType::U8 => "U8",
+        DType::Bool(_) => "BOOL",
+        other => return Err(format!("{other:?} has no safetensors equivalent")),
+    })
+}
+
+/// The Burn dtype of a safetensors name.
+fn from_st_name(name: &str) -> Option<DType> {
+    Some(match name {
+        "F64" => DType::F64,
+        "F32" => DType::F32,
+        "F16" => DType::F16,
+        "BF16" => DType::BF16,
+        "I64" => DType::I64,
+        "I32" => DType::I32,
+        "I16" => DType::I16,
+        "I8" => DType::I8,
+        "U64" => DType::U64,
+        "U32" => DType::U32,
+        "U16" => DType::U16,
+        "U8" => DType::U8,
+        "BOOL" => DType::Bool(burn::tensor::BoolStore::Native),
+        _ => return None,
+    })
+}
+
+/// The float type the module's parameters have (F32 when it has none).
+///
+/// Found without materialising anything: a parameter not initialized yet (a module fresh from
+/// its config, which is what a load fills) will be created in its device's default float type,
+/// which is what Burn's initializers use. Asking such a parameter for its value instead (as
+/// `Module::collect` does) would draw its random initial values only for the load to replace
+/// them: for a 200 MB model (`benches/model.rs`) that was 0.9 s of a 1.15 s load, and 64 MB
+/// of its peak memory (the drawn weights, replaced one by one, outlived the first loaded ones).
+pub fn module_float_dtype<M: Module>(module: &M) -> DType {
+    struct FirstFloat(Option<DType>);
+    impl ModuleVisitor for FirstFloat {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if self.0.is_some() {
+                return;
+            }
+            self.0 = Some(if param.is_initialized() {
+                // As saved (`collect` reads the same), so a save mapper's type counts.
+                param.transform_for_save().val().dtype()
+            } else {
+                param.lazy_device().settings().float_dtype.into()
+            });
+        }
+    }
+    let mut first = FirstFloat(None);
+    module.visit(&mut first);
+    first.0.filter(|d| d.is_float()).unwrap_or(DType::F32)
+}
+
+/// Removes the weight files of an earlier save (single file, index and shards).
+fn remove_stale(dir: &Path) -> Result<(), Error> {
+    let entries = std::fs::read_dir(dir).map_err(Error::io("listing", dir))?;
+    for entry in entries {
+        let entry = entry.map_err(Error::io("listing", dir))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let shard = name.starts_with("model-") && name.contains("-of-") && name.ends_with(".safetensors");
+        if name == WEIGHTS_FILE || name == INDEX_FILE || shard {
+            std::fs::remove_file(entry.path()).map_err(Error::io("removing", entry.path()))?;
+        }
+    }
+    Ok(())
+}
+
+/// What a save wrote, and the float type it stored.
+pub struct Saved {
+    pub files: Vec<PathBuf>,
+    pub dtype: StorageType,
+}
+
+/// Writes the module's weights into `dir`, replacing those of an earlier save.
+pub fn save_weights<M: Module>(
+    module: &M,
+    dir: &Path,
+    layout: Layout,
+    storage: Option<StorageType>,
+    max_shard_size: Option<u64>,
+    type_name: &str,
+) -> Result<Saved, Error> {
+    let stored = match storage {
+        Some(s) => s,
+        None => match module_float_dtype(module) {
+            DType::F16 => StorageType::F16,
+            DType::BF16 => StorageType::BF16,
+            _ => StorageType::F32,
+        },
+    };
+    let cast = FloatCastAdapter::to(burn_dtype(stored));
+    let adapter: Box<dyn ModuleAdapter> = match layout {
+        Layout::Burn => Box::new(IdentityAdapter.chain(cast)),
+        Layout::PyTorch => Box::new(BurnToPyTorchAdapter.chain(cast)),
+    };
+    let mut tensors = module.collect(None, Some(adapter), layout == Layout::PyTorch);
+    tensors.sort_by(|a, b| a.name.cmp(&b.name));
+    let bad = |reason: String| Error::Checkpoint {
+        what: format!("the weights of {type_name}"),
+        reason,
+    };
+    for pair in tensors.windows(2) {
+        if pair[0].name == pair[1].name {
+            return Err(bad(format!("two tensors are named {}", pair[0].name)));
+        }
+    }
+
+    // Plan the shards: consecutive tensors while they fit (a larger tensor gets its own).
+    let mut shards: Vec<Vec<&PackTensor>> = vec![Vec::new()];
+    let mut size = 0u64;
+    for t in &tensors {
+        let len = t.byte_len() as u64;
+        let limit = max_shard_size.unwrap_or(u64::MAX);
+        if size > 0 && size + len > limit {
+            shards.push(Vec::new());
+            size = 0;
+        }
+        shards.last_mut().expect("there is a current shard").push(t);
+        size += len;
+    }
+    remove_stale(dir)?;
+    let metadata = BTreeMap::from([
+        ("format".to_owned(), "pt".to_owned()),
+        ("hubmix_layout".to_owned(), layout.as_str().to_owned()),
+        ("hubmix_model_type".to_owned(), type_name.to_owned()),
+    ]);
+    let mut files = Vec::new();
+    if shards.len() == 1 {
+        let path = dir.join(WEIGHTS_FILE);
+        write_file(&path, &shards[0], &metadata).map_err(bad)?;
+        files.push(path);
+    } else {
+        let n = shards.len();
+        let mut index = Index {
+            metadata: IndexMetadata { total_size: 0 },
+            weight_map: BTreeMap::new(),
+        };
+        for (i, shard) in shards.iter().enumerate() {
+            let name = format!("model-{:05}-of-{n:05}.safetensors", i + 1);
+            let path = dir.join(&name);
+            write_file(&path, shard, &metadata).map_err(bad)?;
+            for t in shard {
+                index.metadata.total_size += t.byte_len() as u64;
+                index.weight_map.insert(t.name.clone(), name.clone());
+            }
+            files.push(path);
+        }
+        let path = dir.join(INDEX_FILE);
+        let text = serde_json::to_string_pretty(&index).expect("the index serializes");
+        hubmix_hub::files::write_atomic(&path, text.as_bytes())?;
+        files.push(path);
+    }
+    Ok(Saved { files, dtype: stored })
+}
+
+/// Writes one safetensors file through a temporary sibling, streaming tensor by tensor.
+fn write_file(
+    path: &Path,
+    tensors: &[&PackTensor],
+    metadata: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    let mut header = serde_json::Map::new();
+    header.insert(
+        "__metadata__".into(),
+        serde_json::to_value(metadata).expect("strings serialize"),
+    );
+    let mut offset = 0usize;
+    for t in tensors {
+        let end = offset + t.byte_len();
+        header.insert(
+            t.name.clone(),
+            serde_json::json!({"dtype": st_name(t.dtype)?, "shape": t.shape.as_slice(), "data_offsets": [offset, end]}),
+        );
+        offset = end;
+    }
+    let mut header = serde_json::to_vec(&header).expect("JSON values serialize");
+    header.resize(header.len().next_multiple_of(8), b' ');
+    let temp = path.with_extension(format!("{}.tmp", hubmix_hub::files::random_suffix()));
+    let result = (|| -> Result<(), String> {
+        let file = File::create(&temp).map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
+        let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
+        let io = |e: std::io::Error| format!("cannot write {}: {e}", temp.display());
+        out.write_all(&(header.len() as u64).to_le_bytes()).map_err(io)?;
+        out.write_all(&header).map_err(io)?;
+        for t in tensors {
+            let bytes = t
+                .to_bytes()
+                .map_err(|e| format!("cannot read tensor {} back: {e}", t.name))?;
+            out.write_all(&bytes).map_err(io)?;
+        }
+        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&temp, path).map_err(|e| format!("cannot move {} into place: {e}", path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// The shard files `index_path` names.
+fn shards(
+    files: &ModelFiles,
+    index_path: &Path,
+    bad: &dyn Fn(String) -> Error,
+) -> Result<Vec<PathBuf>, Error> {
+    let text = std::fs::read(index_path).map_err(Error::io("reading", index_path))?;
+    let index: Index =
+        serde_json::from_slice(&text).map_err(|e| bad(format!("{INDEX_FILE} is malformed: {e}")))?;
+    let mut names: Vec<&String> = index.weight_map.values().collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            files.find(name)?.ok_or_else(|| {
+                bad(format!(
+                    "{INDEX_FILE} names the shard {name}, which the model does not have"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `len` zero bytes in a buffer aligned for elements of `width` bytes, which the tensor then
+/// owns as it is: one pread fills it, and nothing copies it afterwards.
+///
+/// (`Bytes::from_bytes_vec` of a `Vec<u8>` would copy the whole tensor once more into a 16-byte
+/// aligned buffer, because it goes by the alignment the vector was allocated with, 1: for a
+/// 200 MB model that copy was half of a load's time, 0.13 s, and 64 MB of its peak memory.) The
+/// zeroes cost nothing: a large zeroed allocation is fresh pages from the kernel.
+fn zeroed(len: usize, width: usize) -> Bytes {
+    match width {
+        8 if len.is_multiple_of(8) => Bytes::from_elems(vec![0u64; len / 8]),
+        4 if len.is_multiple_of(4) => Bytes::from_elems(vec![0u32; len / 4]),
+        2 if len.is_multiple_of(2) => Bytes::from_elems(vec![0u16; len / 2]),
+        _ => Bytes::from_elems(vec![0u8; len]),
+    }
+}
+
+/// The entries of one safetensors file, as deferred tensors reading from it.
+fn open_file(path: &Path, what: &str) -> Result<(Vec<PackTensor>, HashMap<String, String>), Error> {
+    let bad = |reason: String| Error::Checkpoint {
+        what: format!("{what} ({})", path.display()),
+        reason,
+    };
+    let mut file = File::open(path).map_err(Error::io("opening", path))?;
+    let file_len = file.metadata().map_err(Error::io("reading", path))?.len();
+    let mut len_bytes = [0u8; 8];
+    if file_len < 8 {
+        return Err(bad(format!(
+            "the file has {file_len} bytes: too short for a safetensors file (truncated download?)"
+        )));
+    }
+    file.read_exact(&mut len_bytes)
+        .map_err(Error::io("reading", path))?;
+    let header_len = u64::from_le_bytes(len_bytes);
+    if header_len > MAX_HEADER || 8 + header_len > file_len {
+        return Err(bad(format!(
+            "its header claims {header_len} bytes but the file has {file_len}: it is truncated or not a safetensors file"
+        )));
+    }
+    let mut header = vec![0u8; header_len as usize];
+    file.read_exact(&mut header).map_err(Error::io("reading", path))?;
+    #[derive(Deserialize)]
+    struct Entry {
+        dtype: String,
+        shape: Vec<usize>,
+        data_offsets: [u64; 2],
+    }
+    let raw: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&header).map_err(|e| bad(format!("its header is not valid JSON: {e}")))?;
+    let data_start = 8 + header_len;
+    let data_len = file_len - data_start;
+    let file = Arc::new(file);
+    let mut metadata = HashMap::new();
+    let mut tensors = Vec::new();
+    let mut covered = 0u64;
+    for (name, value) in raw {
+        if name == "__metadata__" {
+            metadata = serde_json::from_value(value)
+                .map_err(|e| bad(format!("its __metadata__ is malformed: {e}")))?;
+            continue;
+        }
+        let e: Entry =
+            serde_json::from_value(value).map_err(|e| bad(format!("tensor {name}: malformed entry: {e}")))?;
+        let dtype = from_st_name(&e.dtype).ok_or_else(|| {
+            bad(format!(
+                "tensor {name} has type {} which Burn cannot hold",
+                e.dtype
+            ))
+        })?;
+        let [begin, end] = e.data_offsets;
+        let elems = e.shape.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d as u64));
+        let expected = elems.and_then(|n| n.checked_mul(dtype.size() as u64));
+        if end < begin || end > data_len || expected != Some(end - begin) {
+            return Err(bad(format!(
+                "tensor {name} claims bytes {begin}..{end} for shape {:?} of {}, but the data section has {data_len} bytes: the file is corrupt or truncated",
+                e.shape, e.dtype
+            )));
+        }
+        covered += end - begin;
+        let (file, offset, len) = (Arc::clone(&file), data_start + begin, (end - begin) as usize);
+        let width = dtype.size();
+        tensors.push(PackTensor::deferred(name, dtype, e.shape, None, len, move || {
+            let mut buf = zeroed(len, width);
+            hubmix_hub::files::read_exact_at(&file, &mut buf, offset)
+                .map_err(|e| burn::store::burn_pack::Error::IoError(e.to_string()))?;
+            Ok(buf)
+        }));
+    }
+    if covered != data_len {
+        return Err(bad(format!(
+            "its tensors cover {covered} bytes of a {data_len}-byte data section: the file is corrupt"
+        )));
+    }
+    Ok((tensors, metadata))
+}
+
+/// The layout a checkpoint says it has (the safetensors metadata), if any.
+fn stated_layout(metadata: &HashMap<String, String>) -> Option<Layout> {
+    metadata.get("hubmix_layout").and_then(|l| Layout::parse(l))
+}
+
+/// Loads the weights of `files` into `module` and reports what did not fit.
+pub fn load_weights<M: Module>(
+    module: &mut M,
+    files: &ModelFiles,
+    layout: Option<Layout>,
+    default_layout: Layout,
+    dtype: Option<StorageType>,
+) -> Result<LoadReport, Error> {
+    let what = files.describe();
+    let bad = |reason: String| Error::Checkpoint {
+        what: what.clone(),
+        reason,
+    };
+    // The single file first, then the index of a sharded checkpoint. Offline, a cache that
+    // has one of them (filled by Python, say) but never asked for the other does not know the
+    // other is absent: its "not cached" only counts when neither is there.
+    let single = files.find(WEIGHTS_FILE);
+    let weight_files: Vec<PathBuf> = match single {
+        Ok(Some(path)) => vec![path],
+        Err(e) if !matches!(e, HubError::NotCached { .. }) => return Err(e.into()),
+        Ok(None) | Err(_) => match files.find(INDEX_FILE) {
+            Ok(Some(index_path)) => shards(files, &index_path, &bad)?,
+            Ok(None) => {
+                single?;
+                return Err(bad(format!("it has neither {WEIGHTS_FILE} nor {INDEX_FILE}")));
+            }
+            Err(e) => return Err(single.err().unwrap_or(e).into()),
+        },
+    };
+    let mut tensors = Vec::new();
+    let mut file_layout = None;
+    for path in &weight_files {
+        let (mut t, metadata) = open_file(path, &what)?;
+        file_layout = file_layout.or(stated_layout(&metadata));
+        tensors.append(&mut t);
+    }
+    let layout = layout.or(file_layout).unwrap_or(default_layout);
+    let target = dtype
+        .map(burn_dtype)
+        .unwrap_or_else(|| module_float_dtype(module));
+    let cast = FloatCastAdapter::to(target);
+    let adapter: Box<dyn ModuleAdapter> = match layout {
+        Layout::Burn => Box::new(IdentityAdapter.chain(cast)),
+        Layout::PyTorch => Box::new(PyTorchToBurnAdapter.chain(cast)),
+    };
+    let result = module.apply(tensors, None, Some(adapter), layout == Layout::PyTorch);
+    let mut report = LoadReport {
+        missing: result.missing.into_iter().map(|(path, _)| path).collect(),
+        unexpected: result.unused,
+        ..LoadReport::default()
+    };
+    if layout == Layout::PyTorch {
+        // PyTorch's BatchNorm counts its training steps in a `num_batches_tracked` buffer that
+        // Burn's BatchNorm has no counterpart for: not a mismatch, next to loaded statistics.
+        report.unexpected.retain(|name| {
+            let prefix = name.strip_suffix("num_batches_tracked");
+            !prefix.is_some_and(|p| result.applied.contains(&format!("{p}running_mean")))
+        });
+    }
+    for e in result.errors {
+        match e {
+            ApplyError::ShapeMismatch {
+                path,
+                expected,
+                found,
+            } => report
+                .mismatched
+                .push((path, expected.as_slice().to_vec(), found.as_slice().to_vec())),
+            other => report.errors.push(other.to_string()),
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::nn::LinearConfig;
+    use burn::tensor::Device;
+
+    use super::*;
+
+    #[test]
+    fn the_float_type_of_a_fresh_module_is_found_without_drawing_its_weights() {
+        let device = Device::flex();
+        let linear = LinearConfig::new(64, 32).init(&device);
+        assert_eq!(module_float_dtype(&linear), DType::F32);
+        assert!(!linear.weight.is_initialized(), "the weight was drawn");
+        assert!(
+            !linear.bias.as_ref().expect("a bias").is_initialized(),
+            "the bias was drawn"
+        );
+        let _ = linear.weight.val();
+        assert_eq!(module_float_dtype(&linear), DType::F32);
+    }
+
+    #[test]
+    fn read_buffers_are_aligned_for_their_elements() {
+        for (len, width) in [(64, 8), (64, 4), (6, 2), (5, 1), (12, 8), (6, 4)] {
+            let buf = zeroed(len, width);
+            assert_eq!(buf.len(), len);
+            assert!(buf.iter().all(|b| *b == 0));
+            let needed = if len.is_multiple_of(width) { width } else { 1 };
+            assert!(
+                buf.align() >= needed,
+                "{len} bytes of width {width}: align {}",
+                buf.align()
+            );
+            assert_eq!(buf.as_ptr() as usize % needed, 0);
+        }
+    }
+}
