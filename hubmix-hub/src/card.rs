@@ -15,8 +15,8 @@
 //! assert!(text.contains("- burn") && text.contains("- hubmix") && text.contains("- mlp"));
 //! ```
 
-use yaml_rust2::yaml::Hash;
-use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
+use hubmix_protocol::card::Hash;
+use yaml_rust2::{Yaml, YamlEmitter};
 
 use crate::error::HubError;
 
@@ -257,36 +257,9 @@ fn front_matter(h: &Hash) -> String {
     format!("---\n{yaml}\n---\n")
 }
 
-/// Splits a README into its front matter (parsed) and its body.
+/// Splits a README into its front matter (parsed) and its body, with the Hub's rule.
 fn split_front_matter(readme: &str) -> Result<(Option<Hash>, &str), HubError> {
-    let text = readme.strip_prefix('\u{feff}').unwrap_or(readme);
-    let Some(rest) = text
-        .strip_prefix("---\n")
-        .or_else(|| text.strip_prefix("---\r\n"))
-    else {
-        return Ok((None, text));
-    };
-    let mut offset = 0;
-    for line in rest.split_inclusive('\n') {
-        if line.trim_end() == "---" {
-            let yaml = &rest[..offset];
-            let body = &rest[offset + line.len()..];
-            let docs = YamlLoader::load_from_str(yaml).map_err(|e| HubError::InvalidModelCard {
-                reason: format!("its YAML front matter does not parse: {e}"),
-            })?;
-            return match docs.into_iter().next() {
-                None | Some(Yaml::Null) => Ok((Some(Hash::new()), body)),
-                Some(Yaml::Hash(h)) => Ok((Some(h), body)),
-                Some(_) => Err(HubError::InvalidModelCard {
-                    reason: "its front matter is not a YAML mapping".into(),
-                }),
-            };
-        }
-        offset += line.len();
-    }
-    Err(HubError::InvalidModelCard {
-        reason: "the front matter opened by '---' is never closed".into(),
-    })
+    hubmix_protocol::card::split_front_matter(readme).map_err(|reason| HubError::InvalidModelCard { reason })
 }
 
 /// Reads the metadata of a README's front matter (what hubmix knows of it).

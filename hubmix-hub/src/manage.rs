@@ -295,6 +295,7 @@ impl HubClient {
         exist_ok: bool,
     ) -> Result<(), HubError> {
         let r = repo.into_repo_ref()?;
+        hubmix_protocol::repo::validate_ref_name(branch)?;
         self.require_token("creating a branch")?;
         let request = CreateBranchRequest {
             starting_point: r.revision.clone(),
@@ -327,6 +328,7 @@ impl HubClient {
         exist_ok: bool,
     ) -> Result<(), HubError> {
         let r = repo.into_repo_ref()?;
+        hubmix_protocol::repo::validate_ref_name(tag)?;
         self.require_token("creating a tag")?;
         let revision = r.revision_or_main();
         let request = CreateTagRequest {
@@ -452,6 +454,22 @@ impl HubClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bad_branch_and_tag_names_are_refused_before_any_request() {
+        // Nothing listens on port 9: an error other than InvalidRevision would mean a request.
+        let hub = HubClient::builder()
+            .endpoint("http://127.0.0.1:9")
+            .token("hf_x")
+            .build()
+            .unwrap();
+        for bad in ["a..b", "refs/heads/x", "x.lock", "a b"] {
+            let err = hub.create_branch("alice/mlp", bad, false).unwrap_err();
+            assert!(matches!(err, HubError::InvalidRevision { .. }), "{bad}: {err}");
+            let err = hub.create_tag("alice/mlp", bad, None, false).unwrap_err();
+            assert!(matches!(err, HubError::InvalidRevision { .. }), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn repo_urls() {

@@ -289,6 +289,34 @@ fn check_revision(rev: &str, whole: &str) -> Result<String, InvalidName> {
     Ok(rev.to_owned())
 }
 
+/// Checks the name of a new branch or tag: what git accepts, minus what would be ambiguous on
+/// the Hub (a `refs/` prefix). Both sides check it: the client before it asks, the server
+/// before it creates the ref.
+pub fn validate_ref_name(name: &str) -> Result<(), InvalidName> {
+    let bad = |why: &str| {
+        Err(InvalidName::Revision {
+            revision: name.to_owned(),
+            reason: format!("a branch or tag name {why}"),
+        })
+    };
+    if name.is_empty() || name.len() > 255 {
+        return bad("must be 1 to 255 bytes long");
+    }
+    if name.starts_with("refs/") {
+        return bad("must not start with refs/");
+    }
+    if name.starts_with(['/', '-', '.']) || name.ends_with(['/', '.']) || name.ends_with(".lock") {
+        return bad("must not start with '/', '-' or '.', nor end with '/', '.' or '.lock'");
+    }
+    if name.contains("..") || name.contains("//") || name.contains("@{") {
+        return bad("must not contain '..', '//' or '@{'");
+    }
+    if name.chars().any(|c| c.is_control() || " ~^:?*[\\".contains(c)) {
+        return bad("must not contain spaces, control characters or any of ~^:?*[\\");
+    }
+    Ok(())
+}
+
 /// Parses an `hf://[datasets/|spaces/|models/]ns/name[@rev][/path]` URI. `refs/pr/N` and
 /// `refs/convert/NAME` revisions are matched whole; other revisions end at the next `/` and are
 /// percent-decoded (a branch `feature/x` is written `@feature%2Fx`).
@@ -444,5 +472,24 @@ mod tests {
         assert_eq!(parse("alice/mlp").id.cache_folder(), "models--alice--mlp");
         assert_eq!(parse("datasets/alice/d").id.cache_folder(), "datasets--alice--d");
         assert_eq!(parse("gpt2").id.cache_folder(), "models--gpt2");
+    }
+    #[test]
+    fn ref_names() {
+        for ok in ["main", "feature/x", "v1.0", "release-2024"] {
+            assert!(validate_ref_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "refs/heads/x",
+            "a..b",
+            "a b",
+            "/x",
+            "x/",
+            "a//b",
+            "x.lock",
+            "a:b",
+        ] {
+            assert!(validate_ref_name(bad).is_err(), "{bad}");
+        }
     }
 }

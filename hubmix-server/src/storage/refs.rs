@@ -49,27 +49,6 @@ impl RefRow {
     }
 }
 
-/// Checks a branch or tag name: what git accepts, minus what would be ambiguous here.
-pub fn validate_ref_name(name: &str) -> Result<(), String> {
-    let bad = |why: &str| Err(format!("invalid ref name {name:?}: {why}"));
-    if name.is_empty() || name.len() > 255 {
-        return bad("must be 1 to 255 bytes long");
-    }
-    if name.starts_with("refs/") {
-        return bad("must not start with refs/");
-    }
-    if name.starts_with(['/', '-', '.']) || name.ends_with(['/', '.']) || name.ends_with(".lock") {
-        return bad("must not start with '/', '-' or '.', nor end with '/', '.' or '.lock'");
-    }
-    if name.contains("..") || name.contains("//") || name.contains("@{") {
-        return bad("must not contain '..', '//' or '@{'");
-    }
-    if name.chars().any(|c| c.is_control() || " ~^:?*[\\".contains(c)) {
-        return bad("must not contain spaces, control characters or any of ~^:?*[\\");
-    }
-    Ok(())
-}
-
 /// The target of one ref, if it exists.
 pub(super) fn ref_target(
     conn: &Connection,
@@ -154,7 +133,7 @@ impl Store {
 
     /// Creates branch or tag `name` at the commit `from` resolves to.
     pub fn create_ref(&self, repo: &RepoRow, kind: RefKind, name: &str, from: &str) -> StoreResult<()> {
-        validate_ref_name(name).map_err(StoreError::Invalid)?;
+        hubmix_protocol::repo::validate_ref_name(name).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let target = resolve_in(&tx, repo.key, from)?;
@@ -186,26 +165,6 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ref_names() {
-        for ok in ["main", "feature/x", "v1.0", "release-2024"] {
-            assert!(validate_ref_name(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            "refs/heads/x",
-            "a..b",
-            "a b",
-            "/x",
-            "x/",
-            "a//b",
-            "x.lock",
-            "a:b",
-        ] {
-            assert!(validate_ref_name(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn full_refs() {
