@@ -103,7 +103,7 @@
 //! The wire contract (rules for ids, revisions and paths; the JSON bodies) is the
 //! `hubmix-protocol` crate's, shared with `hubmix-server`.
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod card;
 mod client;

@@ -17,7 +17,7 @@
 //! # Ok::<(), hubmix_protocol::InvalidName>(())
 //! ```
 
-#![warn(missing_docs)]
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod card;
 pub mod path;

@@ -9,7 +9,7 @@ use crate::repo_id::{RepoId, RepoType};
 
 /// One API call, with its decoded arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     WhoAmI,
     AgentHarnesses,
     ValidateYaml,
@@ -97,7 +97,7 @@ pub enum Route {
 
 /// The self-authorising LFS transfer URLs the batch answer hands out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LfsStep {
+pub(crate) enum LfsStep {
     /// `PUT` the whole object, or one part (`?part=N`).
     Upload,
     /// `POST` the list of parts of a multipart upload.
@@ -107,7 +107,7 @@ pub enum LfsStep {
 }
 
 impl LfsStep {
-    pub fn segment(self) -> &'static str {
+    pub(crate) fn segment(self) -> &'static str {
         match self {
             LfsStep::Upload => "upload",
             LfsStep::Complete => "complete",
@@ -117,13 +117,13 @@ impl LfsStep {
 }
 
 /// The path prefix of the LFS transfer URLs.
-pub const LFS_TRANSFER_PREFIX: &str = "/_hubmix/lfs";
+pub(crate) const LFS_TRANSFER_PREFIX: &str = "/_hubmix/lfs";
 
 /// Namespaces that cannot be created because they are route prefixes.
-pub const RESERVED_NAMESPACES: &[&str] = &["api", "datasets", "spaces", "models", "_hubmix"];
+pub(crate) const RESERVED_NAMESPACES: &[&str] = &["api", "datasets", "spaces", "models", "_hubmix"];
 
 /// Matches `method` and the raw `path` to a route.
-pub fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
+pub(crate) fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let not_found = || ApiError::NotFound(format!("no API route for {method} {path}"));
     let m = method.clone();

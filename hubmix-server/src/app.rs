@@ -14,7 +14,7 @@ use crate::storage::{RepoRow, Store, StoreResult};
 
 /// Shared server state.
 #[derive(Debug)]
-pub struct App {
+pub(crate) struct App {
     pub store: Store,
     pub auth: Auth,
     pub config: ServerConfig,
@@ -25,7 +25,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(config: ServerConfig, cdn_port: Option<u16>) -> StoreResult<Self> {
+    pub(crate) fn new(config: ServerConfig, cdn_port: Option<u16>) -> StoreResult<Self> {
         let store = Store::open(&config.root)?;
         let auth = Auth::new(&config.tokens, &config.orgs);
         let mut secret = [0u8; 32];
@@ -40,7 +40,7 @@ impl App {
     }
 
     /// Runs a storage call on the blocking pool.
-    pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
+    pub(crate) async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&App) -> StoreResult<T> + Send + 'static,
@@ -54,7 +54,7 @@ impl App {
 
     /// The base of the absolute URLs the server returns: the configured public URL, else the
     /// request's own host, so that the client recognises them as its endpoint.
-    pub fn base_url(&self, headers: &HeaderMap) -> String {
+    pub(crate) fn base_url(&self, headers: &HeaderMap) -> String {
         if let Some(url) = &self.config.public_url {
             return url.clone();
         }
@@ -67,7 +67,7 @@ impl App {
 
     /// The repository `id` if `who` may see it; `RepoNotFound` otherwise, so that private names
     /// do not leak.
-    pub async fn readable_repo(
+    pub(crate) async fn readable_repo(
         self: &Arc<Self>,
         id: &RepoId,
         who: Option<&Principal>,
@@ -84,7 +84,7 @@ impl App {
     }
 
     /// The repository `id` if `who` may write to it.
-    pub async fn writable_repo(
+    pub(crate) async fn writable_repo(
         self: &Arc<Self>,
         id: &RepoId,
         who: Option<&Principal>,
@@ -95,23 +95,23 @@ impl App {
     }
 
     /// Signature of an LFS transfer URL for object `oid` of `size` bytes in repository `key`.
-    pub fn sign(&self, key: i64, oid: &str, size: u64) -> String {
+    pub(crate) fn sign(&self, key: i64, oid: &str, size: u64) -> String {
         self.sign_message(&format!("lfs\n{key}\n{oid}\n{size}"))
     }
 
     /// Checks a signature made by [`sign`](Self::sign), in constant time.
-    pub fn verify_signature(&self, key: i64, oid: &str, size: u64, sig: &str) -> bool {
+    pub(crate) fn verify_signature(&self, key: i64, oid: &str, size: u64, sig: &str) -> bool {
         self.verify_message(&format!("lfs\n{key}\n{oid}\n{size}"), sig)
     }
 
     /// The hex HMAC-SHA256 of `message` with this server's secret. Each kind of signed URL
     /// starts its message with its own word, so that no signature stands for another.
-    pub fn sign_message(&self, message: &str) -> String {
+    pub(crate) fn sign_message(&self, message: &str) -> String {
         hex::encode(self.mac(message).finalize().into_bytes())
     }
 
     /// Checks a signature made by [`sign_message`](Self::sign_message), in constant time.
-    pub fn verify_message(&self, message: &str, sig: &str) -> bool {
+    pub(crate) fn verify_message(&self, message: &str, sig: &str) -> bool {
         hex::decode(sig).is_ok_and(|sig| self.mac(message).verify_slice(&sig).is_ok())
     }
 

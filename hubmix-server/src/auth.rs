@@ -40,20 +40,20 @@ pub(crate) struct TokenGrant {
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
-pub struct Principal {
+pub(crate) struct Principal {
     pub user: String,
     pub role: Role,
 }
 
 /// The token table and organisation membership.
 #[derive(Debug)]
-pub struct Auth {
+pub(crate) struct Auth {
     tokens: HashMap<String, Principal>,
     orgs: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Auth {
-    pub fn new(grants: &[TokenGrant], orgs: &BTreeMap<String, Vec<String>>) -> Self {
+    pub(crate) fn new(grants: &[TokenGrant], orgs: &BTreeMap<String, Vec<String>>) -> Self {
         let tokens = grants
             .iter()
             .map(|g| {
@@ -75,7 +75,7 @@ impl Auth {
 
     /// The caller named by the `Authorization: Bearer` header; `None` when anonymous. A token
     /// the server does not know is an error, as on huggingface.co.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
+    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Principal>, ApiError> {
         let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
             return Ok(None);
         };
@@ -93,12 +93,12 @@ impl Auth {
     }
 
     /// Whether `user` is `namespace` itself or a member of that organisation.
-    pub fn is_member(&self, user: &str, namespace: &str) -> bool {
+    pub(crate) fn is_member(&self, user: &str, namespace: &str) -> bool {
         user == namespace || self.orgs.get(namespace).is_some_and(|m| m.contains(user))
     }
 
     /// Organisations `user` belongs to.
-    pub fn orgs_of(&self, user: &str) -> Vec<String> {
+    pub(crate) fn orgs_of(&self, user: &str) -> Vec<String> {
         self.orgs
             .iter()
             .filter(|(_, m)| m.contains(user))
@@ -107,13 +107,16 @@ impl Auth {
     }
 
     /// Whether `who` may see a repository in `namespace` that is `private` or not.
-    pub fn can_read(&self, who: Option<&Principal>, namespace: &str, private: bool) -> bool {
+    pub(crate) fn can_read(&self, who: Option<&Principal>, namespace: &str, private: bool) -> bool {
         !private || who.is_some_and(|p| self.is_member(&p.user, namespace))
     }
 
     /// Checks that `who` may contribute to a repository it can see — upload LFS objects, open
     /// a pull request, add to its own: any caller with a write token.
-    pub fn check_contributor<'a>(&self, who: Option<&'a Principal>) -> Result<&'a Principal, ApiError> {
+    pub(crate) fn check_contributor<'a>(
+        &self,
+        who: Option<&'a Principal>,
+    ) -> Result<&'a Principal, ApiError> {
         let p = who.ok_or_else(|| {
             ApiError::Unauthorized("a write token is needed: send `Authorization: Bearer <token>`".into())
         })?;
@@ -126,7 +129,7 @@ impl Auth {
     }
 
     /// Checks that `who` may write to `namespace`, with an error that says what is missing.
-    pub fn check_write(&self, who: Option<&Principal>, namespace: &str) -> Result<(), ApiError> {
+    pub(crate) fn check_write(&self, who: Option<&Principal>, namespace: &str) -> Result<(), ApiError> {
         let Some(p) = who else {
             return Err(ApiError::Unauthorized(
                 "a write token is needed: send `Authorization: Bearer <token>`".into(),

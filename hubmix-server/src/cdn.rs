@@ -20,9 +20,9 @@ use crate::app::App;
 use crate::routes::ByteRange;
 
 /// Path prefix of the blob URLs: `/_hubmix/cdn/<sha256>?exp=<unix seconds>&sig=<hex>`.
-pub const PATH_PREFIX: &str = "/_hubmix/cdn/";
+pub(crate) const PATH_PREFIX: &str = "/_hubmix/cdn/";
 /// How long a blob URL stays valid.
-pub const URL_LIFETIME: Duration = Duration::from_secs(3600);
+pub(crate) const URL_LIFETIME: Duration = Duration::from_secs(3600);
 /// A connection idle this long (or a client that reads nothing for this long) is closed.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest request head accepted.
@@ -30,7 +30,7 @@ const MAX_HEAD: usize = 16 * 1024;
 
 /// The signed URL of blob `sha256` on the blob host: under its configured public URL, else at
 /// `port` of the host a client reached this server at (`base`, `http://host[:port]`).
-pub fn blob_url(app: &App, base: &str, port: u16, sha256: &str) -> String {
+pub(crate) fn blob_url(app: &App, base: &str, port: u16, sha256: &str) -> String {
     let exp = unix_now() + URL_LIFETIME.as_secs();
     let sig = app.sign_message(&message(sha256, exp));
     let target = format!("{PATH_PREFIX}{sha256}?exp={exp}&sig={sig}");
@@ -52,7 +52,7 @@ pub fn blob_url(app: &App, base: &str, port: u16, sha256: &str) -> String {
 }
 
 /// Accepts connections until the runtime stops.
-pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
+pub(crate) async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) {
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,

@@ -10,7 +10,7 @@ use crate::storage::StoreError;
 
 /// Everything a handler can answer instead of success.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     #[error("Repository not found")]
     RepoNotFound,
     #[error("Invalid rev id: {0}")]

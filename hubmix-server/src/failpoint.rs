@@ -7,7 +7,7 @@
 
 /// The points where a crash can be injected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Point {
+pub(crate) enum Point {
     /// A commit's blobs are on disk; nothing is in the database yet.
     CommitBlobsWritten,
     /// Inside the commit's database transaction, after the new tree, before the ref moves.
@@ -32,7 +32,7 @@ impl Point {
 
 /// Aborts the process if `point` is the configured failpoint.
 #[cfg(feature = "failpoints")]
-pub fn hit(point: Point) {
+pub(crate) fn hit(point: Point) {
     use std::sync::OnceLock;
 
     static CONFIGURED: OnceLock<Option<String>> = OnceLock::new();
@@ -46,4 +46,4 @@ pub fn hit(point: Point) {
 /// Without the `failpoints` feature a failpoint is nothing.
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
-pub fn hit(_point: Point) {}
+pub(crate) fn hit(_point: Point) {}

@@ -5,14 +5,14 @@
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 /// The name of the rules file.
-pub const GITIGNORE: &str = ".gitignore";
+pub(crate) const GITIGNORE: &str = ".gitignore";
 
 /// The rules of one `.gitignore`.
-pub struct Rules(Gitignore);
+pub(crate) struct Rules(Gitignore);
 
 impl Rules {
     /// Reads the rules of `text`; lines git would not understand are skipped.
-    pub fn parse(text: &str) -> Rules {
+    pub(crate) fn parse(text: &str) -> Rules {
         let mut builder = GitignoreBuilder::new("");
         for line in text.lines() {
             if let Err(e) = builder.add_line(None, line) {
@@ -24,7 +24,7 @@ impl Rules {
 
     /// Whether the file at `path` (relative to the repository root, `/`-separated) is excluded,
     /// by a rule for it or for a folder above it. `.gitignore` itself never is.
-    pub fn ignores(&self, path: &str) -> bool {
+    pub(crate) fn ignores(&self, path: &str) -> bool {
         path != GITIGNORE && self.0.matched_path_or_any_parents(path, false).is_ignore()
     }
 }

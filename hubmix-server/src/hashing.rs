@@ -3,7 +3,7 @@
 use sha1::{Digest, Sha1};
 
 /// The git blob id of `content`: `sha1("blob <len>\0" + content)`.
-pub fn git_blob_sha1(content: &[u8]) -> String {
+pub(crate) fn git_blob_sha1(content: &[u8]) -> String {
     let mut h = Sha1::new();
     h.update(format!("blob {}\0", content.len()).as_bytes());
     h.update(content);
@@ -11,17 +11,17 @@ pub fn git_blob_sha1(content: &[u8]) -> String {
 }
 
 /// The Git LFS pointer file that stands in the git tree for an LFS object.
-pub fn lfs_pointer(sha256: &str, size: u64) -> String {
+pub(crate) fn lfs_pointer(sha256: &str, size: u64) -> String {
     format!("version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n")
 }
 
 /// The git id of an LFS file: the blob id of its pointer.
-pub fn lfs_git_oid(sha256: &str, size: u64) -> String {
+pub(crate) fn lfs_git_oid(sha256: &str, size: u64) -> String {
     git_blob_sha1(lfs_pointer(sha256, size).as_bytes())
 }
 
 /// A 40-hex id from arbitrary parts (commit ids, folder ids).
-pub fn sha1_hex(parts: &[&[u8]]) -> String {
+pub(crate) fn sha1_hex(parts: &[&[u8]]) -> String {
     let mut h = Sha1::new();
     for p in parts {
         h.update(p);

@@ -25,6 +25,8 @@
 //! # Ok::<(), hubmix_server::ServerError>(())
 //! ```
 
+#![warn(unreachable_pub)]
+
 mod api;
 mod app;
 mod auth;

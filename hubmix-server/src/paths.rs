@@ -4,7 +4,7 @@
 use percent_encoding::percent_decode_str;
 
 /// Percent-decodes one URL segment into UTF-8.
-pub fn decode_segment(raw: &str) -> Result<String, String> {
+pub(crate) fn decode_segment(raw: &str) -> Result<String, String> {
     percent_decode_str(raw)
         .decode_utf8()
         .map(|s| s.into_owned())
@@ -13,7 +13,7 @@ pub fn decode_segment(raw: &str) -> Result<String, String> {
 
 /// Decodes each raw segment and joins them with `/`: the tail of a `/resolve/` URL, or a
 /// `/tree/` folder given either as one `%2F`-encoded segment or as several.
-pub fn decode_tail(raw_segments: &[&str]) -> Result<String, String> {
+pub(crate) fn decode_tail(raw_segments: &[&str]) -> Result<String, String> {
     let parts: Result<Vec<String>, String> = raw_segments.iter().map(|s| decode_segment(s)).collect();
     Ok(parts?.join("/"))
 }

@@ -3,12 +3,12 @@
 
 use std::fmt;
 
-pub use hubmix_protocol::RepoType;
+pub(crate) use hubmix_protocol::RepoType;
 use hubmix_protocol::repo::validate_id_part;
 
 /// A validated `namespace/name` of one repository type.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct RepoId {
+pub(crate) struct RepoId {
     pub kind: RepoType,
     pub namespace: String,
     pub name: String,
@@ -16,7 +16,7 @@ pub struct RepoId {
 
 impl RepoId {
     /// Checks both parts with the Hub's id rules.
-    pub fn new(kind: RepoType, namespace: &str, name: &str) -> Result<Self, String> {
+    pub(crate) fn new(kind: RepoType, namespace: &str, name: &str) -> Result<Self, String> {
         validate_id_part(namespace, "the namespace")?;
         validate_id_part(name, "the repository name")?;
         Ok(RepoId {
@@ -27,7 +27,7 @@ impl RepoId {
     }
 
     /// The web URL path: `{prefix}{namespace}/{name}`.
-    pub fn url_path(&self) -> String {
+    pub(crate) fn url_path(&self) -> String {
         format!("{}{}", self.kind.url_prefix(), self)
     }
 }
@@ -39,6 +39,6 @@ impl fmt::Display for RepoId {
 }
 
 /// The type stored in the database (written by [`RepoType::as_str`]).
-pub fn repo_type_from_db(s: &str) -> RepoType {
+pub(crate) fn repo_type_from_db(s: &str) -> RepoType {
     RepoType::from_singular(s).unwrap_or_default()
 }

@@ -3,13 +3,13 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now, formatted for the API.
-pub fn now_iso() -> String {
+pub(crate) fn now_iso() -> String {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     format_millis(since.as_millis() as i64)
 }
 
 /// Milliseconds since the Unix epoch, formatted for the API.
-pub fn format_millis(ms: i64) -> String {
+pub(crate) fn format_millis(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);

@@ -127,6 +127,8 @@
 //! | [`plot`] | architecture pictures (SVG) and tables of a module tree |
 //! | `repo`, `download`, `upload`, `manage`, `info`, `card`, … | the Hub client's, from [`hubmix_hub`] |
 
+#![warn(unreachable_pub)]
+
 mod error;
 pub mod model;
 pub mod plot;

@@ -28,7 +28,7 @@ const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 # For information about cache directory tags, see: https://bford.info/cachedir/\n";
 
 /// Checks a path inside a repository with the Hub's rules.
-pub fn validate_repo_path(path: &str) -> Result<(), HubError> {
+pub(crate) fn validate_repo_path(path: &str) -> Result<(), HubError> {
     Ok(hubmix_protocol::path::validate_path(path)?)
 }
 
@@ -50,7 +50,7 @@ fn validate_etag(etag: &str) -> Result<(), HubError> {
 
 /// One repository's folder in the cache.
 #[derive(Debug, Clone)]
-pub struct RepoCache {
+pub(crate) struct RepoCache {
     cache_dir: PathBuf,
     root: PathBuf,
     locks: PathBuf,
@@ -58,7 +58,7 @@ pub struct RepoCache {
 
 /// A file of a cached tree listing (`trees/<commit>.json`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct CachedFile {
+pub(crate) struct CachedFile {
     pub size: u64,
     pub blob_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,26 +69,26 @@ pub struct CachedFile {
 
 impl CachedFile {
     /// The blob name of this file in the cache.
-    pub fn etag(&self) -> &str {
+    pub(crate) fn etag(&self) -> &str {
         self.lfs_sha256.as_deref().unwrap_or(&self.blob_id)
     }
 }
 
 /// `trees/<commit>.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CachedTree {
+pub(crate) struct CachedTree {
     pub format_version: u32,
     pub files: BTreeMap<String, CachedFile>,
 }
 
 /// An exclusive lock on one blob, released on drop (or when the process dies).
 #[derive(Debug)]
-pub struct BlobLock {
+pub(crate) struct BlobLock {
     _file: File,
 }
 
 impl RepoCache {
-    pub fn new(cache_dir: &Path, repo: &RepoId) -> Self {
+    pub(crate) fn new(cache_dir: &Path, repo: &RepoId) -> Self {
         let folder = repo.cache_folder();
         RepoCache {
             cache_dir: cache_dir.to_owned(),
@@ -98,31 +98,31 @@ impl RepoCache {
     }
 
     /// `blobs/<etag>`.
-    pub fn blob_path(&self, etag: &str) -> Result<PathBuf, HubError> {
+    pub(crate) fn blob_path(&self, etag: &str) -> Result<PathBuf, HubError> {
         validate_etag(etag)?;
         Ok(self.root.join("blobs").join(etag))
     }
 
     /// `blobs/<etag>.incomplete`: a download in progress, resumable by whoever holds the lock.
-    pub fn incomplete_path(&self, etag: &str) -> Result<PathBuf, HubError> {
+    pub(crate) fn incomplete_path(&self, etag: &str) -> Result<PathBuf, HubError> {
         validate_etag(etag)?;
         Ok(self.root.join("blobs").join(format!("{etag}.incomplete")))
     }
 
     /// `snapshots/<commit>`.
-    pub fn snapshot_dir(&self, commit: &str) -> Result<PathBuf, HubError> {
+    pub(crate) fn snapshot_dir(&self, commit: &str) -> Result<PathBuf, HubError> {
         check_commit(commit)?;
         Ok(self.root.join("snapshots").join(commit))
     }
 
     /// `snapshots/<commit>/<path>`.
-    pub fn snapshot_path(&self, commit: &str, path: &str) -> Result<PathBuf, HubError> {
+    pub(crate) fn snapshot_path(&self, commit: &str, path: &str) -> Result<PathBuf, HubError> {
         validate_repo_path(path)?;
         Ok(self.snapshot_dir(commit)?.join(path))
     }
 
     /// The commit `revision` names in the cache: itself if it is a commit id, else `refs/<revision>`.
-    pub fn commit_for(&self, revision: &str) -> Result<Option<String>, HubError> {
+    pub(crate) fn commit_for(&self, revision: &str) -> Result<Option<String>, HubError> {
         if is_commit_id(revision) {
             return Ok(Some(revision.to_ascii_lowercase()));
         }
@@ -142,7 +142,7 @@ impl RepoCache {
 
     /// Records `refs/<revision>` = `commit` (atomically, only when it changed; never for a
     /// revision that is itself a commit id).
-    pub fn write_ref(&self, revision: &str, commit: &str) -> Result<(), HubError> {
+    pub(crate) fn write_ref(&self, revision: &str, commit: &str) -> Result<(), HubError> {
         check_commit(commit)?;
         if is_commit_id(revision) || self.commit_for(revision)?.as_deref() == Some(commit) {
             return Ok(());
@@ -152,7 +152,7 @@ impl RepoCache {
     }
 
     /// Points `snapshots/<commit>/<path>` at `blobs/<etag>` with a relative symlink.
-    pub fn link(&self, commit: &str, path: &str, etag: &str) -> Result<PathBuf, HubError> {
+    pub(crate) fn link(&self, commit: &str, path: &str, etag: &str) -> Result<PathBuf, HubError> {
         let link = self.snapshot_path(commit, path)?;
         let blob = self.blob_path(etag)?;
         let parent = link.parent().expect("snapshot paths have a parent");
@@ -179,14 +179,14 @@ impl RepoCache {
     }
 
     /// `.no_exist/<commit>/<path>`: the file is known to be absent at that commit.
-    pub fn no_exist_path(&self, commit: &str, path: &str) -> Result<PathBuf, HubError> {
+    pub(crate) fn no_exist_path(&self, commit: &str, path: &str) -> Result<PathBuf, HubError> {
         check_commit(commit)?;
         validate_repo_path(path)?;
         Ok(self.root.join(".no_exist").join(commit).join(path))
     }
 
     /// Records that `path` does not exist at `commit`.
-    pub fn mark_missing(&self, commit: &str, path: &str) -> Result<(), HubError> {
+    pub(crate) fn mark_missing(&self, commit: &str, path: &str) -> Result<(), HubError> {
         let marker = self.no_exist_path(commit, path)?;
         let parent = marker.parent().expect("marker paths have a parent");
         fs::create_dir_all(parent).map_err(HubError::io("creating", parent))?;
@@ -195,7 +195,7 @@ impl RepoCache {
     }
 
     /// Takes the lock of blob `etag`, waiting for another process that holds it.
-    pub fn lock(&self, etag: &str) -> Result<BlobLock, HubError> {
+    pub(crate) fn lock(&self, etag: &str) -> Result<BlobLock, HubError> {
         validate_etag(etag)?;
         fs::create_dir_all(&self.locks).map_err(HubError::io("creating", &self.locks))?;
         self.ensure_tag()?;
@@ -211,7 +211,7 @@ impl RepoCache {
     }
 
     /// The cached tree listing of `commit`.
-    pub fn read_tree(&self, commit: &str) -> Result<Option<CachedTree>, HubError> {
+    pub(crate) fn read_tree(&self, commit: &str) -> Result<Option<CachedTree>, HubError> {
         check_commit(commit)?;
         let path = self.root.join("trees").join(format!("{commit}.json"));
         match fs::read(&path) {
@@ -222,7 +222,7 @@ impl RepoCache {
     }
 
     /// Caches the tree listing of `commit`.
-    pub fn write_tree(&self, commit: &str, tree: &CachedTree) -> Result<(), HubError> {
+    pub(crate) fn write_tree(&self, commit: &str, tree: &CachedTree) -> Result<(), HubError> {
         check_commit(commit)?;
         let path = self.root.join("trees").join(format!("{commit}.json"));
         crate::files::write_atomic(&path, &serde_json::to_vec(tree).expect("trees serialize"))

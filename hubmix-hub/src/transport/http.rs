@@ -44,7 +44,7 @@ pub(crate) enum Payload {
 
 impl Payload {
     /// The number of bytes sent (`None`: no body at all).
-    pub fn content_length(&self) -> Option<u64> {
+    pub(crate) fn content_length(&self) -> Option<u64> {
         match self {
             Payload::Empty => None,
             Payload::Bytes(bytes, _) => Some(bytes.len() as u64),
@@ -53,7 +53,7 @@ impl Payload {
     }
 
     /// The `Content-Type` to send, if the payload names one.
-    pub fn content_type(&self) -> Option<&'static str> {
+    pub(crate) fn content_type(&self) -> Option<&'static str> {
         match self {
             Payload::Bytes(_, content_type) => Some(content_type),
             Payload::Stream { content_type, .. } => *content_type,
@@ -62,7 +62,7 @@ impl Payload {
     }
 
     /// A fresh stream of the body (one per attempt).
-    pub fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
+    pub(crate) fn open(&self) -> std::io::Result<Box<dyn Read + Send>> {
         Ok(match self {
             Payload::Empty => Box::new(std::io::empty()),
             Payload::Bytes(bytes, _) => Box::new(std::io::Cursor::new(bytes.clone())),
@@ -93,7 +93,7 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    pub fn new(method: Method, url: impl Into<String>) -> Self {
+    pub(crate) fn new(method: Method, url: impl Into<String>) -> Self {
         Call {
             method,
             url: url.into(),
@@ -106,12 +106,12 @@ impl Call {
         }
     }
 
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
     }
 
-    pub fn json(mut self, value: &serde_json::Value) -> Self {
+    pub(crate) fn json(mut self, value: &serde_json::Value) -> Self {
         self.payload = Payload::Bytes(
             serde_json::to_vec(value).expect("JSON values serialize"),
             "application/json",
@@ -119,12 +119,12 @@ impl Call {
         self
     }
 
-    pub fn body(mut self, bytes: Vec<u8>, content_type: &'static str) -> Self {
+    pub(crate) fn body(mut self, bytes: Vec<u8>, content_type: &'static str) -> Self {
         self.payload = Payload::Bytes(bytes, content_type);
         self
     }
 
-    pub fn no_retry(mut self) -> Self {
+    pub(crate) fn no_retry(mut self) -> Self {
         self.retry = false;
         self
     }
@@ -183,7 +183,7 @@ impl Origin {
 }
 
 impl Http {
-    pub fn new(settings: &Settings) -> Result<Self, HubError> {
+    pub(crate) fn new(settings: &Settings) -> Result<Self, HubError> {
         let proxy = match &settings.proxy {
             Some(url) => Some(ureq::Proxy::new(url).map_err(|e| HubError::InvalidSetting {
                 name: "proxy".into(),
@@ -214,30 +214,30 @@ impl Http {
     }
 
     /// Whether a token is configured.
-    pub fn has_token(&self) -> bool {
+    pub(crate) fn has_token(&self) -> bool {
         self.token.is_some()
     }
 
     /// Whether `url` is on the endpoint's origin (so it may see the token).
-    pub fn is_endpoint(&self, url: &str) -> bool {
+    pub(crate) fn is_endpoint(&self, url: &str) -> bool {
         Origin::of(url).is_some_and(|o| o == self.endpoint_origin)
     }
 
     /// A fresh retry budget under the client's policy, for an operation of several requests
     /// (a download and its resumes): pass it to [`Http::send_with`] and use it for the
     /// operation's own failures too.
-    pub fn retry(&self) -> Retry {
+    pub(crate) fn retry(&self) -> Retry {
         Retry::new(self.retry)
     }
 
     /// Sends `call`, retrying transient failures if allowed. Any status comes back as `Ok`
     /// (after retries, the answer of the last attempt); see [`check`].
-    pub fn send(&self, call: &Call) -> Result<Response<Body>, HubError> {
+    pub(crate) fn send(&self, call: &Call) -> Result<Response<Body>, HubError> {
         self.send_with(call, &mut self.retry())
     }
 
     /// [`Http::send`], drawing retries from `retry`.
-    pub fn send_with(&self, call: &Call, retry: &mut Retry) -> Result<Response<Body>, HubError> {
+    pub(crate) fn send_with(&self, call: &Call, retry: &mut Retry) -> Result<Response<Body>, HubError> {
         if self.offline {
             return Err(HubError::Offline {
                 url: strip_query(&call.url),
@@ -300,13 +300,17 @@ impl Http {
     }
 
     /// Sends `call` and turns an error status into a typed error.
-    pub fn call(&self, call: &Call, ctx: &Context) -> Result<Response<Body>, HubError> {
+    pub(crate) fn call(&self, call: &Call, ctx: &Context) -> Result<Response<Body>, HubError> {
         let response = self.send(call)?;
         check(response, &call.url, ctx)
     }
 
     /// Sends `call` and parses the JSON answer.
-    pub fn json<T: serde::de::DeserializeOwned>(&self, call: &Call, ctx: &Context) -> Result<T, HubError> {
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        call: &Call,
+        ctx: &Context,
+    ) -> Result<T, HubError> {
         let mut response = self.call(call, ctx)?;
         read_json(&mut response, &call.url)
     }

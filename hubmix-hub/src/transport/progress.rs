@@ -16,7 +16,7 @@ const MIN_BAR_BYTES: u64 = 16 * 1024 * 1024;
 
 /// A progress bar, or nothing.
 #[derive(Debug, Clone)]
-pub struct Progress(Option<ProgressBar>);
+pub(crate) struct Progress(Option<ProgressBar>);
 
 impl Progress {
     fn enabled(settings: &Settings) -> bool {
@@ -26,7 +26,7 @@ impl Progress {
     }
 
     /// A bytes bar for a transfer of `total` bytes (none for small ones).
-    pub fn bytes(settings: &Settings, total: u64, label: &str) -> Self {
+    pub(crate) fn bytes(settings: &Settings, total: u64, label: &str) -> Self {
         if !Self::enabled(settings) || total < MIN_BAR_BYTES {
             return Progress(None);
         }
@@ -41,7 +41,7 @@ impl Progress {
     }
 
     /// A files bar for a snapshot of `total` files.
-    pub fn files(settings: &Settings, total: u64, label: &str) -> Self {
+    pub(crate) fn files(settings: &Settings, total: u64, label: &str) -> Self {
         if !Self::enabled(settings) || total == 0 {
             return Progress(None);
         }
@@ -56,14 +56,14 @@ impl Progress {
     }
 
     /// Advances by `n`.
-    pub fn inc(&self, n: u64) {
+    pub(crate) fn inc(&self, n: u64) {
         if let Some(bar) = &self.0 {
             bar.inc(n);
         }
     }
 
     /// Sets the position (after a resume).
-    pub fn set(&self, pos: u64) {
+    pub(crate) fn set(&self, pos: u64) {
         if let Some(bar) = &self.0 {
             bar.set_position(pos);
         }
@@ -94,7 +94,7 @@ impl Progress {
     }
 
     /// Removes the bar.
-    pub fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }

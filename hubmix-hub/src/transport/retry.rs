@@ -29,14 +29,14 @@ pub(crate) struct Retry {
 }
 
 impl Retry {
-    pub fn new(policy: RetryPolicy) -> Self {
+    pub(crate) fn new(policy: RetryPolicy) -> Self {
         Retry { policy, failures: 0 }
     }
 
     /// After a failed attempt: when `error` is transient and retries remain, waits for the next
     /// attempt and returns `Ok`; otherwise gives `error` back, unchanged, as the operation's
     /// error.
-    pub fn again(&mut self, error: HubError) -> Result<(), HubError> {
+    pub(crate) fn again(&mut self, error: HubError) -> Result<(), HubError> {
         if is_transient(&error) && self.wait(None, &error) {
             Ok(())
         } else {
@@ -46,20 +46,20 @@ impl Retry {
 
     /// After an answer with an error status: whether to send the request again (having waited,
     /// as the server's `Retry-After` asks if it does). `false`: the answer is the outcome.
-    pub fn again_after_answer(&mut self, response: &Response<Body>) -> bool {
+    pub(crate) fn again_after_answer(&mut self, response: &Response<Body>) -> bool {
         let status = response.status().as_u16();
         is_transient_status(status) && self.wait(retry_after(response), &format_args!("HTTP {status}"))
     }
 
     /// After an attempt that ended without an error but incomplete (a body shorter than
     /// announced): waits for the next attempt if retries remain.
-    pub fn again_after_short_answer(&mut self) -> bool {
+    pub(crate) fn again_after_short_answer(&mut self) -> bool {
         self.wait(None, &"the answer ended early")
     }
 
     /// The attempt made progress (bytes arrived and were kept): the next failure counts as the
     /// first.
-    pub fn progressed(&mut self) {
+    pub(crate) fn progressed(&mut self) {
         self.failures = 0;
     }
 

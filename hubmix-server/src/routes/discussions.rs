@@ -36,7 +36,7 @@ fn summary(d: &Discussion, id: &RepoId) -> types::Discussion {
 }
 
 /// `GET /api/{type}/{repo}/discussions`.
-pub async fn list(app: &Arc<App>, ctx: &Ctx, id: RepoId) -> Result<Response, ApiError> {
+pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, id: RepoId) -> Result<Response, ApiError> {
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
     let all = app.run(move |a| a.store.discussions(&repo)).await?;
     Ok(json(DiscussionList {
@@ -50,7 +50,7 @@ pub async fn list(app: &Arc<App>, ctx: &Ctx, id: RepoId) -> Result<Response, Api
 /// `POST /api/{type}/{repo}/discussions` with `{"title", "description", "pullRequest"}`. A pull
 /// request starts at the head of `main`. Anyone who can see the repository may open one, with a
 /// write token.
-pub async fn create(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
+pub(super) async fn create(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
     let req: CreateDiscussionRequest = read_json(body).await?;
     // Opening a discussion or a pull request changes the repository: it needs a write token.
     let author = app.auth.check_contributor(ctx.who.as_ref())?.user.clone();
@@ -72,7 +72,7 @@ pub async fn create(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result
 }
 
 /// `GET /api/{type}/{repo}/discussions/{num}`.
-pub async fn details(app: &Arc<App>, ctx: &Ctx, id: RepoId, num: u64) -> Result<Response, ApiError> {
+pub(super) async fn details(app: &Arc<App>, ctx: &Ctx, id: RepoId, num: u64) -> Result<Response, ApiError> {
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
     let d = app
         .run(move |a| a.store.discussion(&repo, num))

@@ -28,14 +28,14 @@ use crate::repo_id::RepoId;
 use crate::storage::{RepoRow, TempBlob};
 
 /// Whether `s` is a SHA-256 in lowercase hex, the only oid form accepted.
-pub fn is_sha256(s: &str) -> bool {
+pub(super) fn is_sha256(s: &str) -> bool {
     s.len() == 64
         && s.bytes()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// `POST /{prefix}{repo}.git/info/lfs/objects/batch`.
-pub async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
+pub(super) async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
     let req: BatchRequest = read_json(body).await?;
     if req.operation != LfsOperation::Upload {
         return Err(ApiError::BadRequest(
@@ -135,7 +135,7 @@ pub async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<
 }
 
 /// The transfer URLs: `PUT upload` (whole object or `?part=N`), `POST complete`, `POST verify`.
-pub async fn transfer(
+pub(super) async fn transfer(
     app: &Arc<App>,
     ctx: &Ctx,
     step: LfsStep,

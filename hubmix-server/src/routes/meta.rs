@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::error::ApiError;
 
 /// `GET /api/whoami-v2`: who the token belongs to.
-pub fn whoami(app: &Arc<App>, ctx: &Ctx) -> Result<Response, ApiError> {
+pub(super) fn whoami(app: &Arc<App>, ctx: &Ctx) -> Result<Response, ApiError> {
     let user = ctx.user()?;
     let role = ctx.who.as_ref().map(|p| p.role.as_str()).unwrap_or("read");
     let orgs = app
@@ -46,13 +46,13 @@ pub fn whoami(app: &Arc<App>, ctx: &Ctx) -> Result<Response, ApiError> {
 }
 
 /// `GET /api/agent-harnesses`: the neutral answer (no harness detection).
-pub fn agent_harnesses() -> Response {
+pub(super) fn agent_harnesses() -> Response {
     json(AgentHarnesses::default())
 }
 
 /// `POST /api/validate-yaml`: checks a card's front matter as commits are checked
 /// ([`hubmix_protocol::card::card_data`]); `400` with the errors when it is wrong.
-pub async fn validate_yaml(body: Body) -> Result<Response, ApiError> {
+pub(super) async fn validate_yaml(body: Body) -> Result<Response, ApiError> {
     let req: ValidateYamlRequest = read_json(body).await?;
     let errors: Vec<_> = hubmix_protocol::card::card_data(&req.content)
         .err()
@@ -72,7 +72,7 @@ pub async fn validate_yaml(body: Body) -> Result<Response, ApiError> {
 }
 
 /// The answer to the Xet token endpoints: this server stores files itself.
-pub fn xet_unsupported() -> ApiError {
+pub(super) fn xet_unsupported() -> ApiError {
     ApiError::NotImplemented(
         "Xet storage is not supported by this server: set HF_HUB_DISABLE_XET=1 so that large files go through Git LFS".into(),
     )

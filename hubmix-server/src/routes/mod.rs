@@ -14,7 +14,7 @@ mod resolve;
 mod tree;
 mod upload;
 
-pub use resolve::ByteRange;
+pub(crate) use resolve::ByteRange;
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -40,13 +40,13 @@ use crate::error::ApiError;
 const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
 
 /// The router: everything goes to [`dispatch`].
-pub fn router(app: Arc<App>) -> Router {
+pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new().fallback(dispatch).with_state(app)
 }
 
 /// What every handler gets besides its route arguments.
 #[derive(Debug)]
-pub struct Ctx {
+pub(crate) struct Ctx {
     /// The authenticated caller, if any.
     pub who: Option<Principal>,
     /// Base for absolute URLs in answers.
@@ -59,12 +59,12 @@ pub struct Ctx {
 
 impl Ctx {
     /// The first value of query parameter `key`.
-    pub fn query(&self, key: &str) -> Option<&str> {
+    pub(crate) fn query(&self, key: &str) -> Option<&str> {
         self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Every value of query parameter `key`, in order (`filter=a&filter=b`).
-    pub fn query_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> {
+    pub(crate) fn query_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> {
         self.query
             .iter()
             .filter(move |(k, _)| k == key)
@@ -72,13 +72,13 @@ impl Ctx {
     }
 
     /// A boolean query parameter: `1`, `true`, `True` (as the different clients send them).
-    pub fn flag(&self, key: &str) -> bool {
+    pub(crate) fn flag(&self, key: &str) -> bool {
         self.query(key)
             .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
     }
 
     /// The authenticated caller's name, or an error asking for a token.
-    pub fn user(&self) -> Result<&str, ApiError> {
+    pub(crate) fn user(&self) -> Result<&str, ApiError> {
         self.who.as_ref().map(|p| p.user.as_str()).ok_or_else(|| {
             ApiError::Unauthorized("this call needs a token: send `Authorization: Bearer <token>`".into())
         })

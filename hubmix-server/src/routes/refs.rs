@@ -15,7 +15,7 @@ use crate::repo_id::RepoId;
 use crate::storage::RefKind;
 
 /// `GET /api/{type}/{repo}/refs[?include_prs=1]`.
-pub async fn list(app: &Arc<App>, ctx: &Ctx, id: RepoId) -> Result<Response, ApiError> {
+pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, id: RepoId) -> Result<Response, ApiError> {
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
     let refs = app.run(move |a| a.store.refs(&repo)).await?;
     let of = |kind: RefKind| -> Vec<GitRef> {
@@ -37,7 +37,12 @@ pub async fn list(app: &Arc<App>, ctx: &Ctx, id: RepoId) -> Result<Response, Api
 }
 
 /// `GET /api/{type}/{repo}/commits/{rev}`: history, newest first, paged with `Link`.
-pub async fn commits(app: &Arc<App>, ctx: &Ctx, id: RepoId, rev: String) -> Result<Response, ApiError> {
+pub(super) async fn commits(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    id: RepoId,
+    rev: String,
+) -> Result<Response, ApiError> {
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
     let offset = ctx
         .query("cursor")
@@ -71,7 +76,7 @@ pub async fn commits(app: &Arc<App>, ctx: &Ctx, id: RepoId, rev: String) -> Resu
 }
 
 /// `POST /api/{type}/{repo}/branch/{branch}` with `{"startingPoint": rev}` (default `main`).
-pub async fn create_branch(
+pub(super) async fn create_branch(
     app: &Arc<App>,
     ctx: &Ctx,
     id: RepoId,
@@ -87,7 +92,7 @@ pub async fn create_branch(
 }
 
 /// `DELETE /api/{type}/{repo}/branch/{branch}`; `main` cannot be deleted.
-pub async fn delete_branch(
+pub(super) async fn delete_branch(
     app: &Arc<App>,
     ctx: &Ctx,
     id: RepoId,
@@ -105,7 +110,7 @@ pub async fn delete_branch(
 }
 
 /// `POST /api/{type}/{repo}/tag/{rev}` with `{"tag": name, "message": ...}`.
-pub async fn create_tag(
+pub(super) async fn create_tag(
     app: &Arc<App>,
     ctx: &Ctx,
     id: RepoId,
@@ -120,7 +125,12 @@ pub async fn create_tag(
 }
 
 /// `DELETE /api/{type}/{repo}/tag/{tag}`.
-pub async fn delete_tag(app: &Arc<App>, ctx: &Ctx, id: RepoId, tag: String) -> Result<Response, ApiError> {
+pub(super) async fn delete_tag(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    id: RepoId,
+    tag: String,
+) -> Result<Response, ApiError> {
     let repo = app.writable_repo(&id, ctx.who.as_ref()).await?;
     app.run(move |a| a.store.delete_ref(&repo, RefKind::Tag, &tag))
         .await?;

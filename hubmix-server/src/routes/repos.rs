@@ -36,7 +36,7 @@ fn wanted_private(private: Option<bool>, visibility: Option<Visibility>) -> Opti
 }
 
 /// `POST /api/repos/create`.
-pub async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
+pub(super) async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
     let req: CreateRepoRequest = read_json(body).await?;
     let id = repo_id(&req.repo, ctx)?;
     check_namespace(&id)?;
@@ -64,7 +64,7 @@ pub async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, A
 
 /// `POST /api/repos/move`: renames a repository, or moves it to another namespace the caller
 /// may write to. `409` when the new id is taken.
-pub async fn move_repo(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
+pub(super) async fn move_repo(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
     let req: MoveRepoRequest = read_json(body).await?;
     let kind = req.kind.unwrap_or_default();
     let parse = |id: &str| {
@@ -103,7 +103,7 @@ fn check_namespace(id: &RepoId) -> Result<(), ApiError> {
 }
 
 /// `DELETE /api/repos/delete`.
-pub async fn delete(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
+pub(super) async fn delete(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
     let req: RepoName = read_json(body).await?;
     let repo = app.writable_repo(&repo_id(&req, ctx)?, ctx.who.as_ref()).await?;
     app.run(move |a| a.store.delete_repo(&repo)).await?;
@@ -111,7 +111,12 @@ pub async fn delete(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, A
 }
 
 /// `PUT /api/{type}/{repo}/settings`: visibility (`gated` is accepted and ignored).
-pub async fn settings(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
+pub(super) async fn settings(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    id: RepoId,
+    body: Body,
+) -> Result<Response, ApiError> {
     let req: RepoSettings = read_json(body).await?;
     let repo = app.writable_repo(&id, ctx.who.as_ref()).await?;
     if let Some(private) = wanted_private(req.private, req.visibility) {
@@ -121,7 +126,12 @@ pub async fn settings(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Resu
 }
 
 /// `GET /api/{type}/{repo}[/revision/{rev}]`: repository info at a revision (default `main`).
-pub async fn info(app: &Arc<App>, ctx: &Ctx, id: RepoId, rev: Option<String>) -> Result<Response, ApiError> {
+pub(super) async fn info(
+    app: &Arc<App>,
+    ctx: &Ctx,
+    id: RepoId,
+    rev: Option<String>,
+) -> Result<Response, ApiError> {
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
     let rev = rev.unwrap_or_else(|| "main".into());
     let with_blobs = ctx.flag("blobs");
@@ -163,7 +173,7 @@ pub async fn info(app: &Arc<App>, ctx: &Ctx, id: RepoId, rev: Option<String>) ->
 /// `main` first with `sort`, else by id. Filters as the Hub's: `author`, `search` (part of the
 /// id, any case), `filter` (repeatable; tags the card gives, all required), `pipeline_tag`;
 /// `limit`; `full` adds the files, `full` or `cardData` the card's metadata. One page.
-pub async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Response, ApiError> {
+pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Response, ApiError> {
     let author = ctx.query("author").map(str::to_owned);
     let search = ctx.query("search").map(str::to_lowercase);
     let wanted_tags: Vec<String> = ctx.query_all("filter").map(str::to_owned).collect();

@@ -29,7 +29,7 @@ const STREAM_CHUNK: usize = 256 * 1024;
 
 /// A byte range `start..=end` of a file of `total` bytes.
 #[derive(Debug, PartialEq, Eq)]
-pub struct ByteRange {
+pub(crate) struct ByteRange {
     pub start: u64,
     pub end: u64,
 }
@@ -37,7 +37,7 @@ pub struct ByteRange {
 impl ByteRange {
     /// Parses a single-range `Range` header against a file of `total` bytes. `Ok(None)`: serve the
     /// whole file (a form this server does not split, such as several ranges).
-    pub fn parse(value: &str, total: u64) -> Result<Option<ByteRange>, ApiError> {
+    pub(crate) fn parse(value: &str, total: u64) -> Result<Option<ByteRange>, ApiError> {
         let Some(spec) = value.trim().strip_prefix("bytes=") else {
             return Ok(None);
         };
@@ -78,7 +78,7 @@ impl ByteRange {
 }
 
 /// Serves one file of a revision.
-pub async fn resolve(
+pub(super) async fn resolve(
     app: &Arc<App>,
     ctx: &Ctx,
     id: RepoId,

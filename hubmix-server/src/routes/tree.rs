@@ -66,7 +66,7 @@ fn folders<'a>(entries: &'a [Entry], below: &str) -> BTreeMap<String, Vec<&'a En
 }
 
 /// `GET /api/{type}/{repo}/tree/{rev}[/{folder}]?recursive=&cursor=`.
-pub async fn tree(
+pub(super) async fn tree(
     app: &Arc<App>,
     ctx: &Ctx,
     id: RepoId,
@@ -118,7 +118,7 @@ pub async fn tree(
 
 /// `POST /api/{type}/{repo}/paths-info/{rev}` with a form body `paths=a&paths=b`: the entries
 /// that exist, files and folders alike; missing paths are left out.
-pub async fn paths_info(
+pub(super) async fn paths_info(
     app: &Arc<App>,
     ctx: &Ctx,
     id: RepoId,

@@ -101,7 +101,7 @@ async fn committable(
 /// `POST /api/{type}/{repo}/preupload/{rev}`: for each file, `lfs` or `regular`, whether the
 /// `.gitignore` excludes it (the one sent as `gitIgnore`, else the revision's), and the object
 /// now at that path (so the client can skip unchanged files).
-pub async fn preupload(
+pub(super) async fn preupload(
     app: &Arc<App>,
     ctx: &Ctx,
     id: RepoId,
@@ -150,7 +150,7 @@ pub async fn preupload(
 }
 
 /// `POST /api/{type}/{repo}/commit/{rev}[?create_pr=1]` with an NDJSON body.
-pub async fn commit(
+pub(super) async fn commit(
     app: &Arc<App>,
     ctx: &Ctx,
     id: RepoId,

@@ -18,13 +18,13 @@ use sha2::{Digest, Sha256};
 use crate::failpoint;
 
 /// Part folders of multipart uploads untouched this long are uploads given up, and removed.
-pub const ABANDONED_PARTS_AGE: Duration = Duration::from_secs(24 * 3600);
+pub(super) const ABANDONED_PARTS_AGE: Duration = Duration::from_secs(24 * 3600);
 /// How often, at most, the part folders are looked over for abandoned ones.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The blob folder and its temporary area.
 #[derive(Debug)]
-pub struct BlobStore {
+pub(crate) struct BlobStore {
     blobs: PathBuf,
     tmp: PathBuf,
     /// When the part folders were last looked over ([`BlobStore::sweep_parts_now_and_then`]).
@@ -33,7 +33,7 @@ pub struct BlobStore {
 
 /// A file written to the temporary area, hashed, not yet in the store.
 #[derive(Debug)]
-pub struct TempBlob {
+pub(crate) struct TempBlob {
     pub path: PathBuf,
     pub sha256: String,
     pub size: u64,
@@ -60,7 +60,7 @@ const FLUSH_STEP: u64 = 32 << 20;
 /// [`finish`](Self::finish) has little left to do. (The kernel alone would start writing only once
 /// gigabytes are dirty, and the final `fsync` would then wait for the whole file.)
 #[derive(Debug)]
-pub struct BlobWriter {
+pub(crate) struct BlobWriter {
     file: File,
     hasher: Sha256,
     blob: TempBlob,
@@ -78,7 +78,7 @@ struct Flusher {
 
 impl BlobWriter {
     /// Hashes and writes the next bytes.
-    pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+    pub(crate) fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
         self.hasher.update(chunk);
         self.file.write_all(chunk)?;
         let before = self.blob.size;
@@ -112,7 +112,7 @@ impl BlobWriter {
 
     /// Waits for the flusher (its errors are this blob's: the file descriptor is shared, so the
     /// final `fsync` would not report them again), syncs the file and returns the blob.
-    pub fn finish(self) -> io::Result<TempBlob> {
+    pub(crate) fn finish(self) -> io::Result<TempBlob> {
         let BlobWriter {
             file,
             hasher,
@@ -134,7 +134,7 @@ impl BlobWriter {
 
 impl BlobStore {
     /// Opens (creating) the store under `root`, and removes what a crash left in `tmp/`.
-    pub fn open(root: &Path) -> io::Result<Self> {
+    pub(crate) fn open(root: &Path) -> io::Result<Self> {
         let blobs = root.join("blobs").join("sha256");
         let tmp = root.join("tmp");
         fs::create_dir_all(&blobs)?;
@@ -150,16 +150,16 @@ impl BlobStore {
     }
 
     /// Where the blob with this SHA-256 lives (whether or not it exists).
-    pub fn path(&self, sha256: &str) -> PathBuf {
+    pub(crate) fn path(&self, sha256: &str) -> PathBuf {
         self.blobs.join(&sha256[..2]).join(sha256)
     }
 
-    pub fn exists(&self, sha256: &str) -> bool {
+    pub(crate) fn exists(&self, sha256: &str) -> bool {
         self.path(sha256).is_file()
     }
 
     /// A new, uniquely named file in the temporary area.
-    pub fn temp_path(&self, hint: &str) -> PathBuf {
+    pub(crate) fn temp_path(&self, hint: &str) -> PathBuf {
         let mut nonce = [0u8; 8];
         getrandom::fill(&mut nonce).expect("the operating system's random source failed");
         self.tmp.join(format!("{hint}.{}", hex::encode(nonce)))
@@ -167,7 +167,7 @@ impl BlobStore {
 
     /// Starts a blob in the temporary area, to be written chunk by chunk. `expected_size` (when
     /// known) is used only for the crash-injection point halfway through.
-    pub fn writer(&self, expected_size: Option<u64>) -> io::Result<BlobWriter> {
+    pub(crate) fn writer(&self, expected_size: Option<u64>) -> io::Result<BlobWriter> {
         let path = self.temp_path("upload");
         let file = File::create(&path)?;
         Ok(BlobWriter {
@@ -200,7 +200,7 @@ impl BlobStore {
     }
 
     /// Writes a small content (held in memory already) into the store; returns its SHA-256.
-    pub fn put_bytes(&self, content: &[u8]) -> io::Result<String> {
+    pub(crate) fn put_bytes(&self, content: &[u8]) -> io::Result<String> {
         let temp = self.write_temp(&mut &content[..], None)?;
         let sha = temp.sha256.clone();
         self.commit(temp)?;
@@ -208,7 +208,7 @@ impl BlobStore {
     }
 
     /// Moves a verified temporary blob into the store under its hash.
-    pub fn commit(&self, temp: TempBlob) -> io::Result<()> {
+    pub(crate) fn commit(&self, temp: TempBlob) -> io::Result<()> {
         let dest = self.path(&temp.sha256);
         if dest.is_file() {
             return Ok(()); // same content already stored; `temp` is removed on drop
@@ -227,7 +227,7 @@ impl BlobStore {
     }
 
     /// Concatenates part files, in order, into one temporary blob.
-    pub fn concat_temp(&self, parts: &[PathBuf]) -> io::Result<TempBlob> {
+    pub(crate) fn concat_temp(&self, parts: &[PathBuf]) -> io::Result<TempBlob> {
         let files: io::Result<Vec<File>> = parts.iter().map(File::open).collect();
         let mut chain: Box<dyn Read> = Box::new(io::empty());
         for f in files? {
@@ -237,14 +237,14 @@ impl BlobStore {
     }
 
     /// The folder that holds the parts of multipart uploads.
-    pub fn parts_dir(&self) -> PathBuf {
+    pub(crate) fn parts_dir(&self) -> PathBuf {
         self.tmp.join("parts")
     }
 
     /// Removes the part folders of multipart uploads that no part has been added to for `age`:
     /// uploads that were never completed (a completed one removes its folder). Returns how many
     /// were removed.
-    pub fn sweep_parts(&self, age: Duration) -> io::Result<usize> {
+    pub(crate) fn sweep_parts(&self, age: Duration) -> io::Result<usize> {
         let entries = match fs::read_dir(self.parts_dir()) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
@@ -265,7 +265,7 @@ impl BlobStore {
     /// [`sweep_parts`](Self::sweep_parts) with [`ABANDONED_PARTS_AGE`], at most once per
     /// [`SWEEP_INTERVAL`]: called as multipart uploads come in, so that the parts of abandoned
     /// ones do not pile up until the next start.
-    pub fn sweep_parts_now_and_then(&self) {
+    pub(crate) fn sweep_parts_now_and_then(&self) {
         {
             let mut last = self.last_sweep.lock().unwrap_or_else(|p| p.into_inner());
             if last.is_some_and(|t| t.elapsed() < SWEEP_INTERVAL) {

@@ -10,7 +10,7 @@ use crate::{hashing, time};
 
 /// Where a commit goes.
 #[derive(Debug, Clone)]
-pub enum CommitTarget {
+pub(crate) enum CommitTarget {
     /// On top of an existing branch.
     Branch(String),
     /// On top of an existing pull request ref `refs/pr/N`.
@@ -23,7 +23,7 @@ pub enum CommitTarget {
 
 /// One change to the tree.
 #[derive(Debug, Clone)]
-pub enum FileOp {
+pub(crate) enum FileOp {
     /// Add or replace a file; its content is already in the blob store.
     Add(Entry),
     /// Delete a file, which must exist.
@@ -34,7 +34,7 @@ pub enum FileOp {
 
 /// A commit to make.
 #[derive(Debug, Clone)]
-pub struct NewCommit {
+pub(crate) struct NewCommit {
     pub author: String,
     pub title: String,
     pub message: String,
@@ -46,7 +46,7 @@ pub struct NewCommit {
 
 /// A commit as stored.
 #[derive(Debug, Clone)]
-pub struct CommitRow {
+pub(crate) struct CommitRow {
     pub oid: String,
     pub parent: Option<String>,
     pub title: String,
@@ -57,18 +57,18 @@ pub struct CommitRow {
 
 /// What a commit produced: its id, and the pull request number when it opened one.
 #[derive(Debug, Clone)]
-pub struct CommitOutcome {
+pub(crate) struct CommitOutcome {
     pub oid: String,
     pub pr_num: Option<u64>,
 }
 
 /// Files the server reads for itself (the card, the `.gitignore`) are not read above this size.
-pub const MAX_SMALL_TEXT: u64 = 1024 * 1024;
+pub(super) const MAX_SMALL_TEXT: u64 = 1024 * 1024;
 
 impl Store {
     /// Makes a commit, atomically: the tree rows, the commit and the ref move in one
     /// transaction, and the ref moves only if it still points where it did (compare-and-swap).
-    pub fn commit(
+    pub(crate) fn commit(
         &self,
         repo: &RepoRow,
         target: CommitTarget,
@@ -190,12 +190,12 @@ impl Store {
     }
 
     /// Every file of `commit`, sorted by path.
-    pub fn entries(&self, commit: &str) -> StoreResult<Vec<Entry>> {
+    pub(crate) fn entries(&self, commit: &str) -> StoreResult<Vec<Entry>> {
         self.entries_between(commit, "", "\u{10FFFF}")
     }
 
     /// Every file below `folder` in `commit`, sorted by path.
-    pub fn entries_under(&self, commit: &str, folder: &str) -> StoreResult<Vec<Entry>> {
+    pub(crate) fn entries_under(&self, commit: &str, folder: &str) -> StoreResult<Vec<Entry>> {
         let (lo, hi) = folder_range(folder);
         self.entries_between(commit, &lo, &hi)
     }
@@ -213,7 +213,7 @@ impl Store {
     }
 
     /// The file at `path` in `commit`.
-    pub fn entry(&self, commit: &str, path: &str) -> StoreResult<Option<Entry>> {
+    pub(crate) fn entry(&self, commit: &str, path: &str) -> StoreResult<Option<Entry>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "SELECT path, size, sha256, git_oid, lfs FROM entries WHERE commit_oid = ?1 AND path = ?2",
@@ -223,19 +223,19 @@ impl Store {
 
     /// The text of the small file at `path` in `commit` (the card, the `.gitignore`): `None`
     /// when it is absent, larger than [`MAX_SMALL_TEXT`], or not UTF-8.
-    pub fn small_text(&self, commit: &str, path: &str) -> StoreResult<Option<String>> {
+    pub(crate) fn small_text(&self, commit: &str, path: &str) -> StoreResult<Option<String>> {
         Ok(self.entry(commit, path)?.and_then(|e| self.text_of(&e)))
     }
 
     /// The text of `entry` (see [`small_text`](Self::small_text)).
-    pub fn text_of(&self, entry: &Entry) -> Option<String> {
+    pub(crate) fn text_of(&self, entry: &Entry) -> Option<String> {
         (entry.size <= MAX_SMALL_TEXT)
             .then(|| std::fs::read_to_string(self.blobs.path(&entry.sha256)).ok())
             .flatten()
     }
 
     /// The commit `oid`.
-    pub fn commit_row(&self, oid: &str) -> StoreResult<Option<CommitRow>> {
+    pub(crate) fn commit_row(&self, oid: &str) -> StoreResult<Option<CommitRow>> {
         let conn = self.conn();
         Ok(conn
             .query_row(
@@ -247,7 +247,7 @@ impl Store {
     }
 
     /// History from `head` backwards (newest first): `limit` commits after skipping `offset`.
-    pub fn log(&self, head: &str, offset: usize, limit: usize) -> StoreResult<Vec<CommitRow>> {
+    pub(crate) fn log(&self, head: &str, offset: usize, limit: usize) -> StoreResult<Vec<CommitRow>> {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(
             "WITH RECURSIVE chain(oid, depth) AS (

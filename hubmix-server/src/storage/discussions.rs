@@ -8,7 +8,7 @@ use crate::time;
 
 /// A discussion or pull request.
 #[derive(Debug, Clone)]
-pub struct Discussion {
+pub(crate) struct Discussion {
     pub num: u64,
     pub title: String,
     pub is_pr: bool,
@@ -55,7 +55,7 @@ pub(super) fn insert_discussion(
 impl Store {
     /// Opens a discussion; with `pr_base` a pull request, whose ref `refs/pr/N` starts at the
     /// head of that branch.
-    pub fn create_discussion(
+    pub(crate) fn create_discussion(
         &self,
         repo: &RepoRow,
         title: &str,
@@ -90,7 +90,7 @@ impl Store {
     }
 
     /// Discussion `num` of `repo`.
-    pub fn discussion(&self, repo: &RepoRow, num: u64) -> StoreResult<Option<Discussion>> {
+    pub(crate) fn discussion(&self, repo: &RepoRow, num: u64) -> StoreResult<Option<Discussion>> {
         let conn = self.conn();
         Ok(conn
             .query_row(
@@ -103,7 +103,7 @@ impl Store {
     }
 
     /// All discussions of `repo`, newest first.
-    pub fn discussions(&self, repo: &RepoRow) -> StoreResult<Vec<Discussion>> {
+    pub(crate) fn discussions(&self, repo: &RepoRow) -> StoreResult<Vec<Discussion>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT num, title, is_pr, status, author, created_at, base
@@ -116,7 +116,7 @@ impl Store {
     }
 
     /// The size of LFS object `oid` if it was uploaded to `repo`.
-    pub fn lfs_object(&self, repo: &RepoRow, oid: &str) -> StoreResult<Option<u64>> {
+    pub(crate) fn lfs_object(&self, repo: &RepoRow, oid: &str) -> StoreResult<Option<u64>> {
         let conn = self.conn();
         let size: Option<i64> = conn
             .query_row(
@@ -129,7 +129,7 @@ impl Store {
     }
 
     /// Records that LFS object `oid` (already in the blob store) belongs to `repo`.
-    pub fn add_lfs_object(&self, repo: &RepoRow, oid: &str, size: u64) -> StoreResult<()> {
+    pub(crate) fn add_lfs_object(&self, repo: &RepoRow, oid: &str, size: u64) -> StoreResult<()> {
         self.conn().execute(
             "INSERT OR IGNORE INTO lfs_objects (repo, oid, size) VALUES (?1, ?2, ?3)",
             params![repo.key, oid, size as i64],

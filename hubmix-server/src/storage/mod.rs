@@ -16,11 +16,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
-pub use blobs::{BlobStore, TempBlob};
-pub use commits::{CommitRow, CommitTarget, FileOp, NewCommit};
-pub use discussions::Discussion;
-pub use refs::{RefKind, parse_full_ref};
-pub use repos::RepoRow;
+pub(crate) use blobs::{BlobStore, TempBlob};
+pub(crate) use commits::{CommitRow, CommitTarget, FileOp, NewCommit};
+pub(crate) use discussions::Discussion;
+pub(crate) use refs::{RefKind, parse_full_ref};
+pub(crate) use repos::RepoRow;
 
 use crate::hashing;
 
@@ -47,11 +47,11 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
-pub type StoreResult<T> = Result<T, StoreError>;
+pub(crate) type StoreResult<T> = Result<T, StoreError>;
 
 /// A file in a commit's tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub path: String,
     pub size: u64,
     /// SHA-256 of the content: the blob's name in the store, and the LFS oid.
@@ -63,7 +63,7 @@ pub struct Entry {
 
 impl Entry {
     /// A regular (git-stored) file.
-    pub fn regular(path: String, content: &[u8], sha256: String) -> Self {
+    pub(crate) fn regular(path: String, content: &[u8], sha256: String) -> Self {
         Entry {
             path,
             size: content.len() as u64,
@@ -74,7 +74,7 @@ impl Entry {
     }
 
     /// An LFS file.
-    pub fn lfs(path: String, sha256: String, size: u64) -> Self {
+    pub(crate) fn lfs(path: String, sha256: String, size: u64) -> Self {
         let git_oid = hashing::lfs_git_oid(&sha256, size);
         Entry {
             path,
@@ -86,21 +86,21 @@ impl Entry {
     }
 
     /// The identity the client caches under: sha256 for LFS files, the git blob id otherwise.
-    pub fn etag(&self) -> &str {
+    pub(crate) fn etag(&self) -> &str {
         if self.lfs { &self.sha256 } else { &self.git_oid }
     }
 }
 
 /// The metadata database and the blob store.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     db: Mutex<Connection>,
     pub blobs: BlobStore,
 }
 
 impl Store {
     /// Opens (creating) the store under `root`.
-    pub fn open(root: &Path) -> StoreResult<Self> {
+    pub(crate) fn open(root: &Path) -> StoreResult<Self> {
         std::fs::create_dir_all(root)?;
         let blobs = BlobStore::open(root)?;
         let conn = Connection::open(root.join("hub.sqlite3"))?;

@@ -6,7 +6,7 @@ use super::{RepoRow, Store, StoreError, StoreResult};
 
 /// The three kinds of ref.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefKind {
+pub(crate) enum RefKind {
     Branch,
     Tag,
     Pr,
@@ -32,7 +32,7 @@ impl RefKind {
 
 /// A ref and the commit it names.
 #[derive(Debug, Clone)]
-pub struct RefRow {
+pub(crate) struct RefRow {
     pub kind: RefKind,
     pub name: String,
     pub target: String,
@@ -40,7 +40,7 @@ pub struct RefRow {
 
 impl RefRow {
     /// The full git ref name: `refs/heads/main`, `refs/tags/v1`, `refs/pr/1`.
-    pub fn full_name(&self) -> String {
+    pub(crate) fn full_name(&self) -> String {
         match self.kind {
             RefKind::Branch => format!("refs/heads/{}", self.name),
             RefKind::Tag => format!("refs/tags/{}", self.name),
@@ -66,7 +66,7 @@ pub(super) fn ref_target(
 }
 
 /// Parses `refs/pr/N`, `refs/heads/X`, `refs/tags/X` into a kind and a name.
-pub fn parse_full_ref(rev: &str) -> Option<(RefKind, &str)> {
+pub(crate) fn parse_full_ref(rev: &str) -> Option<(RefKind, &str)> {
     if let Some(n) = rev.strip_prefix("refs/pr/") {
         return (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())).then_some((RefKind::Pr, n));
     }
@@ -103,17 +103,17 @@ pub(super) fn resolve_in(conn: &Connection, repo: i64, rev: &str) -> StoreResult
 
 impl Store {
     /// The commit `rev` names in `repo`.
-    pub fn resolve(&self, repo: &RepoRow, rev: &str) -> StoreResult<String> {
+    pub(crate) fn resolve(&self, repo: &RepoRow, rev: &str) -> StoreResult<String> {
         resolve_in(&self.conn(), repo.key, rev)
     }
 
     /// The commit ref `name` of `kind` points at, if that ref exists.
-    pub fn ref_head(&self, repo: &RepoRow, kind: RefKind, name: &str) -> StoreResult<Option<String>> {
+    pub(crate) fn ref_head(&self, repo: &RepoRow, kind: RefKind, name: &str) -> StoreResult<Option<String>> {
         ref_target(&self.conn(), repo.key, kind, name)
     }
 
     /// All refs of `repo`, sorted by kind then name.
-    pub fn refs(&self, repo: &RepoRow) -> StoreResult<Vec<RefRow>> {
+    pub(crate) fn refs(&self, repo: &RepoRow) -> StoreResult<Vec<RefRow>> {
         let conn = self.conn();
         let mut stmt = conn.prepare(
             "SELECT kind, name, target FROM refs WHERE repo = ?1
@@ -132,7 +132,13 @@ impl Store {
     }
 
     /// Creates branch or tag `name` at the commit `from` resolves to.
-    pub fn create_ref(&self, repo: &RepoRow, kind: RefKind, name: &str, from: &str) -> StoreResult<()> {
+    pub(crate) fn create_ref(
+        &self,
+        repo: &RepoRow,
+        kind: RefKind,
+        name: &str,
+        from: &str,
+    ) -> StoreResult<()> {
         hubmix_protocol::repo::validate_ref_name(name).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -150,7 +156,7 @@ impl Store {
     }
 
     /// Deletes branch or tag `name`; `RevisionNotFound` if there is none.
-    pub fn delete_ref(&self, repo: &RepoRow, kind: RefKind, name: &str) -> StoreResult<()> {
+    pub(crate) fn delete_ref(&self, repo: &RepoRow, kind: RefKind, name: &str) -> StoreResult<()> {
         let deleted = self.conn().execute(
             "DELETE FROM refs WHERE repo = ?1 AND kind = ?2 AND name = ?3",
             params![repo.key, kind.as_str(), name],

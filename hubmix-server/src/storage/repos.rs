@@ -9,7 +9,7 @@ use crate::time;
 
 /// A repository as stored.
 #[derive(Debug, Clone)]
-pub struct RepoRow {
+pub(crate) struct RepoRow {
     /// The database key (a recreated repository gets a new one).
     pub key: i64,
     pub id: RepoId,
@@ -20,7 +20,7 @@ pub struct RepoRow {
 }
 
 /// The `.gitattributes` every new repository starts with, as on huggingface.co.
-pub const INITIAL_GITATTRIBUTES: &str = "*.7z filter=lfs diff=lfs merge=lfs -text
+pub(super) const INITIAL_GITATTRIBUTES: &str = "*.7z filter=lfs diff=lfs merge=lfs -text
 *.arrow filter=lfs diff=lfs merge=lfs -text
 *.bin filter=lfs diff=lfs merge=lfs -text
 *.bz2 filter=lfs diff=lfs merge=lfs -text
@@ -44,7 +44,7 @@ pub const INITIAL_GITATTRIBUTES: &str = "*.7z filter=lfs diff=lfs merge=lfs -tex
 
 impl Store {
     /// Creates a repository with one initial commit on `main` holding `.gitattributes`.
-    pub fn create_repo(&self, id: &RepoId, private: bool, author: &str) -> StoreResult<RepoRow> {
+    pub(crate) fn create_repo(&self, id: &RepoId, private: bool, author: &str) -> StoreResult<RepoRow> {
         let content = INITIAL_GITATTRIBUTES.as_bytes();
         let sha = self.blobs.put_bytes(content)?;
         let entry = Entry::regular(".gitattributes".into(), content, sha);
@@ -89,7 +89,7 @@ impl Store {
     }
 
     /// The repository `id`, if it exists.
-    pub fn repo(&self, id: &RepoId) -> StoreResult<Option<RepoRow>> {
+    pub(crate) fn repo(&self, id: &RepoId) -> StoreResult<Option<RepoRow>> {
         let conn = self.conn();
         let row = conn
             .query_row(
@@ -112,7 +112,7 @@ impl Store {
 
     /// Gives `repo` the id `to` (of its kind): history, refs, LFS objects and discussions go
     /// with it. [`StoreError::RepoExists`] when `to` is taken.
-    pub fn move_repo(&self, repo: &RepoRow, to: &RepoId) -> StoreResult<()> {
+    pub(crate) fn move_repo(&self, repo: &RepoRow, to: &RepoId) -> StoreResult<()> {
         let moved = self.conn().execute(
             "UPDATE OR IGNORE repos SET namespace = ?1, name = ?2 WHERE id = ?3",
             params![to.namespace, to.name, repo.key],
@@ -124,7 +124,7 @@ impl Store {
     }
 
     /// Every repository of `kind`, by id.
-    pub fn repos(&self, kind: RepoType) -> StoreResult<Vec<RepoRow>> {
+    pub(crate) fn repos(&self, kind: RepoType) -> StoreResult<Vec<RepoRow>> {
         let conn = self.conn();
         let mut query = conn.prepare(
             "SELECT id, namespace, name, private, created_at, object_id FROM repos
@@ -147,7 +147,7 @@ impl Store {
     }
 
     /// The repository with database key `key` (LFS transfer URLs carry the key).
-    pub fn repo_by_key(&self, key: i64) -> StoreResult<Option<RepoRow>> {
+    pub(crate) fn repo_by_key(&self, key: i64) -> StoreResult<Option<RepoRow>> {
         let conn = self.conn();
         let row = conn
             .query_row(
@@ -171,7 +171,7 @@ impl Store {
         Ok(row)
     }
 
-    pub fn set_private(&self, repo: &RepoRow, private: bool) -> StoreResult<()> {
+    pub(crate) fn set_private(&self, repo: &RepoRow, private: bool) -> StoreResult<()> {
         self.conn().execute(
             "UPDATE repos SET private = ?1 WHERE id = ?2",
             params![private, repo.key],
@@ -181,7 +181,7 @@ impl Store {
 
     /// Deletes a repository and its whole history (file contents stay in the blob store, which
     /// other repositories may share).
-    pub fn delete_repo(&self, repo: &RepoRow) -> StoreResult<()> {
+    pub(crate) fn delete_repo(&self, repo: &RepoRow) -> StoreResult<()> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM refs WHERE repo = ?1", params![repo.key])?;

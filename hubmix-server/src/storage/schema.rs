@@ -2,7 +2,7 @@
 //! single point of truth for what exists: a ref only ever names a commit whose tree rows were
 //! written in the same or an earlier transaction, and whose blobs were on disk before that.
 
-pub const SCHEMA: &str = r#"
+pub(super) const SCHEMA: &str = r#"
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
 PRAGMA foreign_keys = ON;

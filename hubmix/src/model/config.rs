@@ -13,7 +13,7 @@ use crate::error::Error;
 /// The file name.
 pub const CONFIG_FILE: &str = "config.json";
 /// The reserved key.
-pub const PROVENANCE_KEY: &str = "hubmix";
+pub(crate) const PROVENANCE_KEY: &str = "hubmix";
 /// The checkpoint format this hubmix writes and the newest it reads.
 pub const FORMAT: u32 = 1;
 /// The Burn version hubmix is built against (pinned in the workspace manifest).
@@ -56,7 +56,11 @@ impl Provenance {
 }
 
 /// Writes `config.json` (sorted keys, indented) with the provenance under `hubmix`.
-pub fn write_config<C: Serialize>(dir: &Path, config: &C, provenance: &Provenance) -> Result<PathBuf, Error> {
+pub(crate) fn write_config<C: Serialize>(
+    dir: &Path,
+    config: &C,
+    provenance: &Provenance,
+) -> Result<PathBuf, Error> {
     let path = dir.join(CONFIG_FILE);
     let bad = |reason: String| Error::Checkpoint {
         what: "the model's config".into(),
@@ -85,7 +89,7 @@ pub fn write_config<C: Serialize>(dir: &Path, config: &C, provenance: &Provenanc
 
 /// A config read back, with its provenance and what deserves a warning.
 #[derive(Debug)]
-pub struct ReadConfig<C> {
+pub(crate) struct ReadConfig<C> {
     pub config: C,
     /// `None` for checkpoints hubmix did not write (e.g. Python's `PyTorchModelHubMixin`).
     pub provenance: Option<Provenance>,
@@ -102,7 +106,7 @@ pub(crate) fn minor(version: &str) -> &str {
 
 /// Reads `config.json`: checks the provenance against this model and this hubmix, applies the
 /// overrides (each must name an existing key) and deserializes the config.
-pub fn read_config<C: for<'de> Deserialize<'de>>(
+pub(crate) fn read_config<C: for<'de> Deserialize<'de>>(
     path: &Path,
     info: &ModelInfo,
     overrides: &Map<String, Value>,

@@ -33,9 +33,9 @@ pub const WEIGHTS_FILE: &str = "model.safetensors";
 /// The index of a sharded checkpoint.
 pub const INDEX_FILE: &str = "model.safetensors.index.json";
 /// The names of shards (`model-00001-of-00003.safetensors`), as a pattern.
-pub const SHARD_PATTERN: &str = "model-*-of-*.safetensors";
+pub(crate) const SHARD_PATTERN: &str = "model-*-of-*.safetensors";
 /// Every file a save of the weights may write, as patterns: what a new save replaces.
-pub const WEIGHT_FILES: &[&str] = &[WEIGHTS_FILE, INDEX_FILE, SHARD_PATTERN];
+pub(crate) const WEIGHT_FILES: &[&str] = &[WEIGHTS_FILE, INDEX_FILE, SHARD_PATTERN];
 /// Largest accepted safetensors header.
 const MAX_HEADER: u64 = 100 * 1024 * 1024;
 /// Write buffer.
@@ -109,7 +109,7 @@ fn from_st_name(name: &str) -> Option<DType> {
 /// `Module::collect` does) would draw its random initial values only for the load to replace
 /// them: for a 200 MB model (`benches/model.rs`) that was 0.9 s of a 1.15 s load, and 64 MB
 /// of its peak memory (the drawn weights, replaced one by one, outlived the first loaded ones).
-pub fn module_float_dtype<M: Module>(module: &M) -> DType {
+pub(crate) fn module_float_dtype<M: Module>(module: &M) -> DType {
     struct FirstFloat(Option<DType>);
     impl ModuleVisitor for FirstFloat {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
@@ -145,13 +145,13 @@ fn remove_stale(dir: &Path) -> Result<(), Error> {
 }
 
 /// What a save wrote, and the float type it stored.
-pub struct Saved {
+pub(crate) struct Saved {
     pub files: Vec<PathBuf>,
     pub dtype: StorageType,
 }
 
 /// Writes the module's weights into `dir`, replacing those of an earlier save.
-pub fn save_weights<M: Module>(
+pub(crate) fn save_weights<M: Module>(
     module: &M,
     dir: &Path,
     layout: Layout,
@@ -402,7 +402,7 @@ fn stated_layout(metadata: &HashMap<String, String>) -> Option<Layout> {
 }
 
 /// Loads the weights of `files` into `module` and reports what did not fit.
-pub fn load_weights<M: Module>(
+pub(crate) fn load_weights<M: Module>(
     module: &mut M,
     files: &ModelFiles,
     layout: Option<Layout>,

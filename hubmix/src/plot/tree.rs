@@ -8,7 +8,7 @@ use burn::tensor::{Bool, Int, Tensor};
 use crate::plot::{ModuleNode, ParamLeaf};
 
 /// The tree of `module`, whose root is labelled `root_kind` (the Rust type name).
-pub fn module_tree<M: Module>(module: &M, root_kind: &str, float_dtype: &str) -> ModuleNode {
+pub(crate) fn module_tree<M: Module>(module: &M, root_kind: &str, float_dtype: &str) -> ModuleNode {
     let mut builder = TreeBuilder {
         stack: vec![ModuleNode {
             kind: format!("Struct:{root_kind}"),
