@@ -12,9 +12,19 @@
 //! assert!(card_data("---\nlibrary_name: [burn]\n---\n").is_err());
 //! ```
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
 pub use yaml_rust2::yaml::Hash;
 use yaml_rust2::{Yaml, YamlLoader};
+
+/// Most nodes a card's front matter may hold, an alias counting as the whole node it repeats:
+/// a few hundred bytes of nested aliases would otherwise expand to billions of nodes.
+pub const MAX_FRONT_MATTER_NODES: usize = 100_000;
+/// Deepest nesting of a card's front matter.
+pub const MAX_FRONT_MATTER_DEPTH: usize = 64;
 
 /// The card's file name.
 pub const README: &str = "README.md";
@@ -39,6 +49,7 @@ pub fn split_front_matter(readme: &str) -> Result<(Option<Hash>, &str), String> 
         if line.trim_end() == "---" {
             let yaml = &rest[..offset];
             let body = &rest[offset + line.len()..];
+            check_size(yaml)?;
             let docs = YamlLoader::load_from_str(yaml)
                 .map_err(|e| format!("the YAML front matter does not parse: {e}"))?;
             return match docs.into_iter().next() {
@@ -50,6 +61,82 @@ pub fn split_front_matter(readme: &str) -> Result<(Option<Hash>, &str), String> 
         offset += line.len();
     }
     Err("the YAML front matter opened by '---' is never closed by a '---' line".into())
+}
+
+/// Refuses YAML that would expand past [`MAX_FRONT_MATTER_NODES`] or nest deeper than
+/// [`MAX_FRONT_MATTER_DEPTH`], from one pass over its events (no node is built, no alias
+/// expanded), so that loading it afterwards is bounded by the limits.
+fn check_size(yaml: &str) -> Result<(), String> {
+    let mut budget = Budget::default();
+    Parser::new_from_str(yaml)
+        .load(&mut budget, false)
+        .map_err(|e| format!("the YAML front matter does not parse: {e}"))?;
+    budget.error.map_or(Ok(()), Err)
+}
+
+/// The expanded size of a YAML document, counted event by event.
+#[derive(Default)]
+struct Budget {
+    /// The open collections: their anchor id (0: none) and their size so far.
+    open: Vec<(usize, usize)>,
+    /// The size of each anchored node.
+    anchors: HashMap<usize, usize>,
+    /// Nodes of the finished top-level values.
+    total: usize,
+    error: Option<String>,
+}
+
+impl Budget {
+    /// A node of `size` nodes is complete: it counts towards its parent, or the document.
+    fn finished(&mut self, anchor: usize, size: usize) {
+        if anchor != 0 {
+            self.anchors.insert(anchor, size);
+        }
+        let sum = match self.open.last_mut() {
+            Some((_, parent)) => {
+                *parent = parent.saturating_add(size);
+                *parent
+            }
+            None => {
+                self.total = self.total.saturating_add(size);
+                self.total
+            }
+        };
+        if sum > MAX_FRONT_MATTER_NODES {
+            self.error = Some(format!(
+                "the YAML front matter expands to more than {MAX_FRONT_MATTER_NODES} values (aliases repeat what they name)"
+            ));
+        }
+    }
+}
+
+impl MarkedEventReceiver for Budget {
+    fn on_event(&mut self, event: Event, _mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        match event {
+            Event::Scalar(_, _, anchor, _) => self.finished(anchor, 1),
+            Event::Alias(id) => {
+                let size = self.anchors.get(&id).copied().unwrap_or(1);
+                self.finished(0, size);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                self.open.push((anchor, 1));
+                if self.open.len() > MAX_FRONT_MATTER_DEPTH {
+                    self.error = Some(format!(
+                        "the YAML front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels"
+                    ));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, size)) = self.open.pop() {
+                    self.finished(anchor, size);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The front matter of a card as JSON (`None`: the card has none), or everything that is wrong
@@ -203,5 +290,29 @@ mod tests {
             both.contains("\"tags\" must be a string or a list of strings"),
             "{both}"
         );
+    }
+
+    #[test]
+    fn alias_bombs_and_deep_nesting_are_refused_without_expanding() {
+        // Nine levels of ten aliases each: ~10^9 nodes once expanded, 400 bytes as text.
+        let mut card = String::from("---\na0: &a0 [x]\n");
+        for level in 1..=9 {
+            let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+            card.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+        }
+        card.push_str("---\n");
+        let started = std::time::Instant::now();
+        let err = card_data(&card).unwrap_err().join("; ");
+        assert!(err.contains("expands to more than 100000"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+        let deep = format!("---\nx: {}{}\n---\n", "[".repeat(200), "]".repeat(200));
+        let err = card_data(&deep).unwrap_err().join("; ");
+        assert!(err.contains("nests deeper than 64"), "{err}");
+
+        // Ordinary aliases still work, and count at their full size.
+        let ok = "---\nbase: &b {lr: 0.1, epochs: 3}\nrun1: *b\nrun2: *b\n---\n";
+        let data = card_data(ok).unwrap().unwrap();
+        assert_eq!(data["run2"]["epochs"], 3);
     }
 }

@@ -943,6 +943,35 @@ fn validate_yaml_agent_harnesses_and_xet_answers() {
     open.assert_status(400);
     assert_eq!(open.json()["errors"].as_array().map(Vec::len), Some(1));
 
+    // A few hundred bytes of nested aliases (~10^9 nodes once expanded), sent anonymously: a
+    // 400 that says why, at once, and the server still answers.
+    let mut bomb = String::from("---\na0: &a0 [x]\n");
+    for level in 1..=9 {
+        let refs = vec![format!("*a{}", level - 1); 10].join(",");
+        bomb.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+    }
+    bomb.push_str("---\n");
+    let refused = hub
+        .anonymous()
+        .post("/api/validate-yaml", &json!({"content": bomb}));
+    refused.assert_status(400);
+    assert!(
+        refused.json()["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|e| e.contains("expands to more than")),
+        "{}",
+        refused.json()
+    );
+    assert_eq!(
+        alice
+            .post(
+                "/api/validate-yaml",
+                &json!({"content": "---\nlicense: mit\n---\n"})
+            )
+            .status,
+        200
+    );
+
     // Unauthenticated, as 2.x sends it.
     let harnesses = hub.anonymous().get("/api/agent-harnesses").ok_json();
     assert_eq!(harnesses, json!({"standardEnvVars": [], "harnesses": {}}));
