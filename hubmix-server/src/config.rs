@@ -20,6 +20,7 @@ pub struct ServerConfig {
     pub(crate) orgs: BTreeMap<String, Vec<String>>,
     pub(crate) lfs_threshold: u64,
     pub(crate) lfs_part_size: u64,
+    pub(crate) max_lfs_object_bytes: u64,
     pub(crate) max_line_bytes: usize,
     pub(crate) page_size: usize,
     pub(crate) lfs_cdn: bool,
@@ -31,6 +32,11 @@ pub struct ServerConfig {
 pub const DEFAULT_LFS_THRESHOLD: u64 = 10 * 1024 * 1024;
 /// Default part size of multipart LFS uploads: larger objects are sent in parts of this size.
 pub const DEFAULT_LFS_PART_SIZE: u64 = 64 * 1024 * 1024;
+/// Default largest LFS object (50 GiB, huggingface.co's limit per file).
+pub const DEFAULT_MAX_LFS_OBJECT_BYTES: u64 = 50 * 1024 * 1024 * 1024;
+/// Most parts one multipart LFS upload is cut into (as S3 allows): an object that would need
+/// more is refused.
+pub const MAX_LFS_PARTS: u64 = 10_000;
 /// Default longest NDJSON commit line (a `file` line carries its content base64-encoded).
 pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 /// Default number of entries per page of tree and commit listings (huggingface.co uses 1000).
@@ -48,6 +54,7 @@ impl ServerConfig {
             orgs: BTreeMap::new(),
             lfs_threshold: DEFAULT_LFS_THRESHOLD,
             lfs_part_size: DEFAULT_LFS_PART_SIZE,
+            max_lfs_object_bytes: DEFAULT_MAX_LFS_OBJECT_BYTES,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             page_size: DEFAULT_PAGE_SIZE,
             lfs_cdn: false,
@@ -97,6 +104,13 @@ impl ServerConfig {
     /// Objects larger than this are offered a multipart LFS upload in parts of this size.
     pub fn lfs_part_size(mut self, bytes: u64) -> Self {
         self.lfs_part_size = bytes.max(1);
+        self
+    }
+
+    /// The largest LFS object an upload may announce; larger ones are refused in the batch
+    /// answer, before any byte is sent.
+    pub fn max_lfs_object_bytes(mut self, bytes: u64) -> Self {
+        self.max_lfs_object_bytes = bytes;
         self
     }
 

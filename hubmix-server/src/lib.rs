@@ -45,7 +45,7 @@ mod time;
 
 pub use auth::Role;
 pub use config::{
-    ConfigFileError, DEFAULT_LFS_PART_SIZE, DEFAULT_LFS_THRESHOLD, DEFAULT_MAX_LINE_BYTES, DEFAULT_PAGE_SIZE,
-    ServerConfig,
+    ConfigFileError, DEFAULT_LFS_PART_SIZE, DEFAULT_LFS_THRESHOLD, DEFAULT_MAX_LFS_OBJECT_BYTES,
+    DEFAULT_MAX_LINE_BYTES, DEFAULT_PAGE_SIZE, MAX_LFS_PARTS, ServerConfig,
 };
 pub use server::{RunningServer, ServerError, serve, spawn};

@@ -37,6 +37,9 @@ struct Args {
     /// Part size of multipart LFS uploads.
     #[arg(long, default_value_t = hubmix_server::DEFAULT_LFS_PART_SIZE)]
     lfs_part_size: u64,
+    /// Largest LFS object an upload may announce, in bytes.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_MAX_LFS_OBJECT_BYTES)]
+    max_lfs_object_bytes: u64,
     /// Longest accepted line of an NDJSON commit body, in bytes.
     #[arg(long, default_value_t = hubmix_server::DEFAULT_MAX_LINE_BYTES)]
     max_line_bytes: usize,
@@ -94,6 +97,7 @@ fn main() -> ExitCode {
         .bind(args.bind)
         .lfs_threshold(args.lfs_threshold)
         .lfs_part_size(args.lfs_part_size)
+        .max_lfs_object_bytes(args.max_lfs_object_bytes)
         .max_line_bytes(args.max_line_bytes)
         .page_size(args.page_size)
         .lfs_cdn(args.lfs_cdn);

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use super::{Ctx, json, read_json};
 use crate::api::{LFS_TRANSFER_PREFIX, LfsStep};
 use crate::app::App;
+use crate::config::MAX_LFS_PARTS;
 use crate::error::ApiError;
 use crate::repo_id::RepoId;
 use crate::storage::{RepoRow, TempBlob};
@@ -87,6 +88,13 @@ pub(super) async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> 
             }
             if present {
                 return stored;
+            }
+            if let Some(message) = too_large(o.size, app.config.max_lfs_object_bytes, multipart_ok, part_size)
+            {
+                return BatchObject {
+                    error: Some(LfsObjectError { code: 422, message }),
+                    ..stored
+                };
             }
             let url = |step: LfsStep, extra: &str| {
                 let sig = app.sign(repo.key, &o.oid, o.size);
@@ -235,6 +243,23 @@ pub(super) async fn transfer(
             ))),
         },
     }
+}
+
+/// Why an object of `size` bytes cannot be uploaded here, if it cannot: larger than the hub
+/// takes, or in more than [`MAX_LFS_PARTS`] parts (or one part larger than a part, without
+/// multipart). Checked before any URL is made, so a crafted size costs nothing.
+fn too_large(size: u64, max: u64, multipart: bool, part_size: u64) -> Option<String> {
+    if size > max {
+        return Some(format!(
+            "the object is {size} bytes; this hub takes LFS objects of at most {max} bytes"
+        ));
+    }
+    if multipart && size.div_ceil(part_size) > MAX_LFS_PARTS {
+        return Some(format!(
+            "the object is {size} bytes: more than {MAX_LFS_PARTS} parts of {part_size} bytes"
+        ));
+    }
+    None
 }
 
 /// The size of object `oid` if the repository has it stored.

@@ -1053,3 +1053,42 @@ fn refusals_of_large_bodies_reach_the_client() {
 
 /// A request that must be refused: name, client, method, URL, body, status, error code.
 struct Refusal<'a>(&'a str, &'a Client, &'a str, &'a str, &'a [u8], u16, &'a str);
+
+#[test]
+fn lfs_objects_of_crafted_sizes_are_refused_in_the_batch_answer() {
+    let f = Fixture::with(|c| c.max_lfs_object_bytes(1 << 30).lfs_part_size(1 << 10));
+    let oid = "a".repeat(64);
+    for (size, transfers, why) in [
+        (u64::MAX, &["basic", "multipart"][..], "at most 1073741824 bytes"),
+        (u64::MAX, &["basic"][..], "at most 1073741824 bytes"),
+        ((1 << 30) + 1, &["multipart"][..], "at most 1073741824 bytes"),
+        // Under the limit, but more parts than any upload is cut into.
+        (
+            (1 << 10) * 10_001,
+            &["basic", "multipart"][..],
+            "more than 10000 parts",
+        ),
+    ] {
+        let started = std::time::Instant::now();
+        let answer = f.alice.batch(&f.repo, &[(&oid, size)], transfers).ok_json();
+        let object = &answer["objects"][0];
+        assert_eq!(object["error"]["code"], 422, "{size}: {answer}");
+        let message = object["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(why), "{size}: {message}");
+        assert!(
+            object.get("actions").is_none_or(Value::is_null),
+            "{size}: {answer}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{size}");
+    }
+    // Within both limits, the upload is offered (in 8192 parts).
+    let answer = f
+        .alice
+        .batch(&f.repo, &[(&oid, 1 << 23)], &["basic", "multipart"])
+        .ok_json();
+    assert!(answer["objects"][0]["error"].is_null(), "{answer}");
+    assert!(
+        answer["objects"][0]["actions"]["upload"]["href"].is_string(),
+        "{answer}"
+    );
+}
