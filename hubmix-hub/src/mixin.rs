@@ -103,7 +103,7 @@ impl ModelFiles {
 
     /// The file `name` (a path inside the model), or `None` when the model has no such file.
     pub fn find(&self, name: &str) -> Result<Option<PathBuf>, HubError> {
-        crate::download::cache::validate_repo_path(name)?;
+        hubmix_protocol::path::validate_path(name)?;
         match &self.source {
             FilesSource::Local(dir) => {
                 let path = dir.join(name);

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use hubmix_protocol::path::validate_path;
+
 use crate::error::HubError;
 use crate::repo::{RepoId, is_commit_id};
 
@@ -26,11 +28,6 @@ use crate::repo::{RepoId, is_commit_id};
 const CACHEDIR_TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 # This file is a cache directory tag created by hubmix (huggingface_hub-compatible).\n\
 # For information about cache directory tags, see: https://bford.info/cachedir/\n";
-
-/// Checks a path inside a repository with the Hub's rules.
-pub(crate) fn validate_repo_path(path: &str) -> Result<(), HubError> {
-    Ok(hubmix_protocol::path::validate_path(path)?)
-}
 
 /// Checks that an ETag can name a blob file.
 fn validate_etag(etag: &str) -> Result<(), HubError> {
@@ -117,7 +114,7 @@ impl RepoCache {
 
     /// `snapshots/<commit>/<path>`.
     pub(crate) fn snapshot_path(&self, commit: &str, path: &str) -> Result<PathBuf, HubError> {
-        validate_repo_path(path)?;
+        validate_path(path)?;
         Ok(self.snapshot_dir(commit)?.join(path))
     }
 
@@ -126,7 +123,7 @@ impl RepoCache {
         if is_commit_id(revision) {
             return Ok(Some(revision.to_ascii_lowercase()));
         }
-        validate_repo_path(revision).map_err(|_| HubError::InvalidRevision {
+        validate_path(revision).map_err(|_| HubError::InvalidRevision {
             revision: revision.to_owned(),
             reason: "cannot be stored as a ref in the cache".into(),
         })?;
@@ -181,7 +178,7 @@ impl RepoCache {
     /// `.no_exist/<commit>/<path>`: the file is known to be absent at that commit.
     pub(crate) fn no_exist_path(&self, commit: &str, path: &str) -> Result<PathBuf, HubError> {
         check_commit(commit)?;
-        validate_repo_path(path)?;
+        validate_path(path)?;
         Ok(self.root.join(".no_exist").join(commit).join(path))
     }
 

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use ureq::http::{Method, StatusCode};
 
 use crate::client::HubClient;
-use crate::download::cache::{CachedFile, CachedTree, RepoCache, validate_repo_path};
+use crate::download::cache::{CachedFile, CachedTree, RepoCache};
 use crate::error::HubError;
 use crate::patterns::PathFilter;
 use crate::repo::{DEFAULT_REVISION, IntoRepoRef, RepoRef, is_commit_id, revision_of};
@@ -920,7 +920,7 @@ impl HubClient {
         options: &DownloadOptions,
     ) -> Result<PathBuf, HubError> {
         let repo = repo.into_repo_ref()?;
-        validate_repo_path(path)?;
+        hubmix_protocol::path::validate_path(path)?;
         let job = Job::new(self, &repo, options)?;
         if is_commit_id(&job.revision) && !options.force_download {
             let snap = job
@@ -1024,7 +1024,7 @@ impl HubClient {
                 let tree = job.client.list_tree(&repo.id, &commit, None, true)?;
                 let mut files = std::collections::BTreeMap::new();
                 for e in tree.into_iter().filter(|e| e.is_file()) {
-                    validate_repo_path(&e.path)?;
+                    hubmix_protocol::path::validate_path(&e.path)?;
                     let lfs = e.lfs.clone();
                     files.insert(
                         e.path.clone(),
