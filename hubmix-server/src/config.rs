@@ -3,10 +3,12 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::auth::{Role, TokenGrant};
+use crate::storage::gc::{DEFAULT_GC_GRACE, DEFAULT_GC_INTERVAL};
 
 /// Everything the server needs to start. Build it with [`ServerConfig::new`] and the builder
 /// methods, or read the users and organisations from a TOML file with
@@ -26,6 +28,8 @@ pub struct ServerConfig {
     pub(crate) lfs_cdn: bool,
     pub(crate) lfs_cdn_bind: Option<SocketAddr>,
     pub(crate) lfs_cdn_url: Option<String>,
+    pub(crate) gc_interval: Duration,
+    pub(crate) gc_grace: Duration,
 }
 
 /// Default size from which preupload sends a file through LFS (10 MiB, as huggingface.co).
@@ -39,7 +43,8 @@ pub const DEFAULT_MAX_LFS_OBJECT_BYTES: u64 = 50 * 1024 * 1024 * 1024;
 pub const MAX_LFS_PARTS: u64 = 10_000;
 /// Default longest NDJSON commit line (a `file` line carries its content base64-encoded).
 pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
-/// Default number of entries per page of tree and commit listings (huggingface.co uses 1000).
+/// Default number of entries per page of tree, commit and repository listings (huggingface.co
+/// uses 1000).
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
 
 impl ServerConfig {
@@ -60,6 +65,8 @@ impl ServerConfig {
             lfs_cdn: false,
             lfs_cdn_bind: None,
             lfs_cdn_url: None,
+            gc_interval: DEFAULT_GC_INTERVAL,
+            gc_grace: DEFAULT_GC_GRACE,
         }
     }
 
@@ -120,7 +127,8 @@ impl ServerConfig {
         self
     }
 
-    /// Entries per page of tree and commit listings.
+    /// Entries per page of tree, commit and repository listings (the most a repository
+    /// listing's `limit` asks for).
     pub fn page_size(mut self, entries: usize) -> Self {
         self.page_size = entries.max(1);
         self
@@ -150,6 +158,19 @@ impl ServerConfig {
     pub fn lfs_cdn_url(mut self, url: impl Into<String>) -> Self {
         self.lfs_cdn = true;
         self.lfs_cdn_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// How often the server collects garbage ([`crate::collect_garbage`]) while it runs;
+    /// `Duration::ZERO`: never. Default [`DEFAULT_GC_INTERVAL`](crate::DEFAULT_GC_INTERVAL).
+    pub fn gc_interval(mut self, interval: Duration) -> Self {
+        self.gc_interval = interval;
+        self
+    }
+
+    /// The grace period of the server's garbage collection ([`crate::GcOptions::grace`]).
+    pub fn gc_grace(mut self, grace: Duration) -> Self {
+        self.gc_grace = grace;
         self
     }
 

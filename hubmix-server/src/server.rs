@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::cdn;
 use crate::config::ServerConfig;
 use crate::routes;
-use crate::storage::StoreError;
+use crate::storage::{StoreError, gc};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +90,7 @@ pub fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .name("hubmix-server".into())
         .spawn(move || {
             runtime.block_on(async move {
+                tokio::spawn(gc::run_periodically(&app.config));
                 if let Some(blob_host) = blob_host {
                     let blob_host =
                         tokio::net::TcpListener::from_std(blob_host).expect("listener is non-blocking");
@@ -131,6 +132,7 @@ pub async fn serve(
         source,
     })?;
     let (app, blob_host) = start_app(config, addr)?;
+    tokio::spawn(gc::run_periodically(&app.config));
     if let Some(blob_host) = blob_host {
         let blob_host = tokio::net::TcpListener::from_std(blob_host).map_err(ServerError::Runtime)?;
         if let Ok(blob_addr) = blob_host.local_addr() {

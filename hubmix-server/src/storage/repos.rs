@@ -1,8 +1,11 @@
-//! Repositories: create, look up, change visibility, delete.
+//! Repositories: create, look up, list, change visibility, delete.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, TransactionBehavior, params, params_from_iter};
 
-use super::commits::{CommitTarget, FileOp, NewCommit};
+use super::commits::{CommitTarget, FileOp, NewCommit, apply_commit};
 use super::{Entry, Store, StoreError, StoreResult, random_hex};
 use crate::repo_id::{RepoId, RepoType, repo_type_from_db};
 use crate::time;
@@ -10,13 +13,44 @@ use crate::time;
 /// A repository as stored.
 #[derive(Debug, Clone)]
 pub(crate) struct RepoRow {
-    /// The database key (a recreated repository gets a new one).
+    /// The database key. Never reused: a recreated repository gets a new one.
     pub key: i64,
     pub id: RepoId,
     pub private: bool,
     pub created_at: String,
-    /// The 24-hex `_id` the Hub shows.
+    /// The repository's permanent id: 24 random hex digits, unique, the `_id` the Hub shows. It
+    /// stays the same when the repository is renamed or moved, and no other repository ever has
+    /// it (a recreated one gets a new one), so a URL signed for it is good for it alone.
     pub object_id: String,
+}
+
+/// The orders of a repository listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RepoOrder {
+    /// By id (`namespace/name`).
+    Id,
+    /// By creation time, then id.
+    CreatedAt,
+    /// By the date of the head of `main`, then id.
+    LastModified,
+}
+
+impl RepoOrder {
+    /// The columns of the order, each indexed (with the kind first).
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            RepoOrder::Id => &["namespace", "name"],
+            RepoOrder::CreatedAt => &["created_at", "namespace", "name"],
+            RepoOrder::LastModified => &["last_modified", "namespace", "name"],
+        }
+    }
+}
+
+/// A repository of a listing, and the cursor that resumes the listing after it.
+#[derive(Debug, Clone)]
+pub(crate) struct ListedRepo {
+    pub repo: RepoRow,
+    pub cursor: String,
 }
 
 /// The `.gitattributes` every new repository starts with, as on huggingface.co.
@@ -57,9 +91,10 @@ impl Store {
             created_at: time::now_iso(),
             object_id: random_hex(12),
         };
+        // A clash of the random `object_id` (2^-96) is an error, not a "repository exists".
         let inserted = tx.execute(
-            "INSERT INTO repos (kind, namespace, name, private, created_at, object_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            "INSERT INTO repos (kind, namespace, name, private, created_at, object_id, last_modified)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5) ON CONFLICT (kind, namespace, name) DO NOTHING",
             params![
                 id.kind.as_str(),
                 id.namespace,
@@ -83,7 +118,13 @@ impl Store {
             parent_commit: None,
             ops: vec![FileOp::Add(entry)],
         };
-        Self::apply_commit(&tx, &row, CommitTarget::NewBranch("main".into()), &initial)?;
+        apply_commit(
+            &tx,
+            &self.blobs,
+            &row,
+            CommitTarget::NewBranch("main".into()),
+            &initial,
+        )?;
         tx.commit()?;
         Ok(row)
     }
@@ -123,24 +164,58 @@ impl Store {
         Ok(())
     }
 
-    /// Every repository of `kind`, by id.
-    pub(crate) fn repos(&self, kind: RepoType) -> StoreResult<Vec<RepoRow>> {
+    /// At most `limit` repositories of `kind` (of the namespace `author` only, if given), in
+    /// `order` (reversed if `descending`), starting after the cursor `after` (from a
+    /// [`ListedRepo`] of the same listing). One indexed range scan.
+    pub(crate) fn repo_page(
+        &self,
+        kind: RepoType,
+        author: Option<&str>,
+        order: RepoOrder,
+        descending: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ListedRepo>> {
+        let columns = order.columns();
+        let list = columns.join(", ");
+        let mut sql = format!(
+            "SELECT id, namespace, name, private, created_at, object_id, {list} FROM repos WHERE kind = ?"
+        );
+        let mut args: Vec<Value> = vec![Value::Text(kind.as_str().to_owned())];
+        if let Some(author) = author {
+            sql.push_str(" AND namespace = ?");
+            args.push(Value::Text(author.to_owned()));
+        }
+        let (compare, direction) = if descending { ("<", "DESC") } else { (">", "ASC") };
+        if let Some(cursor) = after {
+            let values = decode_cursor(cursor, columns.len())?;
+            let marks = vec!["?"; columns.len()].join(", ");
+            sql.push_str(&format!(" AND ({list}) {compare} ({marks})"));
+            args.extend(values.into_iter().map(Value::Text));
+        }
+        let by: Vec<String> = columns.iter().map(|c| format!("{c} {direction}")).collect();
+        sql.push_str(&format!(" ORDER BY {} LIMIT ?", by.join(", ")));
+        args.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
+
         let conn = self.conn();
-        let mut query = conn.prepare(
-            "SELECT id, namespace, name, private, created_at, object_id FROM repos
-             WHERE kind = ?1 ORDER BY namespace, name",
-        )?;
-        let rows = query.query_map(params![kind.as_str()], |r| {
-            Ok(RepoRow {
-                key: r.get(0)?,
-                id: RepoId {
-                    kind,
-                    namespace: r.get(1)?,
-                    name: r.get(2)?,
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            let keys: Vec<String> = (6..6 + columns.len())
+                .map(|i| r.get(i))
+                .collect::<Result<_, _>>()?;
+            Ok(ListedRepo {
+                repo: RepoRow {
+                    key: r.get(0)?,
+                    id: RepoId {
+                        kind,
+                        namespace: r.get(1)?,
+                        name: r.get(2)?,
+                    },
+                    private: r.get(3)?,
+                    created_at: r.get(4)?,
+                    object_id: r.get(5)?,
                 },
-                private: r.get(3)?,
-                created_at: r.get(4)?,
-                object_id: r.get(5)?,
+                cursor: URL_SAFE_NO_PAD.encode(keys.join("\n")),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -189,4 +264,20 @@ impl Store {
         tx.commit()?;
         Ok(())
     }
+}
+
+/// The values of a repository listing's cursor ([`ListedRepo::cursor`]), `count` of them.
+fn decode_cursor(cursor: &str, count: usize) -> StoreResult<Vec<String>> {
+    let invalid = || {
+        StoreError::Invalid(format!(
+            "the cursor {cursor:?} is not one of this listing: start from the first page"
+        ))
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let values: Vec<String> = text.split('\n').map(str::to_owned).collect();
+    if values.len() != count {
+        return Err(invalid());
+    }
+    Ok(values)
 }

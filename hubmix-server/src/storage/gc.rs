@@ -1,0 +1,253 @@
+//! Garbage collection: removes the blobs that nothing uses any more — contents of commits that
+//! failed after their inline files were stored, of deleted repositories, LFS objects uploaded but
+//! never committed — and the part folders of abandoned multipart uploads.
+//!
+//! A blob is in use when a tree item names it, when an LFS upload of it is younger than the grace
+//! period, or when the blob file itself was modified within it (written, or stored again by an
+//! upload of the same content: see [`super::blobs`]). Collection runs beside a serving server:
+//!
+//! 1. From a read snapshot of the database, it lists the blobs that are not in use, merging the
+//!    sorted names the trees use with the sorted blob files (memory: one fan-out folder's names).
+//! 2. Under the database's write lock (an `IMMEDIATE` transaction, which every commit takes too),
+//!    it looks again at each candidate — trees written since the snapshot (their ids are larger:
+//!    `AUTOINCREMENT`), recent LFS uploads, the file's time — and deletes it.
+//!
+//! A commit checks, under the same lock, that every blob it names exists. So a commit that
+//! reuses a blob either comes first (and the blob is in use in step 2) or finds it gone and
+//! answers "upload it again": never a commit that names a missing blob.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::blobs::idle_for;
+use super::{Store, StoreError, StoreResult};
+use crate::config::ServerConfig;
+use crate::time;
+
+/// Default grace period: unused blobs, LFS uploads and multipart parts younger than this are kept
+/// (24 hours).
+pub const DEFAULT_GC_GRACE: Duration = Duration::from_secs(24 * 3600);
+/// Default interval of a server's garbage collection (one hour).
+pub const DEFAULT_GC_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// How garbage collection runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GcOptions {
+    /// Report what would be removed, and remove nothing.
+    pub dry_run: bool,
+    /// Blobs, LFS uploads and multipart parts younger than this are kept even when nothing uses
+    /// them: a commit may be about to. Default [`DEFAULT_GC_GRACE`].
+    pub grace: Duration,
+}
+
+impl Default for GcOptions {
+    fn default() -> Self {
+        GcOptions {
+            dry_run: false,
+            grace: DEFAULT_GC_GRACE,
+        }
+    }
+}
+
+/// A blob garbage collection removed (or would remove, in a dry run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedBlob {
+    /// Its SHA-256, its name in the blob store.
+    pub sha256: String,
+    /// Its size.
+    pub bytes: u64,
+}
+
+/// What a garbage collection removed (or would remove, in a dry run).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GcReport {
+    /// Whether this was a dry run, which removed nothing.
+    pub dry_run: bool,
+    /// The blobs, by name.
+    pub blobs: Vec<RemovedBlob>,
+    /// Their total size.
+    pub bytes_freed: u64,
+    /// Records of LFS uploads whose object went with its blob.
+    pub lfs_uploads: usize,
+    /// The part folders of abandoned multipart uploads.
+    pub part_folders: Vec<PathBuf>,
+}
+
+impl fmt::Display for GcReport {
+    /// One line per removal, then a summary.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = if self.dry_run { "would remove" } else { "removed" };
+        for blob in &self.blobs {
+            writeln!(f, "{verb} blob {} ({} bytes)", blob.sha256, blob.bytes)?;
+        }
+        for folder in &self.part_folders {
+            writeln!(f, "{verb} abandoned upload parts {}", folder.display())?;
+        }
+        write!(
+            f,
+            "{verb} {} blobs, {} bytes, and {} abandoned multipart uploads",
+            self.blobs.len(),
+            self.bytes_freed,
+            self.part_folders.len()
+        )
+    }
+}
+
+/// Why garbage collection stopped.
+#[derive(Debug, thiserror::Error)]
+#[error("garbage collection under {}: {source}", root.display())]
+pub struct GcError {
+    root: PathBuf,
+    source: StoreError,
+}
+
+/// Collects the garbage of the hub whose data folder is `root` (see the module
+/// documentation). Safe while a server serves `root`, in this process or another.
+pub fn collect_garbage(root: &Path, options: &GcOptions) -> Result<GcReport, GcError> {
+    let run = || Store::open_shared(root)?.collect_garbage(options);
+    run().map_err(|source| GcError {
+        root: root.to_owned(),
+        source,
+    })
+}
+
+/// Runs garbage collection every [`ServerConfig::gc_interval`] (never if zero) with its grace
+/// period, for as long as the server runs; a failure is logged and tried again next time.
+pub(crate) fn run_periodically(config: &ServerConfig) -> impl Future<Output = ()> + Send + 'static {
+    let (root, interval) = (config.root.clone(), config.gc_interval);
+    let options = GcOptions {
+        dry_run: false,
+        grace: config.gc_grace,
+    };
+    async move {
+        if interval.is_zero() {
+            return;
+        }
+        loop {
+            tokio::time::sleep(interval).await;
+            let (root, options) = (root.clone(), options.clone());
+            match tokio::task::spawn_blocking(move || collect_garbage(&root, &options)).await {
+                Ok(Ok(report)) if report.blobs.is_empty() && report.part_folders.is_empty() => {}
+                Ok(Ok(report)) => tracing::info!(
+                    "garbage collection removed {} blobs ({} bytes) and {} abandoned multipart uploads",
+                    report.blobs.len(),
+                    report.bytes_freed,
+                    report.part_folders.len()
+                ),
+                Ok(Err(e)) => tracing::warn!("{e}"),
+                Err(e) => tracing::warn!("garbage collection task failed: {e}"),
+            }
+        }
+    }
+}
+
+impl Store {
+    /// See [`collect_garbage`].
+    fn collect_garbage(&self, options: &GcOptions) -> StoreResult<GcReport> {
+        let cutoff = time::unix_seconds().saturating_sub(options.grace.as_secs().min(i64::MAX as u64) as i64);
+        let (candidates, newest_tree) = self.unused_blobs(options.grace, cutoff)?;
+        let mut report = GcReport {
+            dry_run: options.dry_run,
+            ..GcReport::default()
+        };
+
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut used_since: HashSet<String> = HashSet::new();
+        {
+            let mut stmt =
+                tx.prepare("SELECT sha256 FROM tree_items WHERE tree > ?1 AND sha256 IS NOT NULL")?;
+            let mut rows = stmt.query(params![newest_tree])?;
+            while let Some(row) = rows.next()? {
+                used_since.insert(row.get(0)?);
+            }
+        }
+        let mut uploaded =
+            tx.prepare("SELECT 1 FROM lfs_objects WHERE oid = ?1 AND uploaded_at > ?2 LIMIT 1")?;
+        let mut forget = tx.prepare("DELETE FROM lfs_objects WHERE oid = ?1")?;
+        for (sha256, bytes) in candidates {
+            if used_since.contains(&sha256)
+                || uploaded
+                    .query_row(params![sha256, cutoff], |_| Ok(()))
+                    .optional()?
+                    .is_some()
+            {
+                continue;
+            }
+            let path = self.blobs.path(&sha256);
+            // Stored again since the snapshot (an upload of the same content)?
+            match fs::metadata(&path) {
+                Ok(meta) if idle_for(&meta) >= options.grace => {}
+                Ok(_) => continue,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            }
+            if !options.dry_run {
+                match fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            report.lfs_uploads += forget.execute(params![sha256])?;
+            report.bytes_freed += bytes;
+            report.blobs.push(RemovedBlob { sha256, bytes });
+        }
+        drop((uploaded, forget));
+        if options.dry_run {
+            tx.rollback()?;
+        } else {
+            tx.commit()?;
+        }
+        drop(conn);
+
+        report.part_folders = self.blobs.abandoned_parts(options.grace)?;
+        if !options.dry_run {
+            for folder in &report.part_folders {
+                match fs::remove_dir_all(folder) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// From one read snapshot: the blobs (name, size) that nothing used then and that are idle
+    /// for `grace`, and the largest tree id then.
+    fn unused_blobs(&self, grace: Duration, cutoff: i64) -> StoreResult<(Vec<(String, u64)>, i64)> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let newest_tree: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM trees", [], |r| r.get(0))?;
+        let mut stmt = tx.prepare(
+            "SELECT sha256 FROM tree_items WHERE sha256 IS NOT NULL
+             UNION SELECT oid FROM lfs_objects WHERE uploaded_at > ?1
+             ORDER BY 1",
+        )?;
+        let mut used = stmt.query(params![cutoff])?;
+        let mut next_used: Option<String> = used.next()?.map(|r| r.get(0)).transpose()?;
+        let mut unused = Vec::new();
+        for name in self.blobs.names()? {
+            let name = name?;
+            while next_used.as_ref().is_some_and(|u| *u < name) {
+                next_used = used.next()?.map(|r| r.get(0)).transpose()?;
+            }
+            if next_used.as_ref() == Some(&name) {
+                continue;
+            }
+            match fs::metadata(self.blobs.path(&name)) {
+                Ok(meta) if idle_for(&meta) >= grace => unused.push((name, meta.len())),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok((unused, newest_tree))
+    }
+}
