@@ -21,8 +21,8 @@ struct Args {
     #[command(subcommand)]
     command: Option<Command>,
     /// Folder that holds the repositories (created if missing).
-    #[arg(long, env = "HUBMIX_SERVER_ROOT")]
-    root: PathBuf,
+    #[arg(long, env = "HUBMIX_SERVER_ROOT", required = true)]
+    root: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
@@ -149,7 +149,12 @@ fn main() -> ExitCode {
             }
         };
     }
-    let mut config = ServerConfig::new(&args.root)
+    // Required by the parser unless a subcommand ran instead.
+    let Some(root) = &args.root else {
+        eprintln!("hubmix-server: --root is required");
+        return ExitCode::from(2);
+    };
+    let mut config = ServerConfig::new(root)
         .bind(args.bind)
         .lfs_threshold(args.lfs_threshold)
         .lfs_part_size(args.lfs_part_size)

@@ -147,23 +147,86 @@ pub(crate) fn run_periodically(config: &ServerConfig) -> impl Future<Output = ()
     }
 }
 
+/// What step 1 found: the candidates, and what step 2 needs to look again.
+#[derive(Debug)]
+struct Unused {
+    /// Blobs (name, size) that nothing used in the snapshot, idle for the grace period.
+    blobs: Vec<(String, u64)>,
+    /// The largest tree id in the snapshot.
+    newest_tree: i64,
+    /// LFS uploads after this time (seconds since the epoch) are in use.
+    cutoff: i64,
+}
+
 impl Store {
     /// See [`collect_garbage`].
     fn collect_garbage(&self, options: &GcOptions) -> StoreResult<GcReport> {
-        let cutoff = time::unix_seconds().saturating_sub(options.grace.as_secs().min(i64::MAX as u64) as i64);
-        let (candidates, newest_tree) = self.unused_blobs(options.grace, cutoff)?;
+        let unused = self.unused_blobs(options.grace)?;
+        let mut report = self.remove_unused(unused, options)?;
+        report.part_folders = self.blobs.abandoned_parts(options.grace)?;
+        if !options.dry_run {
+            for folder in &report.part_folders {
+                match fs::remove_dir_all(folder) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+                    _ => {}
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Step 1, from one read snapshot: the blobs that nothing used then and that are idle for
+    /// `grace`.
+    fn unused_blobs(&self, grace: Duration) -> StoreResult<Unused> {
+        let cutoff = time::unix_seconds().saturating_sub(grace.as_secs().min(i64::MAX as u64) as i64);
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let newest_tree: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM trees", [], |r| r.get(0))?;
+        let mut stmt = tx.prepare(
+            "SELECT sha256 FROM tree_items WHERE sha256 IS NOT NULL
+             UNION SELECT oid FROM lfs_objects WHERE uploaded_at > ?1
+             ORDER BY 1",
+        )?;
+        let mut used = stmt.query(params![cutoff])?;
+        let mut next_used: Option<String> = used.next()?.map(|r| r.get(0)).transpose()?;
+        let mut blobs = Vec::new();
+        for name in self.blobs.names()? {
+            let name = name?;
+            while next_used.as_ref().is_some_and(|u| *u < name) {
+                next_used = used.next()?.map(|r| r.get(0)).transpose()?;
+            }
+            if next_used.as_ref() == Some(&name) {
+                continue;
+            }
+            match fs::metadata(self.blobs.path(&name)) {
+                Ok(meta) if idle_for(&meta) >= grace => blobs.push((name, meta.len())),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(Unused {
+            blobs,
+            newest_tree,
+            cutoff,
+        })
+    }
+
+    /// Step 2, under the write lock: removes each candidate that is still unused (not named
+    /// by a tree written since, not uploaded since, not stored again since), and forgets the
+    /// LFS uploads of what it removes.
+    fn remove_unused(&self, unused: Unused, options: &GcOptions) -> StoreResult<GcReport> {
         let mut report = GcReport {
             dry_run: options.dry_run,
             ..GcReport::default()
         };
-
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut used_since: HashSet<String> = HashSet::new();
         {
             let mut stmt =
                 tx.prepare("SELECT sha256 FROM tree_items WHERE tree > ?1 AND sha256 IS NOT NULL")?;
-            let mut rows = stmt.query(params![newest_tree])?;
+            let mut rows = stmt.query(params![unused.newest_tree])?;
             while let Some(row) = rows.next()? {
                 used_since.insert(row.get(0)?);
             }
@@ -171,17 +234,16 @@ impl Store {
         let mut uploaded =
             tx.prepare("SELECT 1 FROM lfs_objects WHERE oid = ?1 AND uploaded_at > ?2 LIMIT 1")?;
         let mut forget = tx.prepare("DELETE FROM lfs_objects WHERE oid = ?1")?;
-        for (sha256, bytes) in candidates {
+        for (sha256, bytes) in unused.blobs {
             if used_since.contains(&sha256)
                 || uploaded
-                    .query_row(params![sha256, cutoff], |_| Ok(()))
+                    .query_row(params![sha256, unused.cutoff], |_| Ok(()))
                     .optional()?
                     .is_some()
             {
                 continue;
             }
             let path = self.blobs.path(&sha256);
-            // Stored again since the snapshot (an upload of the same content)?
             match fs::metadata(&path) {
                 Ok(meta) if idle_for(&meta) >= options.grace => {}
                 Ok(_) => continue,
@@ -205,49 +267,108 @@ impl Store {
         } else {
             tx.commit()?;
         }
-        drop(conn);
-
-        report.part_folders = self.blobs.abandoned_parts(options.grace)?;
-        if !options.dry_run {
-            for folder in &report.part_folders {
-                match fs::remove_dir_all(folder) {
-                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
-                    _ => {}
-                }
-            }
-        }
         Ok(report)
     }
+}
 
-    /// From one read snapshot: the blobs (name, size) that nothing used then and that are idle
-    /// for `grace`, and the largest tree id then.
-    fn unused_blobs(&self, grace: Duration, cutoff: i64) -> StoreResult<(Vec<(String, u64)>, i64)> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let newest_tree: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM trees", [], |r| r.get(0))?;
-        let mut stmt = tx.prepare(
-            "SELECT sha256 FROM tree_items WHERE sha256 IS NOT NULL
-             UNION SELECT oid FROM lfs_objects WHERE uploaded_at > ?1
-             ORDER BY 1",
-        )?;
-        let mut used = stmt.query(params![cutoff])?;
-        let mut next_used: Option<String> = used.next()?.map(|r| r.get(0)).transpose()?;
-        let mut unused = Vec::new();
-        for name in self.blobs.names()? {
-            let name = name?;
-            while next_used.as_ref().is_some_and(|u| *u < name) {
-                next_used = used.next()?.map(|r| r.get(0)).transpose()?;
-            }
-            if next_used.as_ref() == Some(&name) {
-                continue;
-            }
-            match fs::metadata(self.blobs.path(&name)) {
-                Ok(meta) if idle_for(&meta) >= grace => unused.push((name, meta.len())),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
-            }
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::repo_id::{RepoId, RepoType};
+    use crate::storage::{CommitTarget, Entry, FileOp, NewCommit, RepoRow};
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    fn store() -> (tempfile::TempDir, Store, RepoRow) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = RepoId::new(RepoType::Model, "alice", "demo").unwrap();
+        let repo = store.create_repo(&id, false, "alice").unwrap();
+        (dir, store, repo)
+    }
+
+    /// Stores `content` as a blob last touched two hours ago; returns its name.
+    fn old_blob(store: &Store, content: &[u8]) -> String {
+        let sha = store.blobs.put_bytes(content).unwrap();
+        let file = File::open(store.blobs.path(&sha)).unwrap();
+        file.set_modified(SystemTime::now() - 2 * HOUR).unwrap();
+        sha
+    }
+
+    /// Commits `path` with `content`, whose blob `sha` the store has (or had).
+    fn commit(store: &Store, repo: &RepoRow, path: &str, content: &[u8], sha: &str) -> StoreResult<String> {
+        let new = NewCommit {
+            author: "alice".into(),
+            title: "add".into(),
+            message: String::new(),
+            parent_commit: None,
+            ops: vec![FileOp::Add(Entry::regular(path.into(), content, sha.into()))],
+        };
+        let target = CommitTarget::Branch("main".into());
+        store.commit(repo, target, &new).map(|o| o.oid)
+    }
+
+    fn names(report: &GcReport) -> Vec<&str> {
+        report.blobs.iter().map(|b| b.sha256.as_str()).collect()
+    }
+
+    #[test]
+    fn a_blob_used_while_collection_looks_is_kept() {
+        let (_dir, store, repo) = store();
+        let options = GcOptions {
+            dry_run: false,
+            grace: HOUR,
+        };
+
+        // Step 1 finds the blob unused; a commit uses it (without storing it again, so its time
+        // stays old); step 2 keeps it, because a tree written since names it.
+        let reused = old_blob(&store, b"reused");
+        let unused = store.unused_blobs(options.grace).unwrap();
+        assert!(unused.blobs.iter().any(|(s, _)| *s == reused));
+        let head = commit(&store, &repo, "reused.txt", b"reused", &reused).unwrap();
+        let report = store.remove_unused(unused, &options).unwrap();
+        assert!(report.blobs.is_empty(), "{report:?}");
+        assert!(store.blobs.exists(&reused));
+        assert_eq!(store.entry(&head, "reused.txt").unwrap().unwrap().sha256, reused);
+
+        // Stored again (an upload of the same content) between the steps: kept.
+        let again = old_blob(&store, b"again");
+        let unused = store.unused_blobs(options.grace).unwrap();
+        store.blobs.put_bytes(b"again").unwrap();
+        assert!(store.remove_unused(unused, &options).unwrap().blobs.is_empty());
+        assert!(store.blobs.exists(&again));
+
+        // Collected first: the commit that names it afterwards fails and asks for it again,
+        // and the branch stays where it was.
+        let late = old_blob(&store, b"late");
+        let unused = store.unused_blobs(options.grace).unwrap();
+        assert_eq!(
+            names(&store.remove_unused(unused, &options).unwrap()),
+            [late.as_str()]
+        );
+        match commit(&store, &repo, "late.txt", b"late", &late) {
+            Err(StoreError::Invalid(message)) => assert!(message.contains("upload it again"), "{message}"),
+            other => panic!("expected a refusal, got {other:?}"),
         }
-        Ok((unused, newest_tree))
+        assert_eq!(store.resolve(&repo, "main").unwrap(), head);
+    }
+
+    #[test]
+    fn young_blobs_are_kept_for_the_grace_period() {
+        let (_dir, store, _repo) = store();
+        let young = store.blobs.put_bytes(b"young").unwrap();
+        let old = old_blob(&store, b"old");
+        let report = store
+            .collect_garbage(&GcOptions {
+                dry_run: false,
+                grace: HOUR,
+            })
+            .unwrap();
+        assert_eq!(names(&report), [old.as_str()]);
+        assert_eq!(report.bytes_freed, 3);
+        assert!(store.blobs.exists(&young) && !store.blobs.exists(&old));
     }
 }

@@ -300,10 +300,17 @@ fn store_tree(conn: &Connection, repo: i64, mut items: Vec<(String, Written)>) -
     Ok(TreeRef { id, oid })
 }
 
-/// The columns [`read_item`] reads.
-const ITEM_COLUMNS: &str = "key, oid, subtree, size, sha256, lfs";
+/// The subtree of a folder's item, by key.
+const SUBTREE: &str = "SELECT subtree FROM tree_items WHERE tree = ?1 AND key = ?2";
+/// The item of a folder named `?2`, a file or a folder.
+const ITEM_NAMED: &str = "SELECT key, oid, subtree, size, sha256, lfs FROM tree_items
+     WHERE tree = ?1 AND key IN (?2, ?2 || '/')";
+/// The next items of a folder after a key.
+const ITEMS_AFTER: &str = "SELECT key, oid, subtree, size, sha256, lfs FROM tree_items
+     WHERE tree = ?1 AND key > ?2 ORDER BY key LIMIT ?3";
 
-/// Reads a `tree_items` row ([`ITEM_COLUMNS`]) of the folder at `prefix` (`""` or ending in `/`).
+/// Reads a `tree_items` row (`key, oid, subtree, size, sha256, lfs`) of the folder at `prefix`
+/// (`""` or ending in `/`).
 fn read_item(row: &rusqlite::Row<'_>, prefix: &str) -> rusqlite::Result<TreeItem> {
     let key: String = row.get(0)?;
     let oid: String = row.get(1)?;
@@ -336,7 +343,7 @@ fn lookup(conn: &Connection, root: i64, path: &str) -> StoreResult<Option<TreeIt
         return Ok(None);
     }
     let (dirs, name) = split(path);
-    let mut subtree = conn.prepare_cached("SELECT subtree FROM tree_items WHERE tree = ?1 AND key = ?2")?;
+    let mut subtree = conn.prepare_cached(SUBTREE)?;
     let mut tree = root;
     let mut prefix_len = 0;
     for dir in dirs {
@@ -350,9 +357,7 @@ fn lookup(conn: &Connection, root: i64, path: &str) -> StoreResult<Option<TreeIt
         prefix_len += dir.len() + 1;
     }
     let prefix = &path[..prefix_len];
-    let mut leaf = conn.prepare_cached(&format!(
-        "SELECT {ITEM_COLUMNS} FROM tree_items WHERE tree = ?1 AND key IN (?2, ?2 || '/')"
-    ))?;
+    let mut leaf = conn.prepare_cached(ITEM_NAMED)?;
     Ok(leaf
         .query_row(params![tree, name], |r| read_item(r, prefix))
         .optional()?)
@@ -413,7 +418,7 @@ impl<'c> Walk<'c> {
         while let Some((dir, below)) = rest.split_once('/') {
             let key = format!("{dir}/");
             let sub: Option<i64> = if recursive {
-                conn.prepare_cached("SELECT subtree FROM tree_items WHERE tree = ?1 AND key = ?2")?
+                conn.prepare_cached(SUBTREE)?
                     .query_row(params![tree, key], |r| r.get(0))
                     .optional()?
                     .flatten()
@@ -446,9 +451,7 @@ impl<'c> Walk<'c> {
                 return Ok(None);
             };
             if frame.rows.is_empty() && frame.more {
-                let mut stmt = self.conn.prepare_cached(&format!(
-                    "SELECT {ITEM_COLUMNS} FROM tree_items WHERE tree = ?1 AND key > ?2 ORDER BY key LIMIT ?3"
-                ))?;
+                let mut stmt = self.conn.prepare_cached(ITEMS_AFTER)?;
                 let mut rows = stmt.query(params![frame.tree, frame.after, self.batch as i64])?;
                 while let Some(row) = rows.next()? {
                     frame
@@ -558,5 +561,242 @@ impl Store {
             items,
             next: next.flatten(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+    use crate::repo_id::{RepoId, RepoType};
+    use crate::storage::{CommitTarget, NewCommit, RepoRow};
+
+    fn store() -> (tempfile::TempDir, Store, RepoRow) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = RepoId::new(RepoType::Model, "alice", "demo").unwrap();
+        let repo = store.create_repo(&id, false, "alice").unwrap();
+        (dir, store, repo)
+    }
+
+    /// Commits `ops` to `main`; returns the commit.
+    fn commit(store: &Store, repo: &RepoRow, ops: Vec<FileOp>) -> String {
+        let new = NewCommit {
+            author: "alice".into(),
+            title: "change".into(),
+            message: String::new(),
+            parent_commit: None,
+            ops,
+        };
+        let target = CommitTarget::Branch("main".into());
+        store.commit(repo, target, &new).unwrap().oid
+    }
+
+    /// Adds of `paths`, all with `content`.
+    fn adds<'a>(store: &Store, paths: impl IntoIterator<Item = &'a str>, content: &[u8]) -> Vec<FileOp> {
+        let sha = store.blobs.put_bytes(content).unwrap();
+        paths
+            .into_iter()
+            .map(|p| FileOp::Add(Entry::regular(p.to_owned(), content, sha.clone())))
+            .collect()
+    }
+
+    fn count(store: &Store, table: &str) -> i64 {
+        store
+            .conn()
+            .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Every item of a listing, read `page` at a time through the cursors.
+    fn all_pages(store: &Store, commit: &str, folder: &str, recursive: bool, page: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let got = store
+                .tree_page(commit, folder, recursive, after.as_deref(), page)
+                .unwrap()
+                .expect("the folder exists");
+            assert!(got.items.len() <= page);
+            out.extend(got.items.iter().map(TreeItem::cursor));
+            match got.next {
+                Some(next) => {
+                    assert_eq!(Some(&next), out.last(), "the cursor is the last item");
+                    after = Some(next);
+                }
+                None => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn a_commit_stores_only_the_folders_it_changes() {
+        let (_dir, store, repo) = store();
+        let mut ops = Vec::new();
+        for d in 0..40 {
+            let paths: Vec<String> = (0..50).map(|f| format!("d{d:02}/f{f:02}")).collect();
+            ops.extend(adds(
+                &store,
+                paths.iter().map(String::as_str),
+                format!("{d}").as_bytes(),
+            ));
+        }
+        let first = commit(&store, &repo, ops);
+        assert_eq!(store.entries(&first).unwrap().len(), 2001);
+        let rows = |store: &Store| (count(store, "trees"), count(store, "tree_items"));
+
+        // One file of 2001: the root (.gitattributes and 40 folders) and its folder (50 files).
+        let before = rows(&store);
+        commit(&store, &repo, adds(&store, ["d17/f03"], b"changed"));
+        assert_eq!(rows(&store), (before.0 + 2, before.1 + 41 + 50));
+
+        // Back as it was: the trees exist already, nothing is written.
+        let before = rows(&store);
+        let back = commit(&store, &repo, adds(&store, ["d17/f03"], b"17"));
+        assert_eq!(rows(&store), before);
+        let root_of = |commit: &str| root_tree(&store.conn(), commit).unwrap();
+        assert_eq!(root_of(&back), root_of(&first));
+
+        // A folder deleted: only the root changes.
+        let before = rows(&store);
+        commit(&store, &repo, vec![FileOp::DeleteFolder("d03".into())]);
+        assert_eq!(rows(&store), (before.0 + 1, before.1 + 40));
+    }
+
+    #[test]
+    fn folder_ids_are_git_tree_ids() {
+        let (_dir, store, repo) = store();
+        // `git write-tree` of a.txt ("hello\n"), a/x ("c"), a0 ("x"): ac16cc0e…, a: 329975e1….
+        let mut ops = vec![FileOp::Delete(".gitattributes".into())];
+        ops.extend(adds(&store, ["a.txt"], b"hello\n"));
+        ops.extend(adds(&store, ["a/x"], b"c"));
+        ops.extend(adds(&store, ["a0"], b"x"));
+        let head = commit(&store, &repo, ops);
+        let root: String = store
+            .conn()
+            .query_row(
+                "SELECT t.oid FROM commits c JOIN trees t ON t.id = c.root_tree WHERE c.oid = ?1",
+                [&head],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(root, "ac16cc0edfff843a153090799e12857947b0e6df");
+        let page = store.tree_page(&head, "", false, None, 10).unwrap().unwrap();
+        let listed: Vec<(String, String)> = page
+            .items
+            .iter()
+            .map(|i| match i {
+                TreeItem::File(e) => (e.path.clone(), e.git_oid.clone()),
+                TreeItem::Folder { path, tree } => (path.clone(), tree.oid.clone()),
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("a.txt".into(), "ce013625030ba8dba906f756967f9e9ca394464a".into()),
+                ("a".into(), "329975e10186a4e38265b7ecc9c1d924722e3883".into()),
+                ("a0".into(), "c1b0730e0133447badcfd47fd144e254807b06e1".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn listings_resume_after_any_cursor_in_path_order() {
+        let (_dir, store, repo) = store();
+        let paths = [
+            "a.txt", "a/x", "a/b/c", "a/b/d", "a/b0", "a!b", "a0", "b/c/d/e", "b/c.txt", "z",
+        ];
+        let head = commit(&store, &repo, adds(&store, paths, b"x"));
+        // Depth-first in git's order: paths in byte order, a folder's as "path/".
+        let mut expected: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+        expected.extend(["a/", "a/b/", "b/", "b/c/", "b/c/d/"].map(str::to_owned));
+        expected.push(".gitattributes".into());
+        expected.sort();
+        let everything = all_pages(&store, &head, "", true, 100);
+        assert_eq!(everything, expected);
+        for page in [1, 2, 3, 7] {
+            assert_eq!(
+                all_pages(&store, &head, "", true, page),
+                expected,
+                "pages of {page}"
+            );
+        }
+        // From after any item: the rest.
+        for (i, cursor) in expected.iter().enumerate() {
+            let rest = store
+                .tree_page(&head, "", true, Some(cursor), 100)
+                .unwrap()
+                .unwrap();
+            let rest: Vec<String> = rest.items.iter().map(TreeItem::cursor).collect();
+            assert_eq!(rest, expected[i + 1..], "after {cursor}");
+        }
+        // One folder, recursive or not.
+        assert_eq!(
+            all_pages(&store, &head, "a", true, 2),
+            ["a/b/", "a/b/c", "a/b/d", "a/b0", "a/x"]
+        );
+        assert_eq!(all_pages(&store, &head, "a", false, 1), ["a/b/", "a/b0", "a/x"]);
+        assert_eq!(
+            all_pages(&store, &head, "", false, 2),
+            [".gitattributes", "a!b", "a.txt", "a/", "a0", "b/", "z"]
+        );
+        // Not a folder; a cursor from elsewhere.
+        assert!(store.tree_page(&head, "a.txt", true, None, 5).unwrap().is_none());
+        assert!(store.tree_page(&head, "nope", true, None, 5).unwrap().is_none());
+        assert!(matches!(
+            store.tree_page(&head, "a", true, Some("b/c.txt"), 5),
+            Err(StoreError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn a_page_reads_about_as_many_rows_as_it_returns() {
+        let statements = [SUBTREE, ITEM_NAMED, ITEMS_AFTER];
+        // Virtual-machine steps and full-scan steps of the listing's statements in `list`.
+        let cost = |store: &Store, list: &dyn Fn()| -> (i32, i32) {
+            for sql in statements {
+                let conn = store.conn();
+                let stmt = conn.prepare_cached(sql).unwrap();
+                stmt.reset_status(StatementStatus::VmStep);
+                stmt.reset_status(StatementStatus::FullscanStep);
+            }
+            list();
+            statements.iter().fold((0, 0), |(vm, scan), sql| {
+                let conn = store.conn();
+                let stmt = conn.prepare_cached(sql).unwrap();
+                (
+                    vm + stmt.get_status(StatementStatus::VmStep),
+                    scan + stmt.get_status(StatementStatus::FullscanStep),
+                )
+            })
+        };
+        let mut costs = Vec::new();
+        for files in [30, 3000] {
+            let (_dir, store, repo) = store();
+            let paths: Vec<String> = (0..files).map(|i| format!("top/mid{}/f{i:05}", i % 3)).collect();
+            let head = commit(
+                &store,
+                &repo,
+                adds(&store, paths.iter().map(String::as_str), b"x"),
+            );
+            let cursor = format!("top/mid1/f{:05}", files / 2 + 1);
+            let page = || {
+                let got = store
+                    .tree_page(&head, "top", true, Some(&cursor), 7)
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(got.items.len(), 7);
+            };
+            costs.push(cost(&store, &page));
+        }
+        let [(small, small_scans), (large, large_scans)] = costs[..] else {
+            unreachable!()
+        };
+        assert_eq!((small_scans, large_scans), (0, 0), "no full scan");
+        assert!(
+            large <= small + small / 2,
+            "a page of 7 among 3000 files costs {large} steps, among 30 {small}"
+        );
     }
 }

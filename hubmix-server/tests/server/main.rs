@@ -6,4 +6,7 @@ mod api;
 mod bad_input;
 mod concurrency;
 mod crash;
+mod gc;
+mod listings;
+mod schema;
 mod support;
