@@ -48,7 +48,7 @@ pub(crate) fn git_tree_sha1<'a>(entries: impl IntoIterator<Item = TreeEntry<'a>>
     Ok(hex::encode(h.finalize()))
 }
 
-/// A 40-hex id from arbitrary parts (commit ids, folder ids).
+/// A 40-hex id from arbitrary parts (commit ids).
 pub(crate) fn sha1_hex(parts: &[&[u8]]) -> String {
     let mut h = Sha1::new();
     for p in parts {

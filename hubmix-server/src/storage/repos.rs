@@ -36,12 +36,16 @@ pub(crate) enum RepoOrder {
 }
 
 impl RepoOrder {
-    /// The columns of the order, each indexed (with the kind first).
-    fn columns(self) -> &'static [&'static str] {
-        match self {
-            RepoOrder::Id => &["namespace", "name"],
-            RepoOrder::CreatedAt => &["created_at", "namespace", "name"],
-            RepoOrder::LastModified => &["last_modified", "namespace", "name"],
+    /// The columns of the order, each order indexed (after the kind, and the namespace when
+    /// the listing is of one namespace, which the order then leaves out).
+    fn columns(self, one_namespace: bool) -> &'static [&'static str] {
+        match (self, one_namespace) {
+            (RepoOrder::Id, false) => &["namespace", "name"],
+            (RepoOrder::Id, true) => &["name"],
+            (RepoOrder::CreatedAt, false) => &["created_at", "namespace", "name"],
+            (RepoOrder::CreatedAt, true) => &["created_at", "name"],
+            (RepoOrder::LastModified, false) => &["last_modified", "namespace", "name"],
+            (RepoOrder::LastModified, true) => &["last_modified", "name"],
         }
     }
 }
@@ -176,25 +180,13 @@ impl Store {
         after: Option<&str>,
         limit: usize,
     ) -> StoreResult<Vec<ListedRepo>> {
-        let columns = order.columns();
-        let list = columns.join(", ");
-        let mut sql = format!(
-            "SELECT id, namespace, name, private, created_at, object_id, {list} FROM repos WHERE kind = ?"
-        );
+        let columns = order.columns(author.is_some());
+        let sql = page_sql(order, descending, author.is_some(), after.is_some());
         let mut args: Vec<Value> = vec![Value::Text(kind.as_str().to_owned())];
-        if let Some(author) = author {
-            sql.push_str(" AND namespace = ?");
-            args.push(Value::Text(author.to_owned()));
-        }
-        let (compare, direction) = if descending { ("<", "DESC") } else { (">", "ASC") };
+        args.extend(author.map(|a| Value::Text(a.to_owned())));
         if let Some(cursor) = after {
-            let values = decode_cursor(cursor, columns.len())?;
-            let marks = vec!["?"; columns.len()].join(", ");
-            sql.push_str(&format!(" AND ({list}) {compare} ({marks})"));
-            args.extend(values.into_iter().map(Value::Text));
+            args.extend(decode_cursor(cursor, columns.len())?.into_iter().map(Value::Text));
         }
-        let by: Vec<String> = columns.iter().map(|c| format!("{c} {direction}")).collect();
-        sql.push_str(&format!(" ORDER BY {} LIMIT ?", by.join(", ")));
         args.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
 
         let conn = self.conn();
@@ -266,6 +258,27 @@ impl Store {
     }
 }
 
+/// The query of [`Store::repo_page`]: its parameters are the kind, the author if `by_author`,
+/// the cursor's values if `after_cursor`, and the limit.
+fn page_sql(order: RepoOrder, descending: bool, by_author: bool, after_cursor: bool) -> String {
+    let columns = order.columns(by_author);
+    let list = columns.join(", ");
+    let mut sql = format!(
+        "SELECT id, namespace, name, private, created_at, object_id, {list} FROM repos WHERE kind = ?"
+    );
+    if by_author {
+        sql.push_str(" AND namespace = ?");
+    }
+    let (compare, direction) = if descending { ("<", "DESC") } else { (">", "ASC") };
+    if after_cursor {
+        let marks = vec!["?"; columns.len()].join(", ");
+        sql.push_str(&format!(" AND ({list}) {compare} ({marks})"));
+    }
+    let by: Vec<String> = columns.iter().map(|c| format!("{c} {direction}")).collect();
+    sql.push_str(&format!(" ORDER BY {} LIMIT ?", by.join(", ")));
+    sql
+}
+
 /// The values of a repository listing's cursor ([`ListedRepo::cursor`]), `count` of them.
 fn decode_cursor(cursor: &str, count: usize) -> StoreResult<Vec<String>> {
     let invalid = || {
@@ -280,4 +293,60 @@ fn decode_cursor(cursor: &str, count: usize) -> StoreResult<Vec<String>> {
         return Err(invalid());
     }
     Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_pages_are_index_range_scans() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let conn = store.conn();
+        for order in [RepoOrder::Id, RepoOrder::CreatedAt, RepoOrder::LastModified] {
+            for flags in 0..8 {
+                let (descending, by_author, after) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
+                let sql = page_sql(order, descending, by_author, after);
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+                let plan: Vec<String> = stmt
+                    .query_map(
+                        params_from_iter(std::iter::repeat_n("x", stmt.parameter_count())),
+                        |r| r.get(3),
+                    )
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let plan = plan.join("; ");
+                assert!(plan.starts_with("SEARCH repos USING"), "{sql}: {plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "{sql}: sorted apart: {plan}");
+            }
+        }
+    }
+
+    #[test]
+    fn cursors_of_another_listing_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for id in ["alice/a", "alice/b", "bob/c"] {
+            let (ns, name) = id.split_once('/').unwrap();
+            let id = RepoId::new(RepoType::Model, ns, name).unwrap();
+            store.create_repo(&id, false, ns).unwrap();
+        }
+        let page =
+            |order, after: Option<&str>| store.repo_page(RepoType::Model, None, order, false, after, 2);
+        let first = page(RepoOrder::Id, None).unwrap();
+        let rest = page(RepoOrder::Id, Some(&first[1].cursor)).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].repo.id.to_string(), "bob/c");
+        // An id cursor has two values, a creation-order cursor three.
+        assert!(matches!(
+            page(RepoOrder::CreatedAt, Some(&first[1].cursor)),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            page(RepoOrder::Id, Some("%%%")),
+            Err(StoreError::Invalid(_))
+        ));
+    }
 }

@@ -49,8 +49,11 @@ CREATE TABLE IF NOT EXISTS repos (
     last_modified TEXT NOT NULL,
     UNIQUE (kind, namespace, name)
 );
+-- The orders of listings (`Store::repo_page`), of all namespaces and of one.
 CREATE INDEX IF NOT EXISTS repos_by_created ON repos (kind, created_at, namespace, name);
 CREATE INDEX IF NOT EXISTS repos_by_modified ON repos (kind, last_modified, namespace, name);
+CREATE INDEX IF NOT EXISTS repos_by_namespace_created ON repos (kind, namespace, created_at, name);
+CREATE INDEX IF NOT EXISTS repos_by_namespace_modified ON repos (kind, namespace, last_modified, name);
 
 -- Folders. AUTOINCREMENT: a tree written after another has a larger id (garbage collection
 -- relies on it to find what was written while it looked).

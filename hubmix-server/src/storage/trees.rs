@@ -65,9 +65,7 @@ pub(super) struct Folder {
 impl Folder {
     /// The folder stored as `tree`, loaded.
     pub(super) fn load(conn: &Connection, tree: i64) -> StoreResult<Folder> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT key, oid, subtree, size, sha256, lfs FROM tree_items WHERE tree = ?1 ORDER BY key",
-        )?;
+        let mut stmt = conn.prepare_cached(ITEMS_OF)?;
         let mut rows = stmt.query(params![tree])?;
         let mut items = BTreeMap::new();
         while let Some(row) = rows.next()? {
@@ -300,6 +298,8 @@ fn store_tree(conn: &Connection, repo: i64, mut items: Vec<(String, Written)>) -
     Ok(TreeRef { id, oid })
 }
 
+/// Every item of a folder.
+const ITEMS_OF: &str = "SELECT key, oid, subtree, size, sha256, lfs FROM tree_items WHERE tree = ?1";
 /// The subtree of a folder's item, by key.
 const SUBTREE: &str = "SELECT subtree FROM tree_items WHERE tree = ?1 AND key = ?2";
 /// The item of a folder named `?2`, a file or a folder.
