@@ -214,12 +214,27 @@ impl Store {
 
     /// Step 2, under the write lock: removes each candidate that is still unused (not named
     /// by a tree written since, not uploaded since, not stored again since), and forgets the
-    /// LFS uploads of what it removes.
+    /// LFS uploads of what it removes. The lock is taken for [`REMOVE_BATCH`] candidates at a
+    /// time, so that commits wait for a batch at most.
     fn remove_unused(&self, unused: Unused, options: &GcOptions) -> StoreResult<GcReport> {
         let mut report = GcReport {
             dry_run: options.dry_run,
             ..GcReport::default()
         };
+        for batch in unused.blobs.chunks(REMOVE_BATCH) {
+            self.remove_batch(batch, &unused, options, &mut report)?;
+        }
+        Ok(report)
+    }
+
+    /// [`remove_unused`](Self::remove_unused) for one batch of candidates, in one transaction.
+    fn remove_batch(
+        &self,
+        batch: &[(String, u64)],
+        unused: &Unused,
+        options: &GcOptions,
+        report: &mut GcReport,
+    ) -> StoreResult<()> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut used_since: HashSet<String> = HashSet::new();
@@ -234,8 +249,8 @@ impl Store {
         let mut uploaded =
             tx.prepare("SELECT 1 FROM lfs_objects WHERE oid = ?1 AND uploaded_at > ?2 LIMIT 1")?;
         let mut forget = tx.prepare("DELETE FROM lfs_objects WHERE oid = ?1")?;
-        for (sha256, bytes) in unused.blobs {
-            if used_since.contains(&sha256)
+        for (sha256, bytes) in batch {
+            if used_since.contains(sha256)
                 || uploaded
                     .query_row(params![sha256, unused.cutoff], |_| Ok(()))
                     .optional()?
@@ -243,7 +258,7 @@ impl Store {
             {
                 continue;
             }
-            let path = self.blobs.path(&sha256);
+            let path = self.blobs.path(sha256);
             match fs::metadata(&path) {
                 Ok(meta) if idle_for(&meta) >= options.grace => {}
                 Ok(_) => continue,
@@ -259,7 +274,10 @@ impl Store {
             }
             report.lfs_uploads += forget.execute(params![sha256])?;
             report.bytes_freed += bytes;
-            report.blobs.push(RemovedBlob { sha256, bytes });
+            report.blobs.push(RemovedBlob {
+                sha256: sha256.clone(),
+                bytes: *bytes,
+            });
         }
         drop((uploaded, forget));
         if options.dry_run {
@@ -267,9 +285,12 @@ impl Store {
         } else {
             tx.commit()?;
         }
-        Ok(report)
+        Ok(())
     }
 }
+
+/// Candidates looked at again and removed under one hold of the write lock, at most.
+const REMOVE_BATCH: usize = 1000;
 
 #[cfg(test)]
 mod tests {
