@@ -1,6 +1,6 @@
 //! Integration tests of `hubmix-server`, through HTTP: API behaviour, refusals of bad input,
-//! crash safety of the real binary, and concurrent commits. One test binary, one server (and
-//! one temporary root) per test.
+//! crash safety of the real binary, concurrent commits, slow peers, connection caps and
+//! graceful shutdown, listings, garbage collection and the database schema. One test binary, one server (and one temporary root) per test.
 
 mod api;
 mod bad_input;
@@ -9,4 +9,5 @@ mod crash;
 mod gc;
 mod listings;
 mod schema;
+mod slow_peers;
 mod support;

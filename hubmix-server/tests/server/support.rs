@@ -621,6 +621,11 @@ impl Proc {
         }
     }
 
+    /// The process id, to send it signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A client of this process.
     pub fn client(&self, token: &str) -> Client {
         Client::new(&self.url, Some(token))
