@@ -100,6 +100,8 @@ CREATE TABLE IF NOT EXISTS refs (
     target      TEXT NOT NULL REFERENCES commits(oid),
     PRIMARY KEY (repo, kind, name)
 ) WITHOUT ROWID;
+-- Deleting a commit (with its repository) checks that no ref names it: by this index, not a scan.
+CREATE INDEX IF NOT EXISTS refs_by_target ON refs (target);
 
 -- LFS objects uploaded to (and so usable by) a repository; `uploaded_at` in seconds since the
 -- Unix epoch (an object no commit uses is kept for a grace period after it).
