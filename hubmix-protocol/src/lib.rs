@@ -5,6 +5,7 @@
 //! - [`path`]: file paths inside a repository.
 //! - [`card`]: a card's YAML front matter, read and checked as the Hub does.
 //! - [`wire`]: the headers and error codes of the Hub's answers.
+//! - [`limits`]: bounds both sides check before parsing (JSON nesting).
 //! - [`types`]: the JSON bodies the two exchange, as serde types.
 //!
 //! ```
@@ -20,6 +21,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod card;
+pub mod limits;
 pub mod path;
 pub mod repo;
 pub mod types;
