@@ -8,6 +8,14 @@ pub(crate) fn now_iso() -> String {
     format_millis(since.as_millis() as i64)
 }
 
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
 /// Milliseconds since the Unix epoch, formatted for the API.
 pub(crate) fn format_millis(ms: i64) -> String {
     let secs = ms.div_euclid(1000);

@@ -10,7 +10,7 @@ use hubmix_protocol::types::{
 };
 use serde_json::{Map, Value};
 
-use super::{Ctx, json, read_json};
+use super::{Ctx, json, json_page, paginate, read_json};
 use crate::api::RESERVED_NAMESPACES;
 use crate::app::App;
 use crate::error::ApiError;
@@ -37,7 +37,7 @@ fn wanted_private(private: Option<bool>, visibility: Option<Visibility>) -> Opti
 
 /// `POST /api/repos/create`.
 pub(super) async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
-    let req: CreateRepoRequest = read_json(body).await?;
+    let req: CreateRepoRequest = read_json(&app.config.limits, body).await?;
     let id = repo_id(&req.repo, ctx)?;
     check_namespace(&id)?;
     app.auth.check_write(ctx.who.as_ref(), &id.namespace)?;
@@ -65,7 +65,7 @@ pub(super) async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Resp
 /// `POST /api/repos/move`: renames a repository, or moves it to another namespace the caller
 /// may write to. `409` when the new id is taken.
 pub(super) async fn move_repo(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
-    let req: MoveRepoRequest = read_json(body).await?;
+    let req: MoveRepoRequest = read_json(&app.config.limits, body).await?;
     let kind = req.kind.unwrap_or_default();
     let parse = |id: &str| {
         let (ns, name) = id
@@ -104,7 +104,7 @@ fn check_namespace(id: &RepoId) -> Result<(), ApiError> {
 
 /// `DELETE /api/repos/delete`.
 pub(super) async fn delete(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
-    let req: RepoName = read_json(body).await?;
+    let req: RepoName = read_json(&app.config.limits, body).await?;
     let repo = app.writable_repo(&repo_id(&req, ctx)?, ctx.who.as_ref()).await?;
     app.run(move |a| a.store.delete_repo(&repo)).await?;
     Ok(json(Empty {}))
@@ -117,7 +117,7 @@ pub(super) async fn settings(
     id: RepoId,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let req: RepoSettings = read_json(body).await?;
+    let req: RepoSettings = read_json(&app.config.limits, body).await?;
     let repo = app.writable_repo(&id, ctx.who.as_ref()).await?;
     if let Some(private) = wanted_private(req.private, req.visibility) {
         app.run(move |a| a.store.set_private(&repo, private)).await?;
@@ -138,6 +138,7 @@ pub(super) async fn info(
     let row = repo.clone();
     let (commit, entries, card) = app
         .run(move |a| {
+            let limits = &a.config.limits.card;
             let oid = a.store.resolve(&row, &rev)?;
             let commit = a
                 .store
@@ -145,7 +146,7 @@ pub(super) async fn info(
                 .ok_or(StoreError::RevisionNotFound(rev))?;
             let entries = a.store.entries(&oid)?;
             let readme = entries.iter().find(|e| e.path == card::README);
-            let card = metadata(readme.and_then(|e| a.store.text_of(e)));
+            let card = metadata(readme.and_then(|e| a.store.text_of(e)), limits);
             Ok((commit, entries, card))
         })
         .await?;
@@ -172,19 +173,14 @@ pub(super) async fn info(
 /// `GET /api/{models,datasets,spaces}`: the repositories of a type the caller may read, newest
 /// `main` first with `sort`, else by id. Filters as the Hub's: `author`, `search` (part of the
 /// id, any case), `filter` (repeatable; tags the card gives, all required), `pipeline_tag`;
-/// `limit`; `full` adds the files, `full` or `cardData` the card's metadata. One page.
+/// `limit` (entries per page, at most the page size); `full` adds the files, `full` or
+/// `cardData` the card's metadata. Paged with `Link`, as the other listings.
 pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Response, ApiError> {
     let author = ctx.query("author").map(str::to_owned);
     let search = ctx.query("search").map(str::to_lowercase);
     let wanted_tags: Vec<String> = ctx.query_all("filter").map(str::to_owned).collect();
     let pipeline_tag = ctx.query("pipeline_tag").map(str::to_owned);
-    let limit = match ctx.query("limit") {
-        Some(v) => Some(
-            v.parse::<usize>()
-                .map_err(|_| ApiError::BadRequest(format!("limit {v:?} is not a count")))?,
-        ),
-        None => None,
-    };
+    let page_size = ctx.page_size(app.config.limits.page_size)?;
     let (full, with_card) = (ctx.flag("full"), ctx.flag("full") || ctx.flag("cardData"));
     let who = ctx.who.clone();
     let mut found = app
@@ -203,7 +199,7 @@ pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Re
                 let Some(commit) = a.store.commit_row(&oid)? else {
                     continue;
                 };
-                let card = metadata(a.store.small_text(&oid, card::README)?);
+                let card = metadata(a.store.small_text(&oid, card::README)?, &a.config.limits.card);
                 let tags = card.as_ref().map(card::tags).unwrap_or_default();
                 let pipeline = card
                     .as_ref()
@@ -227,15 +223,15 @@ pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Re
     if ctx.query("direction") == Some("1") {
         found.reverse();
     }
-    found.truncate(limit.unwrap_or(usize::MAX));
-    let items: Vec<RepoInfo> = found
+    let (page, link) = paginate(ctx, found, page_size);
+    let items: Vec<RepoInfo> = page
         .iter()
         .map(|(repo, commit, files, card)| RepoInfo {
             siblings: full.then(|| files.iter().map(sibling).collect()),
             ..summary(repo, commit, card.as_ref(), with_card)
         })
         .collect();
-    Ok(json(items))
+    Ok(json_page(items, link))
 }
 
 /// A file as the info and the listings name it.
@@ -278,8 +274,8 @@ fn summary(
     }
 }
 
-/// The metadata of a card's text (`None`: no card, or one the Hub would refuse, as a commit from
-/// before this check could hold).
-fn metadata(readme: Option<String>) -> Option<Map<String, Value>> {
-    card::card_data(&readme?).ok().flatten()
+/// The metadata of a card's text, read within the hub's card `limits` (`None`: no card, or one
+/// the Hub would refuse, as a commit from before this check could hold).
+fn metadata(readme: Option<String>, limits: &card::FrontMatterLimits) -> Option<Map<String, Value>> {
+    card::card_data_within(&readme?, limits).ok().flatten()
 }

@@ -7,15 +7,12 @@ use axum::body::Body;
 use axum::response::Response;
 use hubmix_protocol::types::{EntryKind, LfsInfo, TreeEntry};
 
-use super::{Ctx, json, json_page, paginate, read_body};
+use super::{Ctx, json, json_page, paginate, read_paths_form};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::hashing;
 use crate::repo_id::RepoId;
 use crate::storage::Entry;
-
-/// Largest paths-info form body.
-const MAX_FORM_BODY: usize = 4 * 1024 * 1024;
 
 /// A file in a listing.
 fn file_item(e: &Entry) -> TreeEntry {
@@ -112,7 +109,7 @@ pub(super) async fn tree(
         }
     }
     items.sort_by(|a, b| a.path.cmp(&b.path));
-    let (page, link) = paginate(ctx, items, app.config.page_size);
+    let (page, link) = paginate(ctx, items, ctx.page_size(app.config.limits.page_size)?);
     Ok(json_page(page, link))
 }
 
@@ -126,14 +123,7 @@ pub(super) async fn paths_info(
     body: Body,
 ) -> Result<Response, ApiError> {
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
-    let form = read_body(body, MAX_FORM_BODY).await?;
-    let form =
-        std::str::from_utf8(&form).map_err(|_| ApiError::BadRequest("the form body is not UTF-8".into()))?;
-    let paths: Vec<String> = super::parse_query(form)
-        .into_iter()
-        .filter(|(k, _)| k == "paths" || k == "paths[]")
-        .map(|(_, v)| v.trim_matches('/').to_owned())
-        .collect();
+    let paths = read_paths_form(&app.config.limits, body).await?;
     let items = app
         .run(move |a| {
             let commit = a.store.resolve(&repo, &rev)?;

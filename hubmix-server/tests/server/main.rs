@@ -1,9 +1,10 @@
 //! Integration tests of `hubmix-server`, through HTTP: API behaviour, refusals of bad input,
-//! crash safety of the real binary, and concurrent commits. One test binary, one server (and
-//! one temporary root) per test.
+//! crash safety of the real binary, concurrent commits, and the limits (sizes, rates, signed
+//! URLs, secrets). One test binary, one server (and one temporary root) per test.
 
 mod api;
 mod bad_input;
 mod concurrency;
 mod crash;
+mod limits;
 mod support;
