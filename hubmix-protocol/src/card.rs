@@ -20,11 +20,82 @@ use yaml_rust2::scanner::Marker;
 pub use yaml_rust2::yaml::Hash;
 use yaml_rust2::{Yaml, YamlLoader};
 
-/// Most nodes a card's front matter may hold, an alias counting as the whole node it repeats:
-/// a few hundred bytes of nested aliases would otherwise expand to billions of nodes.
+/// Most bytes of a card's front matter (the YAML between the `---` lines), by default.
+pub const MAX_FRONT_MATTER_BYTES: usize = 1024 * 1024;
+/// Most nodes a card's front matter may hold by default, an alias counting as the whole node it
+/// repeats: a few hundred bytes of nested aliases would otherwise expand to billions of nodes.
 pub const MAX_FRONT_MATTER_NODES: usize = 100_000;
-/// Deepest nesting of a card's front matter.
+/// Deepest nesting of a card's front matter, by default.
 pub const MAX_FRONT_MATTER_DEPTH: usize = 64;
+
+/// The bounds a card's front matter is read within; checked before any YAML node is built.
+/// The default is [`MAX_FRONT_MATTER_BYTES`], [`MAX_FRONT_MATTER_NODES`] and
+/// [`MAX_FRONT_MATTER_DEPTH`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrontMatterLimits {
+    /// Most bytes of YAML.
+    pub max_bytes: usize,
+    /// Most nodes, aliases counted at the size of what they repeat.
+    pub max_nodes: usize,
+    /// Deepest nesting of sequences and mappings.
+    pub max_depth: usize,
+}
+
+impl Default for FrontMatterLimits {
+    fn default() -> Self {
+        FrontMatterLimits {
+            max_bytes: MAX_FRONT_MATTER_BYTES,
+            max_nodes: MAX_FRONT_MATTER_NODES,
+            max_depth: MAX_FRONT_MATTER_DEPTH,
+        }
+    }
+}
+
+/// Why a card's front matter cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrontMatterError {
+    /// More bytes of YAML than [`FrontMatterLimits::max_bytes`].
+    #[error("the YAML front matter is larger than {max} bytes")]
+    TooLarge {
+        /// The limit.
+        max: usize,
+    },
+    /// More nodes than [`FrontMatterLimits::max_nodes`], aliases expanded.
+    #[error("the YAML front matter expands to more than {max} values (aliases repeat what they name)")]
+    TooManyNodes {
+        /// The limit.
+        max: usize,
+    },
+    /// Deeper than [`FrontMatterLimits::max_depth`].
+    #[error("the YAML front matter nests deeper than {max} levels")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// Not YAML, not closed, or not a mapping: what is wrong.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Why a card's metadata is refused: its front matter cannot be read, or fields the Hub reads
+/// have the wrong types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardError {
+    /// The front matter cannot be read.
+    FrontMatter(FrontMatterError),
+    /// Every field that has the wrong type, one message each.
+    Fields(Vec<String>),
+}
+
+impl CardError {
+    /// One message per problem.
+    pub fn messages(&self) -> Vec<String> {
+        match self {
+            CardError::FrontMatter(e) => vec![e.to_string()],
+            CardError::Fields(errors) => errors.clone(),
+        }
+    }
+}
 
 /// The card's file name.
 pub const README: &str = "README.md";
@@ -35,8 +106,18 @@ const STRING_OR_LIST_FIELDS: [&str; 5] = ["tags", "language", "license", "datase
 
 /// Splits a card into its front matter, parsed as a YAML mapping (`None`: the card has none),
 /// and its body; or says why the front matter cannot be read. A leading byte-order mark and
-/// `\r\n` line ends are accepted.
+/// `\r\n` line ends are accepted. The front matter is bounded by the default
+/// [`FrontMatterLimits`].
 pub fn split_front_matter(readme: &str) -> Result<(Option<Hash>, &str), String> {
+    split_front_matter_within(readme, &FrontMatterLimits::default()).map_err(|e| e.to_string())
+}
+
+/// [`split_front_matter`] within `limits`: the YAML is measured (bytes, then nodes and depth
+/// from its events, no node built and no alias expanded) before it is loaded.
+pub fn split_front_matter_within<'a>(
+    readme: &'a str,
+    limits: &FrontMatterLimits,
+) -> Result<(Option<Hash>, &'a str), FrontMatterError> {
     let text = readme.strip_prefix('\u{feff}').unwrap_or(readme);
     let Some(rest) = text
         .strip_prefix("---\n")
@@ -49,41 +130,57 @@ pub fn split_front_matter(readme: &str) -> Result<(Option<Hash>, &str), String> 
         if line.trim_end() == "---" {
             let yaml = &rest[..offset];
             let body = &rest[offset + line.len()..];
-            check_size(yaml)?;
-            let docs = YamlLoader::load_from_str(yaml)
-                .map_err(|e| format!("the YAML front matter does not parse: {e}"))?;
+            check_size(yaml, limits)?;
+            let docs = YamlLoader::load_from_str(yaml).map_err(|e| {
+                FrontMatterError::Invalid(format!("the YAML front matter does not parse: {e}"))
+            })?;
             return match docs.into_iter().next() {
                 None | Some(Yaml::Null) => Ok((Some(Hash::new()), body)),
                 Some(Yaml::Hash(h)) => Ok((Some(h), body)),
-                Some(_) => Err("the YAML front matter is not a mapping of keys to values".into()),
+                Some(_) => Err(FrontMatterError::Invalid(
+                    "the YAML front matter is not a mapping of keys to values".into(),
+                )),
             };
         }
         offset += line.len();
+        if offset > limits.max_bytes {
+            return Err(FrontMatterError::TooLarge {
+                max: limits.max_bytes,
+            });
+        }
     }
-    Err("the YAML front matter opened by '---' is never closed by a '---' line".into())
+    Err(FrontMatterError::Invalid(
+        "the YAML front matter opened by '---' is never closed by a '---' line".into(),
+    ))
 }
 
-/// Refuses YAML that would expand past [`MAX_FRONT_MATTER_NODES`] or nest deeper than
-/// [`MAX_FRONT_MATTER_DEPTH`], from one pass over its events (no node is built, no alias
-/// expanded), so that loading it afterwards is bounded by the limits.
-fn check_size(yaml: &str) -> Result<(), String> {
-    let mut budget = Budget::default();
+/// Refuses YAML that would expand past `limits.max_nodes` or nest deeper than
+/// `limits.max_depth`, from one pass over its events (no node is built, no alias expanded), so
+/// that loading it afterwards is bounded by the limits.
+fn check_size(yaml: &str, limits: &FrontMatterLimits) -> Result<(), FrontMatterError> {
+    let mut budget = Budget {
+        limits: *limits,
+        open: Vec::new(),
+        anchors: HashMap::new(),
+        total: 0,
+        error: None,
+    };
     Parser::new_from_str(yaml)
         .load(&mut budget, false)
-        .map_err(|e| format!("the YAML front matter does not parse: {e}"))?;
+        .map_err(|e| FrontMatterError::Invalid(format!("the YAML front matter does not parse: {e}")))?;
     budget.error.map_or(Ok(()), Err)
 }
 
 /// The expanded size of a YAML document, counted event by event.
-#[derive(Default)]
 struct Budget {
+    limits: FrontMatterLimits,
     /// The open collections: their anchor id (0: none) and their size so far.
     open: Vec<(usize, usize)>,
     /// The size of each anchored node.
     anchors: HashMap<usize, usize>,
     /// Nodes of the finished top-level values.
     total: usize,
-    error: Option<String>,
+    error: Option<FrontMatterError>,
 }
 
 impl Budget {
@@ -102,10 +199,10 @@ impl Budget {
                 self.total
             }
         };
-        if sum > MAX_FRONT_MATTER_NODES {
-            self.error = Some(format!(
-                "the YAML front matter expands to more than {MAX_FRONT_MATTER_NODES} values (aliases repeat what they name)"
-            ));
+        if sum > self.limits.max_nodes {
+            self.error = Some(FrontMatterError::TooManyNodes {
+                max: self.limits.max_nodes,
+            });
         }
     }
 }
@@ -123,10 +220,10 @@ impl MarkedEventReceiver for Budget {
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 self.open.push((anchor, 1));
-                if self.open.len() > MAX_FRONT_MATTER_DEPTH {
-                    self.error = Some(format!(
-                        "the YAML front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels"
-                    ));
+                if self.open.len() > self.limits.max_depth {
+                    self.error = Some(FrontMatterError::TooDeep {
+                        max: self.limits.max_depth,
+                    });
                 }
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -140,9 +237,18 @@ impl MarkedEventReceiver for Budget {
 }
 
 /// The front matter of a card as JSON (`None`: the card has none), or everything that is wrong
-/// with it (the fields the Hub reads must have the right types).
+/// with it (the fields the Hub reads must have the right types), within the default
+/// [`FrontMatterLimits`].
 pub fn card_data(readme: &str) -> Result<Option<Map<String, Value>>, Vec<String>> {
-    let (front, _) = split_front_matter(readme).map_err(|e| vec![e])?;
+    card_data_within(readme, &FrontMatterLimits::default()).map_err(|e| e.messages())
+}
+
+/// [`card_data`] within `limits`.
+pub fn card_data_within(
+    readme: &str,
+    limits: &FrontMatterLimits,
+) -> Result<Option<Map<String, Value>>, CardError> {
+    let (front, _) = split_front_matter_within(readme, limits).map_err(CardError::FrontMatter)?;
     let Some(front) = front else {
         return Ok(None);
     };
@@ -153,7 +259,7 @@ pub fn card_data(readme: &str) -> Result<Option<Map<String, Value>>, Vec<String>
     if errors.is_empty() {
         Ok(Some(data))
     } else {
-        Err(errors)
+        Err(CardError::Fields(errors))
     }
 }
 
@@ -314,5 +420,42 @@ mod tests {
         let ok = "---\nbase: &b {lr: 0.1, epochs: 3}\nrun1: *b\nrun2: *b\n---\n";
         let data = card_data(ok).unwrap().unwrap();
         assert_eq!(data["run2"]["epochs"], 3);
+    }
+
+    #[test]
+    fn limits_are_the_callers() {
+        let tight = FrontMatterLimits {
+            max_bytes: 32,
+            max_nodes: 6,
+            max_depth: 2,
+        };
+        let within = |card: &str| card_data_within(card, &tight);
+        assert!(within("---\na: 1\nb: [x]\n---\n").is_ok());
+        assert_eq!(
+            within(&format!("---\nlong: {}\n---\n", "x".repeat(40))),
+            Err(CardError::FrontMatter(FrontMatterError::TooLarge { max: 32 }))
+        );
+        // An unclosed front matter is refused once it passes the size, not read to the end.
+        let unclosed = format!("---\n{}", "k: v\n".repeat(1_000_000));
+        assert_eq!(
+            within(&unclosed),
+            Err(CardError::FrontMatter(FrontMatterError::TooLarge { max: 32 }))
+        );
+        assert_eq!(
+            within("---\na: [1, 2, 3, 4, 5]\n---\n"),
+            Err(CardError::FrontMatter(FrontMatterError::TooManyNodes { max: 6 }))
+        );
+        assert_eq!(
+            within("---\na: [[1]]\n---\n"),
+            Err(CardError::FrontMatter(FrontMatterError::TooDeep { max: 2 }))
+        );
+        // The default limits take what the tight ones refuse.
+        assert!(card_data("---\na: [[1]]\n---\n").is_ok());
+        assert_eq!(
+            card_data(&format!("---\nx: {}\n---\n", "y".repeat(MAX_FRONT_MATTER_BYTES))).unwrap_err(),
+            [format!(
+                "the YAML front matter is larger than {MAX_FRONT_MATTER_BYTES} bytes"
+            )]
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! - [`wire`]: the headers and error codes of the Hub's answers.
 //! - [`headers`]: the standard HTTP headers a client acts on (retry waits, next pages, ranges,
 //!   lengths, ETags), parsed and written once.
+//! - [`limits`]: bounds both sides check before parsing (JSON nesting).
 //! - [`types`]: the JSON bodies the two exchange, as serde types.
 //!
 //! ```
@@ -23,6 +24,7 @@
 
 pub mod card;
 pub mod headers;
+pub mod limits;
 pub mod path;
 pub mod repo;
 pub mod types;

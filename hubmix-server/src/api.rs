@@ -95,6 +95,52 @@ pub(crate) enum Route {
     },
 }
 
+/// What the body of a request is, for the limit its declared length is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    /// A JSON document, or no body at all.
+    Json,
+    /// An NDJSON commit.
+    Commit,
+    /// A `paths-info` form.
+    Form,
+    /// The bytes of an LFS object or part (bounded by the size its signed URL names).
+    Upload,
+}
+
+impl Route {
+    /// Whether the call changes the hub: these count against the per-token write limit.
+    pub(crate) fn is_write(&self) -> bool {
+        matches!(
+            self,
+            Route::CreateRepo
+                | Route::MoveRepo
+                | Route::DeleteRepo
+                | Route::Settings { .. }
+                | Route::CreateBranch { .. }
+                | Route::DeleteBranch { .. }
+                | Route::CreateTag { .. }
+                | Route::DeleteTag { .. }
+                | Route::Commit { .. }
+                | Route::CreateDiscussion { .. }
+                | Route::LfsBatch { .. }
+        )
+    }
+
+    /// What its request body is.
+    pub(crate) fn body_kind(&self) -> BodyKind {
+        match self {
+            Route::Commit { .. } => BodyKind::Commit,
+            Route::PathsInfo { .. } => BodyKind::Form,
+            Route::LfsTransfer {
+                step: LfsStep::Upload,
+                ..
+            } => BodyKind::Upload,
+            _ => BodyKind::Json,
+        }
+    }
+}
+
 /// The self-authorising LFS transfer URLs the batch answer hands out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LfsStep {

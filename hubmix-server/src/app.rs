@@ -1,14 +1,17 @@
 //! The state every handler shares, and the access checks in one place.
 
+use std::fmt;
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::api::LfsStep;
 use crate::auth::{Auth, Principal};
 use crate::config::ServerConfig;
 use crate::error::ApiError;
+use crate::rate_limit::WriteLimiter;
 use crate::repo_id::RepoId;
 use crate::storage::{RepoRow, Store, StoreResult};
 
@@ -20,14 +23,56 @@ pub(crate) struct App {
     pub config: ServerConfig,
     /// The port of the blob host ([`crate::cdn`]), when it runs.
     pub cdn_port: Option<u16>,
+    /// The per-token write limit.
+    pub writes: WriteLimiter,
     /// Key that signs the self-authorising URLs (LFS transfers, blob host).
-    secret: [u8; 32],
+    secret: SigningKey,
+}
+
+/// The key of the URL signatures; its `Debug` shows nothing of it.
+struct SigningKey([u8; 32]);
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKey(<redacted>)")
+    }
+}
+
+/// What one LFS transfer URL authorises: one step, of one object, in one repository (named by
+/// its permanent random id, never reused, unlike its database key), until `expires`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LfsGrant<'a> {
+    pub step: LfsStep,
+    /// The part of a multipart upload (`None`: the whole object, or a step other than upload).
+    pub part: Option<u64>,
+    /// The repository's `object_id`.
+    pub repo: &'a str,
+    pub oid: &'a str,
+    pub size: u64,
+    /// Unix seconds after which the URL is refused.
+    pub expires: u64,
+}
+
+impl LfsGrant<'_> {
+    /// The signed message; it starts with `lfs`, the word of this kind of signed URL.
+    fn message(&self) -> String {
+        let part = self.part.map_or_else(|| "whole".to_owned(), |n| n.to_string());
+        format!(
+            "lfs\n{}\n{part}\n{}\n{}\n{}\n{}",
+            self.step.segment(),
+            self.repo,
+            self.oid,
+            self.size,
+            self.expires
+        )
+    }
 }
 
 impl App {
     pub(crate) fn new(config: ServerConfig, cdn_port: Option<u16>) -> StoreResult<Self> {
         let store = Store::open(&config.root)?;
         let auth = Auth::new(&config.tokens, &config.orgs);
+        let writes = WriteLimiter::new(config.limits.write_rate, auth.token_count());
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).expect("the operating system's random source failed");
         Ok(App {
@@ -35,7 +80,8 @@ impl App {
             auth,
             config,
             cdn_port,
-            secret,
+            writes,
+            secret: SigningKey(secret),
         })
     }
 
@@ -94,14 +140,15 @@ impl App {
         Ok(repo)
     }
 
-    /// Signature of an LFS transfer URL for object `oid` of `size` bytes in repository `key`.
-    pub(crate) fn sign(&self, key: i64, oid: &str, size: u64) -> String {
-        self.sign_message(&format!("lfs\n{key}\n{oid}\n{size}"))
+    /// Signature of an LFS transfer URL.
+    pub(crate) fn sign_lfs(&self, grant: &LfsGrant<'_>) -> String {
+        self.sign_message(&grant.message())
     }
 
-    /// Checks a signature made by [`sign`](Self::sign), in constant time.
-    pub(crate) fn verify_signature(&self, key: i64, oid: &str, size: u64, sig: &str) -> bool {
-        self.verify_message(&format!("lfs\n{key}\n{oid}\n{size}"), sig)
+    /// Checks a signature made by [`sign_lfs`](Self::sign_lfs), in constant time (the expiry is
+    /// the caller's to check: it is signed, so it cannot have been changed).
+    pub(crate) fn verify_lfs(&self, grant: &LfsGrant<'_>, sig: &str) -> bool {
+        self.verify_message(&grant.message(), sig)
     }
 
     /// The hex HMAC-SHA256 of `message` with this server's secret. Each kind of signed URL
@@ -116,8 +163,30 @@ impl App {
     }
 
     fn mac(&self, message: &str) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret.0).expect("HMAC takes any key length");
         mac.update(message.as_bytes());
         mac
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Role;
+    use sha2::Digest;
+
+    #[test]
+    fn debug_shows_neither_tokens_nor_the_signing_key() {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let token = "hf_never_in_debug";
+        let config = ServerConfig::new(dir.path()).user("alice", token, Role::Write);
+        let app = App::new(config, None).expect("app");
+        let shown = format!("{app:?}");
+        assert!(!shown.contains(token), "{shown}");
+        assert!(!shown.contains(&hex::encode(Sha256::digest(token))), "{shown}");
+        assert!(!shown.contains(&hex::encode(app.secret.0)), "{shown}");
+        let bytes = format!("{:?}", app.secret.0);
+        assert!(!shown.contains(&bytes), "{shown}");
+        assert!(shown.contains("alice"), "{shown}");
     }
 }

@@ -16,7 +16,7 @@
 
 use std::fs::File;
 use std::io;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 #[cfg(target_os = "linux")]
 use tokio::io::Interest;
@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use crate::app::App;
 use crate::listener::Stop;
 use crate::routes::ByteRange;
+use crate::time::unix_now;
 
 /// Path prefix of the blob URLs: `/_hubmix/cdn/<sha256>?exp=<unix seconds>&sig=<hex>`.
 pub(crate) const PATH_PREFIX: &str = "/_hubmix/cdn/";
@@ -358,10 +359,4 @@ fn reason(status: u16) -> &'static str {
 /// What a blob URL's signature covers.
 fn message(sha256: &str, exp: u64) -> String {
     format!("cdn\n{sha256}\n{exp}")
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

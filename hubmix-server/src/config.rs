@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::auth::{Role, TokenGrant};
+use crate::auth::{InvalidTokenHash, Role, TokenDigest, TokenGrant, check_configured_token};
+use crate::limits::Limits;
+use crate::rate_limit::WriteRate;
 use crate::storage::gc::{DEFAULT_GC_GRACE, DEFAULT_GC_INTERVAL};
 
 /// Everything the server needs to start. Build it with [`ServerConfig::new`] and the builder
 /// methods, or read the users and organisations from a TOML file with
-/// [`ServerConfig::with_auth_file`].
+/// [`ServerConfig::with_auth_file`]. Its `Debug` shows no token: only their digests are kept,
+/// and those are redacted.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub(crate) root: PathBuf,
@@ -22,9 +25,8 @@ pub struct ServerConfig {
     pub(crate) orgs: BTreeMap<String, Vec<String>>,
     pub(crate) lfs_threshold: u64,
     pub(crate) lfs_part_size: u64,
-    pub(crate) max_lfs_object_bytes: u64,
-    pub(crate) max_line_bytes: usize,
-    pub(crate) page_size: usize,
+    pub(crate) limits: Limits,
+    pub(crate) lfs_url_lifetime: Duration,
     pub(crate) lfs_cdn: bool,
     pub(crate) lfs_cdn_bind: Option<SocketAddr>,
     pub(crate) lfs_cdn_url: Option<String>,
@@ -42,16 +44,6 @@ pub struct ServerConfig {
 pub const DEFAULT_LFS_THRESHOLD: u64 = 10 * 1024 * 1024;
 /// Default part size of multipart LFS uploads: larger objects are sent in parts of this size.
 pub const DEFAULT_LFS_PART_SIZE: u64 = 64 * 1024 * 1024;
-/// Default largest LFS object (50 GiB, huggingface.co's limit per file).
-pub const DEFAULT_MAX_LFS_OBJECT_BYTES: u64 = 50 * 1024 * 1024 * 1024;
-/// Most parts one multipart LFS upload is cut into (as S3 allows): an object that would need
-/// more is refused.
-pub const MAX_LFS_PARTS: u64 = 10_000;
-/// Default longest NDJSON commit line (a `file` line carries its content base64-encoded).
-pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
-/// Default number of entries per page of tree, commit and repository listings (huggingface.co
-/// uses 1000).
-pub const DEFAULT_PAGE_SIZE: usize = 1000;
 /// Default time a client has to send a request's head, counted from when the connection opens
 /// or, kept alive, from the end of the previous answer.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -65,6 +57,8 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 128;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 /// Default time in-flight requests get to finish once the server is asked to stop.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+/// Default lifetime of the LFS transfer URLs a batch answer hands out.
+pub const DEFAULT_LFS_URL_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 impl ServerConfig {
     /// A configuration that keeps its data under `root` and listens on `127.0.0.1:0` (a free
@@ -78,9 +72,8 @@ impl ServerConfig {
             orgs: BTreeMap::new(),
             lfs_threshold: DEFAULT_LFS_THRESHOLD,
             lfs_part_size: DEFAULT_LFS_PART_SIZE,
-            max_lfs_object_bytes: DEFAULT_MAX_LFS_OBJECT_BYTES,
-            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
-            page_size: DEFAULT_PAGE_SIZE,
+            limits: Limits::default(),
+            lfs_url_lifetime: DEFAULT_LFS_URL_LIFETIME,
             lfs_cdn: false,
             lfs_cdn_bind: None,
             lfs_cdn_url: None,
@@ -109,11 +102,13 @@ impl ServerConfig {
     }
 
     /// Adds an access token for `user` (who then exists as a namespace). Call it again for more
-    /// tokens of the same user.
-    pub fn user(mut self, user: impl Into<String>, token: impl Into<String>, role: Role) -> Self {
+    /// tokens of the same user. `token` is the token itself, or its SHA-256 as `sha256:` and 64
+    /// hex digits (`printf %s "$TOKEN" | sha256sum`), so that the configuration need not hold
+    /// the token. Only the digest is kept either way.
+    pub fn user(mut self, user: impl Into<String>, token: impl AsRef<str>, role: Role) -> Self {
         self.tokens.push(TokenGrant {
             user: user.into(),
-            token: token.into(),
+            token: TokenDigest::configured(token.as_ref()),
             role,
         });
         self
@@ -142,20 +137,89 @@ impl ServerConfig {
     /// The largest LFS object an upload may announce; larger ones are refused in the batch
     /// answer, before any byte is sent.
     pub fn max_lfs_object_bytes(mut self, bytes: u64) -> Self {
-        self.max_lfs_object_bytes = bytes;
+        self.limits.max_lfs_object_bytes = bytes;
         self
     }
 
     /// The longest accepted line of an NDJSON commit body.
     pub fn max_line_bytes(mut self, bytes: usize) -> Self {
-        self.max_line_bytes = bytes;
+        self.limits.max_line_bytes = bytes;
         self
     }
 
-    /// Entries per page of tree, commit and repository listings (the most a repository
-    /// listing's `limit` asks for).
+    /// The largest NDJSON commit body, all lines together.
+    pub fn max_commit_bytes(mut self, bytes: u64) -> Self {
+        self.limits.max_commit_bytes = bytes;
+        self
+    }
+
+    /// The most operations (files added, files and folders deleted) one commit may hold.
+    pub fn max_commit_operations(mut self, operations: usize) -> Self {
+        self.limits.max_commit_operations = operations;
+        self
+    }
+
+    /// The largest JSON request body.
+    pub fn max_json_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_json_bytes = bytes;
+        self
+    }
+
+    /// The deepest nesting of a JSON request body or NDJSON commit line.
+    pub fn max_json_depth(mut self, levels: usize) -> Self {
+        self.limits.max_json_depth = levels;
+        self
+    }
+
+    /// The most paths one paths-info request may ask about.
+    pub fn max_paths_per_request(mut self, paths: usize) -> Self {
+        self.limits.max_paths_per_request = paths;
+        self
+    }
+
+    /// Entries per page of listings (tree, commits, repositories): the default and the largest
+    /// page a `limit` query parameter may ask for.
     pub fn page_size(mut self, entries: usize) -> Self {
-        self.page_size = entries.max(1);
+        self.limits.page_size = entries.max(1);
+        self
+    }
+
+    /// The most bytes of a card's YAML front matter (commits adding a `README.md`,
+    /// `/api/validate-yaml`, and the cards the listings read).
+    pub fn max_card_yaml_bytes(mut self, bytes: usize) -> Self {
+        self.limits.card.max_bytes = bytes;
+        self
+    }
+
+    /// The most values a card's front matter may hold, aliases counted at the size of what
+    /// they repeat.
+    pub fn max_card_yaml_values(mut self, values: usize) -> Self {
+        self.limits.card.max_nodes = values;
+        self
+    }
+
+    /// The deepest nesting of a card's front matter.
+    pub fn max_card_yaml_depth(mut self, levels: usize) -> Self {
+        self.limits.card.max_depth = levels;
+        self
+    }
+
+    /// Writes (commits, pull requests and discussions, branches, tags, repository creation,
+    /// deletion, moves and settings, LFS upload batches) each token may make: `per_minute` on
+    /// average, up to `burst` at once (at least 1); more are answered `429` with `Retry-After`.
+    /// A `per_minute` of 0 turns the limit off.
+    pub fn write_rate_limit(mut self, per_minute: u32, burst: u32) -> Self {
+        self.limits.write_rate = WriteRate {
+            per_minute,
+            burst: burst.max(1),
+        };
+        self
+    }
+
+    /// How long the LFS transfer URLs of a batch answer stay valid; a client that needs more
+    /// time asks the batch API again.
+    pub fn lfs_url_lifetime(mut self, lifetime: Duration) -> Self {
+        self.lfs_url_lifetime = lifetime;
         self
     }
 
@@ -257,6 +321,10 @@ impl ServerConfig {
     /// [users.alice]
     /// tokens = [{ token = "hf_alice_write", role = "write" }, { token = "hf_alice_read", role = "read" }]
     ///
+    /// # A token given by its SHA-256 (`printf %s "$TOKEN" | sha256sum`): the file holds no token.
+    /// [users.bob]
+    /// tokens = [{ token = "sha256:5e4e…64 hex digits…", role = "write" }]
+    ///
     /// [orgs.team]
     /// members = ["alice"]
     /// ```
@@ -271,6 +339,11 @@ impl ServerConfig {
         })?;
         for (user, spec) in file.users {
             for t in spec.tokens {
+                check_configured_token(&t.token).map_err(|source| ConfigFileError::TokenHash {
+                    path: path.to_owned(),
+                    user: user.clone(),
+                    source,
+                })?;
                 self = self.user(user.clone(), t.token, t.role);
             }
         }
@@ -293,6 +366,13 @@ pub enum ConfigFileError {
     Parse {
         path: PathBuf,
         source: Box<toml::de::Error>,
+    },
+    /// A token of the file starts with `sha256:` but is not a SHA-256 in hex.
+    #[error("the auth file {path} gives user {user} a token hash that is not valid: {source}")]
+    TokenHash {
+        path: PathBuf,
+        user: String,
+        source: InvalidTokenHash,
     },
 }
 

@@ -41,6 +41,14 @@ pub(crate) enum ApiError {
     PayloadTooLarge(String),
     #[error("Requested range not satisfiable")]
     RangeNotSatisfiable { total: u64 },
+    /// A rate limit: `429` with `Retry-After` and the IETF draft `RateLimit` headers the Python
+    /// client reads to know how long to wait.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_secs: u64,
+        per_minute: u32,
+    },
     #[error("{0}")]
     NotImplemented(String),
     #[error("{0}")]
@@ -69,6 +77,7 @@ impl ApiError {
             ApiError::RangeNotSatisfiable { .. } => {
                 (StatusCode::RANGE_NOT_SATISFIABLE, ErrorCode::RangeNotSatisfiable)
             }
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests),
             ApiError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, ErrorCode::NotImplemented),
             ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, ErrorCode::BadRequest),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError),
@@ -108,6 +117,24 @@ impl IntoResponse for ApiError {
             }
             ApiError::RangeNotSatisfiable { total } => {
                 headers.insert("content-range", header_text(&format!("bytes */{total}")));
+            }
+            ApiError::TooManyRequests {
+                retry_after_secs,
+                per_minute,
+                ..
+            } => {
+                headers.insert(
+                    axum::http::header::RETRY_AFTER,
+                    HeaderValue::from(*retry_after_secs),
+                );
+                headers.insert(
+                    wire::RATE_LIMIT,
+                    header_text(&format!("\"api\";r=0;t={retry_after_secs}")),
+                );
+                headers.insert(
+                    wire::RATE_LIMIT_POLICY,
+                    header_text(&format!("\"token bucket\";\"api\";q={per_minute};w=60")),
+                );
             }
             _ => {}
         }

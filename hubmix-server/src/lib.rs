@@ -39,23 +39,30 @@ mod error;
 mod failpoint;
 mod gitignore;
 mod hashing;
+mod limits;
 mod listener;
 mod paths;
+mod rate_limit;
 mod repo_id;
 mod routes;
 mod server;
 mod storage;
 mod time;
 
-pub use auth::Role;
+pub use auth::{InvalidTokenHash, Role, check_configured_token};
 pub use config::{
-    ConfigFileError, DEFAULT_LFS_PART_SIZE, DEFAULT_LFS_THRESHOLD, DEFAULT_MAX_LFS_OBJECT_BYTES,
-    DEFAULT_MAX_LINE_BYTES, DEFAULT_PAGE_SIZE, MAX_LFS_PARTS, ServerConfig,
+    ConfigFileError, DEFAULT_LFS_PART_SIZE, DEFAULT_LFS_THRESHOLD, DEFAULT_LFS_URL_LIFETIME, ServerConfig,
 };
 pub use config::{
     DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP,
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
 };
+pub use limits::{
+    DEFAULT_MAX_COMMIT_BYTES, DEFAULT_MAX_COMMIT_OPERATIONS, DEFAULT_MAX_JSON_BYTES, DEFAULT_MAX_JSON_DEPTH,
+    DEFAULT_MAX_LFS_OBJECT_BYTES, DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_PATHS_PER_REQUEST, DEFAULT_PAGE_SIZE,
+    MAX_LFS_PARTS,
+};
+pub use rate_limit::{DEFAULT_WRITE_BURST, DEFAULT_WRITES_PER_MINUTE};
 pub use server::{RunningServer, ServerError, serve, spawn};
 pub use storage::gc::{
     DEFAULT_GC_GRACE, DEFAULT_GC_INTERVAL, GcError, GcOptions, GcReport, RemovedBlob, collect_garbage,

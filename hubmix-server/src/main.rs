@@ -10,7 +10,8 @@ use hubmix_server::{GcOptions, Role, ServerConfig};
 
 /// A self-hosted Hugging Face Hub. Point `HF_ENDPOINT` at it; Python clients ≥ 1.20 also need
 /// `HF_HUB_DISABLE_XET=1` to upload large files.
-#[derive(Parser, Debug)]
+// No `Debug`: the arguments hold tokens.
+#[derive(Parser)]
 #[command(
     version,
     about,
@@ -32,8 +33,9 @@ struct Args {
     /// TOML file of users, tokens and organisations (see the README).
     #[arg(long)]
     auth_file: Option<PathBuf>,
-    /// A token, as USER:TOKEN:ROLE with ROLE `read` or `write`. Repeatable. Prefer --auth-file:
-    /// command lines are visible to other local users.
+    /// A token, as USER:TOKEN:ROLE with ROLE `read` or `write`; TOKEN may be `sha256:<hex>`, the
+    /// token's SHA-256 (`printf %s "$TOKEN" | sha256sum`). Repeatable. Prefer --auth-file or the
+    /// hash: command lines are visible to other local users.
     #[arg(long = "token", value_parser = parse_token)]
     tokens: Vec<(String, String, Role)>,
     /// An organisation, as ORG:MEMBER,MEMBER. Repeatable.
@@ -51,9 +53,43 @@ struct Args {
     /// Longest accepted line of an NDJSON commit body, in bytes.
     #[arg(long, default_value_t = hubmix_server::DEFAULT_MAX_LINE_BYTES)]
     max_line_bytes: usize,
-    /// Entries per page of tree, commit and repository listings.
+    /// Largest NDJSON commit body, in bytes.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_MAX_COMMIT_BYTES)]
+    max_commit_bytes: u64,
+    /// Most operations (files added, files and folders deleted) in one commit.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_MAX_COMMIT_OPERATIONS)]
+    max_commit_operations: usize,
+    /// Largest JSON request body, in bytes.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_MAX_JSON_BYTES)]
+    max_json_bytes: usize,
+    /// Deepest nesting of a JSON body or NDJSON commit line.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_MAX_JSON_DEPTH)]
+    max_json_depth: usize,
+    /// Most paths one paths-info request may ask about.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_MAX_PATHS_PER_REQUEST)]
+    max_paths_per_request: usize,
+    /// Entries per page of listings (tree, commits, repositories); also the largest `limit`.
     #[arg(long, default_value_t = hubmix_server::DEFAULT_PAGE_SIZE)]
     page_size: usize,
+    /// Most bytes of a card's YAML front matter.
+    #[arg(long, default_value_t = hubmix_protocol::card::MAX_FRONT_MATTER_BYTES)]
+    max_card_yaml_bytes: usize,
+    /// Most values of a card's YAML front matter, aliases counted at the size they repeat.
+    #[arg(long, default_value_t = hubmix_protocol::card::MAX_FRONT_MATTER_NODES)]
+    max_card_yaml_values: usize,
+    /// Deepest nesting of a card's YAML front matter.
+    #[arg(long, default_value_t = hubmix_protocol::card::MAX_FRONT_MATTER_DEPTH)]
+    max_card_yaml_depth: usize,
+    /// Writes (commits, pull requests, branches, tags, repository changes, LFS upload batches)
+    /// each token may make per minute on average; more are answered 429. 0: no limit.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_WRITES_PER_MINUTE)]
+    writes_per_minute: u32,
+    /// Writes a token may make at once, before --writes-per-minute applies.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_WRITE_BURST)]
+    write_burst: u32,
+    /// Seconds the LFS upload URLs of a batch answer stay valid.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_LFS_URL_LIFETIME.as_secs())]
+    lfs_url_lifetime_secs: u64,
     /// Send LFS files from a blob host on a second port (zero-copy `sendfile`), redirecting
     /// their downloads there as the Hub does to its CDN; clients must reach that port too.
     #[arg(long)]
@@ -138,18 +174,21 @@ enum Command {
 }
 
 fn parse_token(s: &str) -> Result<(String, String, Role), String> {
-    let mut it = s.splitn(3, ':');
-    match (it.next(), it.next(), it.next()) {
-        (Some(user), Some(token), Some(role)) if !user.is_empty() && !token.is_empty() => {
-            let role = match role {
-                "read" => Role::Read,
-                "write" => Role::Write,
-                other => return Err(format!("role {other:?} is not read or write")),
-            };
-            Ok((user.to_owned(), token.to_owned(), role))
-        }
-        _ => Err("expected USER:TOKEN:ROLE, e.g. alice:hf_secret:write".into()),
+    let usage = "expected USER:TOKEN:ROLE, e.g. alice:hf_secret:write or alice:sha256:<64 hex>:write";
+    // The token may hold colons (`sha256:<hex>`): the user is before the first, the role after
+    // the last.
+    let (user, rest) = s.split_once(':').ok_or(usage)?;
+    let (token, role) = rest.rsplit_once(':').ok_or(usage)?;
+    if user.is_empty() || token.is_empty() {
+        return Err(usage.into());
     }
+    let role = match role {
+        "read" => Role::Read,
+        "write" => Role::Write,
+        other => return Err(format!("role {other:?} is not read or write")),
+    };
+    hubmix_server::check_configured_token(token).map_err(|e| e.to_string())?;
+    Ok((user.to_owned(), token.to_owned(), role))
 }
 
 fn parse_org(s: &str) -> Result<(String, Vec<String>), String> {
@@ -204,7 +243,17 @@ fn main() -> ExitCode {
         .lfs_part_size(args.lfs_part_size)
         .max_lfs_object_bytes(args.max_lfs_object_bytes)
         .max_line_bytes(args.max_line_bytes)
+        .max_commit_bytes(args.max_commit_bytes)
+        .max_commit_operations(args.max_commit_operations)
+        .max_json_bytes(args.max_json_bytes)
+        .max_json_depth(args.max_json_depth)
+        .max_paths_per_request(args.max_paths_per_request)
         .page_size(args.page_size)
+        .max_card_yaml_bytes(args.max_card_yaml_bytes)
+        .max_card_yaml_values(args.max_card_yaml_values)
+        .max_card_yaml_depth(args.max_card_yaml_depth)
+        .write_rate_limit(args.writes_per_minute, args.write_burst)
+        .lfs_url_lifetime(std::time::Duration::from_secs(args.lfs_url_lifetime_secs))
         .lfs_cdn(args.lfs_cdn)
         .header_timeout(Duration::from_secs(args.header_timeout_secs))
         .idle_timeout(Duration::from_secs(args.idle_timeout_secs))

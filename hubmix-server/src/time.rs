@@ -8,11 +8,12 @@ pub(crate) fn now_iso() -> String {
     format_millis(since.as_millis() as i64)
 }
 
-/// Now, in whole seconds since the Unix epoch.
-pub(crate) fn unix_seconds() -> i64 {
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 /// Milliseconds since the Unix epoch, formatted for the API.

@@ -51,7 +51,7 @@ pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, id: RepoId) -> Result<Respon
 /// request starts at the head of `main`. Anyone who can see the repository may open one, with a
 /// write token.
 pub(super) async fn create(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
-    let req: CreateDiscussionRequest = read_json(body).await?;
+    let req: CreateDiscussionRequest = read_json(&app.config.limits, body).await?;
     // Opening a discussion or a pull request changes the repository: it needs a write token.
     let author = app.auth.check_contributor(ctx.who.as_ref())?.user.clone();
     if req.title.trim().is_empty() {

@@ -2,7 +2,10 @@
 //! out — a single `PUT` (`basic`), or parts plus a completion call (`multipart`), then `verify`.
 //!
 //! The Python client sends the transfers without any credentials, so the URLs carry their own
-//! authorisation: an HMAC of the repository, the object id and its size. Uploaded bytes are
+//! authorisation: an HMAC of the step (upload, which part, complete, verify), the repository's
+//! permanent id, the object id, its size and an expiry ([`crate::app::LfsGrant`]); an URL is
+//! good for its one step until it expires, and never for a repository created since under the
+//! same name or database key. Uploaded bytes are
 //! streamed to disk and hashed on the way; an object enters the blob store only once its size and
 //! SHA-256 match what the batch announced.
 
@@ -22,11 +25,12 @@ use tokio::sync::mpsc;
 
 use super::{Ctx, json, read_json};
 use crate::api::{LFS_TRANSFER_PREFIX, LfsStep};
-use crate::app::App;
-use crate::config::MAX_LFS_PARTS;
+use crate::app::{App, LfsGrant};
 use crate::error::ApiError;
+use crate::limits::{Limit, Limits, MAX_LFS_PARTS};
 use crate::repo_id::RepoId;
 use crate::storage::{RepoRow, TempBlob};
+use crate::time::{format_millis, unix_now};
 
 /// Whether `s` is a SHA-256 in lowercase hex, the only oid form accepted.
 pub(super) fn is_sha256(s: &str) -> bool {
@@ -37,7 +41,7 @@ pub(super) fn is_sha256(s: &str) -> bool {
 
 /// `POST /{prefix}{repo}.git/info/lfs/objects/batch`.
 pub(super) async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> Result<Response, ApiError> {
-    let req: BatchRequest = read_json(body).await?;
+    let req: BatchRequest = read_json(&app.config.limits, body).await?;
     if req.operation != LfsOperation::Upload {
         return Err(ApiError::BadRequest(
             "LFS operation \"download\" is not supported: download files through /resolve/".into(),
@@ -63,6 +67,7 @@ pub(super) async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> 
         })
         .await?;
     let mut any_multipart = false;
+    let expires = unix_now().saturating_add(app.config.lfs_url_lifetime.as_secs());
     let objects: Vec<BatchObject> = req
         .objects
         .iter()
@@ -89,17 +94,25 @@ pub(super) async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> 
             if present {
                 return stored;
             }
-            if let Some(message) = too_large(o.size, app.config.max_lfs_object_bytes, multipart_ok, part_size)
-            {
+            if let Some(message) = too_large(&app.config.limits, o.size, multipart_ok, part_size) {
                 return BatchObject {
                     error: Some(LfsObjectError { code: 422, message }),
                     ..stored
                 };
             }
-            let url = |step: LfsStep, extra: &str| {
-                let sig = app.sign(repo.key, &o.oid, o.size);
+            let url = |step: LfsStep, part: Option<u64>| {
+                let grant = LfsGrant {
+                    step,
+                    part,
+                    repo: &repo.object_id,
+                    oid: &o.oid,
+                    size: o.size,
+                    expires,
+                };
+                let sig = app.sign_lfs(&grant);
+                let part = part.map(|n| format!("&part={n}")).unwrap_or_default();
                 format!(
-                    "{}{LFS_TRANSFER_PREFIX}/{}/{}/{}?size={}{extra}&sig={sig}",
+                    "{}{LFS_TRANSFER_PREFIX}/{}/{}/{}?size={}{part}&exp={expires}&sig={sig}",
                     ctx.base,
                     step.segment(),
                     repo.key,
@@ -109,15 +122,14 @@ pub(super) async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> 
             };
             let upload = if multipart_ok && o.size > part_size {
                 any_multipart = true;
-                let parts =
-                    (1..=o.size.div_ceil(part_size)).map(|n| url(LfsStep::Upload, &format!("&part={n}")));
-                LfsAction::multipart(url(LfsStep::Complete, ""), part_size, parts)
+                let parts = (1..=o.size.div_ceil(part_size)).map(|n| url(LfsStep::Upload, Some(n)));
+                LfsAction::multipart(url(LfsStep::Complete, None), part_size, parts)
             } else {
-                LfsAction::basic(url(LfsStep::Upload, ""))
+                LfsAction::basic(url(LfsStep::Upload, None))
             };
             let actions = LfsActions {
                 upload: Some(upload),
-                verify: Some(LfsAction::basic(url(LfsStep::Verify, ""))),
+                verify: Some(LfsAction::basic(url(LfsStep::Verify, None))),
             };
             BatchObject {
                 authenticated: Some(true),
@@ -151,37 +163,68 @@ pub(super) async fn transfer(
     oid: String,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let size: u64 = ctx
-        .query("size")
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| ApiError::BadRequest("the transfer URL lacks its size".into()))?;
-    let sig = ctx.query("sig").unwrap_or("");
-    if !is_sha256(&oid) || !app.verify_signature(repo_key, &oid, size, sig) {
-        return Err(ApiError::Forbidden(
+    let number = |key: &str| ctx.query(key).and_then(|v| v.parse::<u64>().ok());
+    let size =
+        number("size").ok_or_else(|| ApiError::BadRequest("the transfer URL lacks its size".into()))?;
+    let expires = number("exp").unwrap_or(0);
+    // The part a part URL was signed for: any other part number fails the signature.
+    let part = match (step, ctx.query("part")) {
+        (LfsStep::Upload, Some(p)) => Some(
+            p.parse::<u64>()
+                .map_err(|_| ApiError::BadRequest(format!("part {p:?} is not a part number")))?,
+        ),
+        _ => None,
+    };
+    let sig = ctx.query("sig").unwrap_or("").to_owned();
+    let invalid = || {
+        ApiError::Forbidden(
             "the transfer URL's signature is not valid: ask the batch API for a new one".into(),
-        ));
+        )
+    };
+    if !is_sha256(&oid) {
+        return Err(invalid());
     }
+    // No repository under this key: no signature can be valid (and no existence is told).
     let repo = app
         .run(move |a| a.store.repo_by_key(repo_key))
         .await?
-        .ok_or(ApiError::RepoNotFound)?;
+        .ok_or_else(invalid)?;
+    let grant = LfsGrant {
+        step,
+        part,
+        repo: &repo.object_id,
+        oid: &oid,
+        size,
+        expires,
+    };
+    if !app.verify_lfs(&grant, &sig) {
+        return Err(invalid());
+    }
+    if unix_now() > expires {
+        return Err(ApiError::Forbidden(format!(
+            "the transfer URL expired at {}: ask the batch API (POST .../info/lfs/objects/batch) again for new URLs",
+            format_millis(
+                i64::try_from(expires)
+                    .unwrap_or(i64::MAX / 1000)
+                    .saturating_mul(1000)
+            )
+        )));
+    }
     let part_size = app.config.lfs_part_size;
     match step {
-        LfsStep::Upload => match ctx.query("part") {
+        LfsStep::Upload => match part {
             None => {
                 let temp = receive(app, body, size).await?;
                 store_object(app, &repo, &oid, size, temp).await?;
                 Ok(etag_response(&oid))
             }
-            Some(part) => {
+            Some(n) => {
                 let parts = size.div_ceil(part_size);
-                let n: u64 = part
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=parts).contains(n))
-                    .ok_or_else(|| {
-                        ApiError::BadRequest(format!("part {part:?} is not between 1 and {parts}"))
-                    })?;
+                if !(1..=parts).contains(&n) {
+                    return Err(ApiError::BadRequest(format!(
+                        "part {n} is not between 1 and {parts}"
+                    )));
+                }
                 let expected = if n < parts {
                     part_size
                 } else {
@@ -195,7 +238,7 @@ pub(super) async fn transfer(
                     )));
                 }
                 let sha = temp.sha256.clone();
-                let dest = part_path(app, repo_key, &oid, n);
+                let dest = part_path(app, &repo, &oid, n);
                 app.run(move |_| {
                     std::fs::create_dir_all(dest.parent().expect("part paths have a parent"))?;
                     std::fs::rename(&temp.path, &dest)?;
@@ -206,7 +249,7 @@ pub(super) async fn transfer(
             }
         },
         LfsStep::Complete => {
-            let req: MultipartCompletion = read_json(body).await?;
+            let req: MultipartCompletion = read_json(&app.config.limits, body).await?;
             if req.oid != oid {
                 return Err(ApiError::BadRequest(format!(
                     "the completion names {} but the URL is for {oid}",
@@ -218,7 +261,7 @@ pub(super) async fn transfer(
                 return Ok(json(Message::new("ok")));
             }
             let parts: Vec<PathBuf> = (1..=size.div_ceil(part_size))
-                .map(|n| part_path(app, repo_key, &oid, n))
+                .map(|n| part_path(app, &repo, &oid, n))
                 .collect();
             if let Some(missing) = parts.iter().position(|p| !p.is_file()) {
                 return Err(ApiError::BadRequest(format!(
@@ -247,15 +290,13 @@ pub(super) async fn transfer(
 /// Why an object of `size` bytes cannot be uploaded here, if it cannot: larger than the hub
 /// takes, or in more than [`MAX_LFS_PARTS`] parts (or one part larger than a part, without
 /// multipart). Checked before any URL is made, so a crafted size costs nothing.
-fn too_large(size: u64, max: u64, multipart: bool, part_size: u64) -> Option<String> {
-    if size > max {
-        return Some(format!(
-            "the object is {size} bytes; this hub takes LFS objects of at most {max} bytes"
-        ));
+fn too_large(limits: &Limits, size: u64, multipart: bool, part_size: u64) -> Option<String> {
+    if size > limits.max_lfs_object_bytes {
+        return Some(limits.message(Limit::LfsObjectBytes, format_args!("the object is {size} bytes")));
     }
     if multipart && size.div_ceil(part_size) > MAX_LFS_PARTS {
         return Some(format!(
-            "the object is {size} bytes: more than {MAX_LFS_PARTS} parts of {part_size} bytes"
+            "the object is {size} bytes: more than {MAX_LFS_PARTS} parts of {part_size} bytes (--lfs-part-size makes larger parts)"
         ));
     }
     None
@@ -281,11 +322,13 @@ fn etag_response(etag: &str) -> Response {
     response
 }
 
-fn part_path(app: &App, repo_key: i64, oid: &str, n: u64) -> PathBuf {
+/// Where part `n` of a multipart upload of `oid` to `repo` waits for the completion: under the
+/// repository's permanent id, which no later repository shares.
+fn part_path(app: &App, repo: &RepoRow, oid: &str, n: u64) -> PathBuf {
     app.store
         .blobs
         .parts_dir()
-        .join(format!("{repo_key}-{oid}"))
+        .join(format!("{}-{oid}", repo.object_id))
         .join(n.to_string())
 }
 

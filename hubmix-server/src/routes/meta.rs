@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
+use hubmix_protocol::card::CardError;
 use hubmix_protocol::types::{
     AccessToken, AgentHarnesses, AuthInfo, Message, Org, ValidateYamlAnswer, ValidateYamlRequest, WhoAmI,
 };
@@ -51,15 +52,19 @@ pub(super) fn agent_harnesses() -> Response {
 }
 
 /// `POST /api/validate-yaml`: checks a card's front matter as commits are checked
-/// ([`hubmix_protocol::card::card_data`]); `400` with the errors when it is wrong.
-pub(super) async fn validate_yaml(body: Body) -> Result<Response, ApiError> {
-    let req: ValidateYamlRequest = read_json(body).await?;
-    let errors: Vec<_> = hubmix_protocol::card::card_data(&req.content)
-        .err()
-        .unwrap_or_default()
-        .into_iter()
-        .map(Message::new)
-        .collect();
+/// ([`hubmix_protocol::card::card_data_within`] and the hub's card limits); `400` with the
+/// errors when it is wrong.
+pub(super) async fn validate_yaml(app: &Arc<App>, body: Body) -> Result<Response, ApiError> {
+    let req: ValidateYamlRequest = read_json(&app.config.limits, body).await?;
+    let limits = &app.config.limits;
+    let errors: Vec<_> = match hubmix_protocol::card::card_data_within(&req.content, &limits.card) {
+        Ok(_) => Vec::new(),
+        Err(CardError::FrontMatter(e)) => vec![limits.front_matter_message(&e)],
+        Err(CardError::Fields(errors)) => errors,
+    }
+    .into_iter()
+    .map(Message::new)
+    .collect();
     let refused = !errors.is_empty();
     let mut response = json(ValidateYamlAnswer {
         errors,

@@ -1,6 +1,7 @@
 //! HTTP routing: one handler module per resource; [`crate::api::parse`] decides which.
 //!
-//! Every request goes through [`dispatch`]: parse the route, authenticate, call the handler, map
+//! Every request goes through [`dispatch`]: parse the route, refuse a declared body larger than
+//! the route takes, authenticate, hold writes to the per-token rate limit, call the handler, map
 //! its error (in one place, [`ApiError`]'s `IntoResponse`), drop what the handler left of the
 //! request body (so that a client still sending reads the answer), and log one line without
 //! tokens or query strings.
@@ -16,6 +17,7 @@ mod upload;
 
 pub(crate) use resolve::ByteRange;
 
+use std::collections::HashSet;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -31,13 +33,14 @@ use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::api::{self, Route};
+use crate::api::{self, BodyKind, Route};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::limits::{Limit, Limits};
 
-/// Largest JSON request body (preupload of 256 files with samples, LFS batches, ...).
-const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+/// Largest paths-info form body (the number of paths is held to its own limit).
+const MAX_FORM_BODY: usize = 4 * 1024 * 1024;
 
 /// The router: everything goes to [`dispatch`].
 pub(crate) fn router(app: Arc<App>) -> Router {
@@ -77,6 +80,18 @@ impl Ctx {
             .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
     }
 
+    /// Entries for this page of a listing: the `limit` query parameter, clamped to `1..=max`;
+    /// `max` without one.
+    pub(crate) fn page_size(&self, max: usize) -> Result<usize, ApiError> {
+        match self.query("limit") {
+            None => Ok(max),
+            Some(v) => v
+                .parse::<usize>()
+                .map(|n| n.clamp(1, max))
+                .map_err(|_| ApiError::BadRequest(format!("limit {v:?} is not a count"))),
+        }
+    }
+
     /// The authenticated caller's name, or an error asking for a token.
     pub(crate) fn user(&self) -> Result<&str, ApiError> {
         self.who.as_ref().map(|p| p.user.as_str()).ok_or_else(|| {
@@ -110,17 +125,23 @@ async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
 
 async fn handle(app: &Arc<App>, parts: axum::http::request::Parts, body: Body) -> Result<Response, ApiError> {
     let route = api::parse(&parts.method, parts.uri.path())?;
+    check_declared_length(&app.config.limits, route.body_kind(), &parts.headers)?;
     let ctx = Ctx {
         who: app.auth.authenticate(&parts.headers)?,
         base: app.base_url(&parts.headers),
         raw_path: parts.uri.path().to_owned(),
-        query: parse_query(parts.uri.query().unwrap_or("")),
+        query: query_pairs(parts.uri.query().unwrap_or("")).collect(),
         headers: parts.headers,
     };
+    if route.is_write()
+        && let Some(who) = &ctx.who
+    {
+        app.writes.admit(who.token)?;
+    }
     match route {
         Route::WhoAmI => meta::whoami(app, &ctx),
         Route::AgentHarnesses => Ok(meta::agent_harnesses()),
-        Route::ValidateYaml => meta::validate_yaml(body).await,
+        Route::ValidateYaml => meta::validate_yaml(app, body).await,
         Route::Xet => Err(meta::xet_unsupported()),
         Route::ListRepos { kind } => repos::list(app, &ctx, kind).await,
         Route::CreateRepo => repos::create(app, &ctx, body).await,
@@ -228,15 +249,42 @@ impl Stream for SharedBody {
     }
 }
 
-/// Decodes a query string (`+` is a space) into pairs.
-fn parse_query(q: &str) -> Vec<(String, String)> {
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (form_decode(k), form_decode(v))
-        })
-        .collect()
+/// Refuses a request whose declared `Content-Length` is more than its route reads, before
+/// anything is read or looked up.
+fn check_declared_length(limits: &Limits, kind: BodyKind, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(len) = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return Ok(());
+    };
+    match kind {
+        BodyKind::Json if len > limits.max_json_bytes as u64 => {
+            Err(limits.exceeded(Limit::JsonBytes, format_args!("the request body is {len} bytes")))
+        }
+        BodyKind::Commit if len > limits.max_commit_bytes => Err(limits.exceeded(
+            Limit::CommitBytes,
+            format_args!("the commit body is {len} bytes (send large files through LFS)"),
+        )),
+        BodyKind::Form if len > MAX_FORM_BODY as u64 => Err(form_too_large(limits)),
+        _ => Ok(()),
+    }
+}
+
+fn form_too_large(limits: &Limits) -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "the paths-info form is larger than {MAX_FORM_BODY} bytes: ask about at most {} paths per request",
+        limits.max_paths_per_request
+    ))
+}
+
+/// Decodes a query string (`+` is a space) into pairs, one at a time.
+fn query_pairs(q: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    q.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (form_decode(k), form_decode(v))
+    })
 }
 
 /// Decodes one `application/x-www-form-urlencoded` component.
@@ -246,24 +294,67 @@ fn form_decode(s: &str) -> String {
         .into_owned()
 }
 
-/// Reads a whole (bounded) body.
-async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        ApiError::PayloadTooLarge(format!(
-            "request body is unreadable or larger than {limit} bytes: {e}"
-        ))
-    })
+/// Reads a whole body of at most `limit` bytes; `too_large` is the refusal of a longer one,
+/// made as soon as the bytes read pass the limit.
+async fn read_body(
+    body: Body,
+    limit: usize,
+    too_large: impl FnOnce() -> ApiError,
+) -> Result<Vec<u8>, ApiError> {
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("the request body was cut off: {e}")))?;
+        if chunk.len() > limit - bytes.len() {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
 
-/// Reads a JSON body; an empty body reads as `{}`.
-async fn read_json<T: DeserializeOwned>(body: Body) -> Result<T, ApiError> {
-    let bytes = read_body(body, MAX_JSON_BODY).await?;
+/// Reads a JSON body within `limits` (size, then nesting, before it is parsed); an empty body
+/// reads as `{}`.
+async fn read_json<T: DeserializeOwned>(limits: &Limits, body: Body) -> Result<T, ApiError> {
+    let bytes = read_body(body, limits.max_json_bytes, || {
+        limits.exceeded(Limit::JsonBytes, "the request body is too large")
+    })
+    .await?;
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         &bytes
     };
+    limits.check_json_depth(bytes, "the JSON body")?;
     serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// Reads the distinct paths of a paths-info form (`paths=a&paths=b`, `paths[]` too), refusing more
+/// than `limits.max_paths_per_request` as soon as there are.
+async fn read_paths_form(limits: &Limits, body: Body) -> Result<Vec<String>, ApiError> {
+    let form = read_body(body, MAX_FORM_BODY, || form_too_large(limits)).await?;
+    let form =
+        std::str::from_utf8(&form).map_err(|_| ApiError::BadRequest("the form body is not UTF-8".into()))?;
+    // Distinct paths, in the order first asked: a path repeated costs nothing more.
+    let mut paths = Vec::new();
+    let mut seen = HashSet::new();
+    for (key, value) in query_pairs(form) {
+        if key == "paths" || key == "paths[]" {
+            let path = value.trim_matches('/');
+            if seen.contains(path) {
+                continue;
+            }
+            if paths.len() == limits.max_paths_per_request {
+                return Err(limits.exceeded(
+                    Limit::PathsPerRequest,
+                    "the paths-info request asks about too many paths",
+                ));
+            }
+            seen.insert(path.to_owned());
+            paths.push(path.to_owned());
+        }
+    }
+    Ok(paths)
 }
 
 /// A JSON answer.

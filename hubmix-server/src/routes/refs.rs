@@ -61,7 +61,7 @@ pub(super) async fn commits(
         }
         None => None,
     };
-    let page_size = app.config.page_size;
+    let page_size = ctx.page_size(app.config.limits.page_size)?;
     // One extra commit: the first of the next page, if there is one.
     let mut rows = app
         .run(move |a| {
@@ -105,7 +105,7 @@ pub(super) async fn create_branch(
     branch: String,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let req: CreateBranchRequest = read_json(body).await?;
+    let req: CreateBranchRequest = read_json(&app.config.limits, body).await?;
     let repo = app.writable_repo(&id, ctx.who.as_ref()).await?;
     let from = req.starting_point.unwrap_or_else(|| "main".into());
     app.run(move |a| a.store.create_ref(&repo, RefKind::Branch, &branch, &from))
@@ -139,7 +139,7 @@ pub(super) async fn create_tag(
     rev: String,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let req: CreateTagRequest = read_json(body).await?;
+    let req: CreateTagRequest = read_json(&app.config.limits, body).await?;
     let repo = app.writable_repo(&id, ctx.who.as_ref()).await?;
     app.run(move |a| a.store.create_ref(&repo, RefKind::Tag, &req.tag, &rev))
         .await?;

@@ -37,7 +37,7 @@ fn wanted_private(private: Option<bool>, visibility: Option<Visibility>) -> Opti
 
 /// `POST /api/repos/create`.
 pub(super) async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
-    let req: CreateRepoRequest = read_json(body).await?;
+    let req: CreateRepoRequest = read_json(&app.config.limits, body).await?;
     let id = repo_id(&req.repo, ctx)?;
     check_namespace(&id)?;
     app.auth.check_write(ctx.who.as_ref(), &id.namespace)?;
@@ -65,7 +65,7 @@ pub(super) async fn create(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Resp
 /// `POST /api/repos/move`: renames a repository, or moves it to another namespace the caller
 /// may write to. `409` when the new id is taken.
 pub(super) async fn move_repo(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
-    let req: MoveRepoRequest = read_json(body).await?;
+    let req: MoveRepoRequest = read_json(&app.config.limits, body).await?;
     let kind = req.kind.unwrap_or_default();
     let parse = |id: &str| {
         let (ns, name) = id
@@ -104,7 +104,7 @@ fn check_namespace(id: &RepoId) -> Result<(), ApiError> {
 
 /// `DELETE /api/repos/delete`.
 pub(super) async fn delete(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Response, ApiError> {
-    let req: RepoName = read_json(body).await?;
+    let req: RepoName = read_json(&app.config.limits, body).await?;
     let repo = app.writable_repo(&repo_id(&req, ctx)?, ctx.who.as_ref()).await?;
     app.run(move |a| a.store.delete_repo(&repo)).await?;
     Ok(json(Empty {}))
@@ -117,7 +117,7 @@ pub(super) async fn settings(
     id: RepoId,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let req: RepoSettings = read_json(body).await?;
+    let req: RepoSettings = read_json(&app.config.limits, body).await?;
     let repo = app.writable_repo(&id, ctx.who.as_ref()).await?;
     if let Some(private) = wanted_private(req.private, req.visibility) {
         app.run(move |a| a.store.set_private(&repo, private)).await?;
@@ -138,12 +138,13 @@ pub(super) async fn info(
     let row = repo.clone();
     let (commit, entries, card) = app
         .run(move |a| {
+            let limits = &a.config.limits.card;
             let oid = a.store.resolve(&row, &rev)?;
             let commit = a
                 .store
                 .commit_row(&oid)?
                 .ok_or(StoreError::RevisionNotFound(rev))?;
-            let card = metadata(a.store.small_text(&oid, card::README)?);
+            let card = metadata(a.store.small_text(&oid, card::README)?, limits);
             let entries = a.store.entries(&oid)?;
             Ok((commit, entries, card))
         })
@@ -182,14 +183,8 @@ pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Re
     let search = ctx.query("search").map(str::to_lowercase);
     let wanted_tags: Vec<String> = ctx.query_all("filter").map(str::to_owned).collect();
     let pipeline_tag = ctx.query("pipeline_tag").map(str::to_owned);
-    let page_size = app.config.page_size;
-    let limit = match ctx.query("limit") {
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| ApiError::BadRequest(format!("limit {v:?} is not a count")))?
-            .clamp(1, page_size),
-        None => page_size,
-    };
+    let page_size = app.config.limits.page_size;
+    let limit = ctx.page_size(page_size)?;
     let order = match ctx.query("sort") {
         Some("lastModified") => RepoOrder::LastModified,
         Some("createdAt") => RepoOrder::CreatedAt,
@@ -232,7 +227,7 @@ pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Re
                     let Some(commit) = a.store.commit_row(&oid)? else {
                         continue;
                     };
-                    let card = metadata(a.store.small_text(&oid, card::README)?);
+                    let card = metadata(a.store.small_text(&oid, card::README)?, &a.config.limits.card);
                     let tags = card.as_ref().map(card::tags).unwrap_or_default();
                     let pipeline = card
                         .as_ref()
@@ -304,8 +299,8 @@ fn summary(
     }
 }
 
-/// The metadata of a card's text (`None`: no card, or one the Hub would refuse, as a commit from
-/// before this check could hold).
-fn metadata(readme: Option<String>) -> Option<Map<String, Value>> {
-    card::card_data(&readme?).ok().flatten()
+/// The metadata of a card's text, read within the hub's card `limits` (`None`: no card, or one
+/// the Hub would refuse, as a commit from before this check could hold).
+fn metadata(readme: Option<String>, limits: &card::FrontMatterLimits) -> Option<Map<String, Value>> {
+    card::card_data_within(&readme?, limits).ok().flatten()
 }

@@ -4,22 +4,18 @@
 //! `/` appended) in the `cursor` parameter of the `Link: <…>; rel="next"` URL; a page costs about
 //! its own rows. Folder ids are the git tree ids stored with the trees.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
 use hubmix_protocol::types::{EntryKind, LfsInfo, TreeEntry};
 
-use super::{Ctx, json, json_page, next_link, read_body};
+use super::{Ctx, json, json_page, next_link, read_paths_form};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::hashing;
 use crate::repo_id::RepoId;
 use crate::storage::TreeItem;
-
-/// Largest paths-info form body.
-const MAX_FORM_BODY: usize = 4 * 1024 * 1024;
 
 /// An item as listings show it.
 fn tree_entry(item: TreeItem) -> TreeEntry {
@@ -58,7 +54,7 @@ pub(super) async fn tree(
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
     let recursive = ctx.flag("recursive");
     let after = ctx.query("cursor").map(str::to_owned);
-    let limit = app.config.page_size;
+    let limit = ctx.page_size(app.config.limits.page_size)?;
     let wanted = folder.clone();
     let asked = rev.clone();
     let (commit, page) = app
@@ -95,16 +91,7 @@ pub(super) async fn paths_info(
     body: Body,
 ) -> Result<Response, ApiError> {
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
-    let form = read_body(body, MAX_FORM_BODY).await?;
-    let form =
-        std::str::from_utf8(&form).map_err(|_| ApiError::BadRequest("the form body is not UTF-8".into()))?;
-    let mut seen = HashSet::new();
-    let paths: Vec<String> = super::parse_query(form)
-        .into_iter()
-        .filter(|(k, _)| k == "paths" || k == "paths[]")
-        .map(|(_, v)| v.trim_matches('/').to_owned())
-        .filter(|p| seen.insert(p.clone()))
-        .collect();
+    let paths = read_paths_form(&app.config.limits, body).await?;
     let items = app
         .run(move |a| {
             let commit = a.store.resolve(&repo, &rev)?;

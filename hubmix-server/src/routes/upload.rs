@@ -1,10 +1,12 @@
 //! Commits: preupload (which files go through LFS) and the NDJSON commit itself.
 //!
 //! The commit body is read as a stream, one line at a time (each bounded by
-//! `max_line_bytes`): file contents are decoded and written to the blob store as their line
-//! arrives; the commit is made in one transaction after the last line, so a request that fails
-//! half-way commits nothing.
+//! `max_line_bytes`, all by `max_commit_bytes`, the number of operations by
+//! `max_commit_operations`): file contents are decoded and written to the blob store as their
+//! line arrives; the commit is made in one transaction after the last line, so a request that
+//! fails half-way commits nothing.
 
+use std::io::Read;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -21,9 +23,10 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::failpoint::{self, Point};
 use crate::gitignore::{GITIGNORE, Rules};
+use crate::limits::{Limit, Limits};
 use crate::repo_id::RepoId;
 use crate::storage::{CommitTarget, Entry, FileOp, NewCommit, RefKind, RepoRow, StoreError, parse_full_ref};
-use hubmix_protocol::card::README;
+use hubmix_protocol::card::{CardError, README};
 use hubmix_protocol::path::validate_writable_path;
 
 /// Where a commit to `rev` goes.
@@ -108,7 +111,7 @@ pub(super) async fn preupload(
     rev: String,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let req: PreuploadRequest = read_json(body).await?;
+    let req: PreuploadRequest = read_json(&app.config.limits, body).await?;
     for f in &req.files {
         validate_writable_path(&f.path).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     }
@@ -163,18 +166,25 @@ pub(super) async fn commit(
 
     let mut header: Option<CommitHeader> = None;
     let mut ops = Vec::new();
-    let max_line = app.config.max_line_bytes;
-    let mut lines = LineReader::new(body, max_line);
+    let limits = &app.config.limits;
+    let mut lines = LineReader::new(body, limits);
     while let Some(line) = lines.next().await? {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
+        limits.check_json_depth(&line, format_args!("line {} of the commit", lines.count))?;
         let line: CommitLine = serde_json::from_slice(&line).map_err(|e| {
             ApiError::BadRequest(format!(
                 "line {} of the commit is not a valid operation: {e}",
                 lines.count
             ))
         })?;
+        if !matches!(line, CommitLine::Header(_)) && ops.len() == limits.max_commit_operations {
+            return Err(limits.exceeded(
+                Limit::CommitOperations,
+                "the commit has too many operations (split it into several commits)",
+            ));
+        }
         match line {
             CommitLine::Header(h) => {
                 if header.is_some() || !ops.is_empty() {
@@ -247,7 +257,7 @@ async fn store_inline(app: &Arc<App>, f: CommitFile) -> Result<Entry, ApiError> 
         FileEncoding::Utf8 => f.content.into_bytes(),
     };
     if f.path == README {
-        check_card(&content)?;
+        check_card(&app.config.limits, &content)?;
     }
     let path = f.path;
     app.run(move |a| {
@@ -258,15 +268,47 @@ async fn store_inline(app: &Arc<App>, f: CommitFile) -> Result<Entry, ApiError> 
 }
 
 /// Refuses a `README.md` whose metadata the Hub would refuse (the real Hub answers such a
-/// commit with `400` too).
-fn check_card(content: &[u8]) -> Result<(), ApiError> {
+/// commit with `400` too), or whose front matter goes over the hub's card limits.
+fn check_card(limits: &Limits, content: &[u8]) -> Result<(), ApiError> {
     let text = std::str::from_utf8(content)
         .map_err(|_| ApiError::BadRequest(format!("{README} is not UTF-8 text")))?;
-    hubmix_protocol::card::card_data(text)
-        .map(drop)
-        .map_err(|errors| {
-            ApiError::BadRequest(format!("Invalid metadata in {README}: {}", errors.join("; ")))
+    match hubmix_protocol::card::card_data_within(text, &limits.card) {
+        Ok(_) => Ok(()),
+        Err(CardError::FrontMatter(e)) => match limits.front_matter_limit(&e) {
+            Some(limit) => Err(limits.exceeded(limit, format_args!("{README}: {e}"))),
+            None => Err(ApiError::BadRequest(format!("Invalid metadata in {README}: {e}"))),
+        },
+        Err(CardError::Fields(errors)) => Err(ApiError::BadRequest(format!(
+            "Invalid metadata in {README}: {}",
+            errors.join("; ")
+        ))),
+    }
+}
+
+/// Checks the card of a `README.md` committed as an LFS object, as an inline one is checked.
+/// The check depends only on the front matter, which is at most `limits.card.max_bytes` long,
+/// so only that much of the object (plus its `---` lines) is read.
+async fn check_lfs_card(app: &Arc<App>, oid: &str, size: u64) -> Result<(), ApiError> {
+    let limits = &app.config.limits;
+    // A byte-order mark, the opening and the closing `---` lines, with `\r\n`.
+    let window = limits.card.max_bytes as u64 + 16;
+    let path = app.store.blobs.path(oid);
+    let head = app
+        .run(move |_| {
+            let mut head = Vec::new();
+            std::fs::File::open(path)?.take(window).read_to_end(&mut head)?;
+            Ok(head)
         })
+        .await?;
+    let text = match std::str::from_utf8(&head) {
+        Ok(text) => text,
+        // Cut in the middle of a character by the window: the whole characters before it.
+        Err(e) if e.error_len().is_none() && size > window => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default()
+        }
+        Err(_) => return Err(ApiError::BadRequest(format!("{README} is not UTF-8 text"))),
+    };
+    check_card(limits, text.as_bytes())
 }
 
 /// Checks an `lfsFile` line against the objects uploaded to this repository.
@@ -299,43 +341,52 @@ async fn lfs_entry(app: &Arc<App>, repo: &RepoRow, l: CommitLfsFile) -> Result<E
             l.path, l.size
         )));
     }
+    if l.path == README {
+        check_lfs_card(app, &l.oid, size).await?;
+    }
     Ok(Entry::lfs(l.path, l.oid, size))
 }
 
-/// Splits a streamed body into lines of at most `max` bytes.
-struct LineReader {
+/// Splits a streamed body into lines of at most `max_line_bytes`, refusing a body longer than
+/// `max_commit_bytes` as soon as it is.
+struct LineReader<'a> {
     stream: axum::body::BodyDataStream,
     buf: Vec<u8>,
-    max: usize,
+    limits: &'a Limits,
+    /// Bytes of the body received so far.
+    received: u64,
     done: bool,
     /// Lines returned so far (for error messages).
     count: usize,
 }
 
-impl LineReader {
-    fn new(body: Body, max: usize) -> Self {
+impl<'a> LineReader<'a> {
+    fn new(body: Body, limits: &'a Limits) -> Self {
         LineReader {
             stream: body.into_data_stream(),
             buf: Vec::new(),
-            max,
+            limits,
+            received: 0,
             done: false,
             count: 0,
         }
     }
 
     fn too_long(&self) -> ApiError {
-        ApiError::PayloadTooLarge(format!(
-            "line {} of the commit is longer than {} bytes: send large files through LFS",
-            self.count + 1,
-            self.max
-        ))
+        self.limits.exceeded(
+            Limit::LineBytes,
+            format_args!(
+                "line {} of the commit is too long (send large files through LFS)",
+                self.count + 1
+            ),
+        )
     }
 
     async fn next(&mut self) -> Result<Option<Vec<u8>>, ApiError> {
         let mut scanned = 0;
         loop {
             if let Some(i) = self.buf[scanned..].iter().position(|b| *b == b'\n') {
-                if scanned + i > self.max {
+                if scanned + i > self.limits.max_line_bytes {
                     return Err(self.too_long());
                 }
                 let rest = self.buf.split_off(scanned + i + 1);
@@ -345,7 +396,7 @@ impl LineReader {
                 return Ok(Some(line));
             }
             scanned = self.buf.len();
-            if self.buf.len() > self.max {
+            if self.buf.len() > self.limits.max_line_bytes {
                 return Err(self.too_long());
             }
             if self.done {
@@ -356,7 +407,16 @@ impl LineReader {
                 return Ok(Some(std::mem::take(&mut self.buf)));
             }
             match self.stream.next().await {
-                Some(Ok(chunk)) => self.buf.extend_from_slice(&chunk),
+                Some(Ok(chunk)) => {
+                    self.received += chunk.len() as u64;
+                    if self.received > self.limits.max_commit_bytes {
+                        return Err(self.limits.exceeded(
+                            Limit::CommitBytes,
+                            "the commit body is too long (send large files through LFS)",
+                        ));
+                    }
+                    self.buf.extend_from_slice(&chunk);
+                }
                 Some(Err(e)) => {
                     return Err(ApiError::BadRequest(format!("the commit body was cut off: {e}")));
                 }
@@ -371,7 +431,12 @@ mod tests {
     use super::*;
 
     async fn lines(body: &'static [u8], max: usize) -> Vec<Result<Vec<u8>, u16>> {
-        let mut reader = LineReader::new(Body::from(body), max);
+        let limits = Limits {
+            max_line_bytes: max,
+            max_commit_bytes: 40,
+            ..Limits::default()
+        };
+        let mut reader = LineReader::new(Body::from(body), &limits);
         let mut out = Vec::new();
         loop {
             match reader.next().await {
@@ -399,6 +464,11 @@ mod tests {
         assert_eq!(
             lines(b"0123456789\n0123456789", 10).await,
             [Ok(b"0123456789".to_vec()), Ok(b"0123456789".to_vec())]
+        );
+        // The body as a whole is held to its own limit (40 bytes here).
+        assert_eq!(
+            lines(b"0123456789\n0123456789\n0123456789\n0123456789\n", 10).await,
+            [Err(413)]
         );
     }
 }

@@ -134,7 +134,7 @@ impl Store {
         self.conn().execute(
             "INSERT INTO lfs_objects (repo, oid, size, uploaded_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (repo, oid) DO UPDATE SET uploaded_at = excluded.uploaded_at",
-            params![repo.key, oid, size as i64, time::unix_seconds()],
+            params![repo.key, oid, size as i64, time::unix_now() as i64],
         )?;
         Ok(())
     }

@@ -178,7 +178,7 @@ impl Store {
     /// Step 1, from one read snapshot: the blobs that nothing used then and that are idle for
     /// `grace`.
     fn unused_blobs(&self, grace: Duration) -> StoreResult<Unused> {
-        let cutoff = time::unix_seconds().saturating_sub(grace.as_secs().min(i64::MAX as u64) as i64);
+        let cutoff = time::unix_now().saturating_sub(grace.as_secs()) as i64;
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let newest_tree: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM trees", [], |r| r.get(0))?;

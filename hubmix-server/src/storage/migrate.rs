@@ -38,7 +38,7 @@ pub(super) fn from_flat_entries(tx: &Connection) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO lfs_objects (repo, oid, size, uploaded_at)
          SELECT repo, oid, size, ?1 FROM v0_lfs_objects",
-        params![time::unix_seconds()],
+        params![time::unix_now() as i64],
     )?;
 
     let commits: Vec<(String, i64)> = tx

@@ -1,12 +1,14 @@
 //! Integration tests of `hubmix-server`, through HTTP: API behaviour, refusals of bad input,
 //! crash safety of the real binary, concurrent commits, slow peers, connection caps and
-//! graceful shutdown, listings, garbage collection and the database schema. One test binary, one server (and one temporary root) per test.
+//! graceful shutdown, listings, garbage collection, the database schema, and the limits (sizes,
+//! rates, signed URLs, secrets). One test binary, one server (and one temporary root) per test.
 
 mod api;
 mod bad_input;
 mod concurrency;
 mod crash;
 mod gc;
+mod limits;
 mod listings;
 mod schema;
 mod slow_peers;
