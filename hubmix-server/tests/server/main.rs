@@ -1,9 +1,11 @@
 //! Integration tests of `hubmix-server`, through HTTP: API behaviour, refusals of bad input,
-//! crash safety of the real binary, and concurrent commits. One test binary, one server (and
-//! one temporary root) per test.
+//! crash safety of the real binary, concurrent commits, and hostile input against its release
+//! build. One test binary, one server (and one temporary root) per test.
 
 mod api;
 mod bad_input;
 mod concurrency;
 mod crash;
+#[cfg(target_os = "linux")]
+mod hostile;
 mod support;

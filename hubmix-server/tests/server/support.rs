@@ -202,17 +202,18 @@ pub enum Body<'a> {
 impl Client {
     /// A client of the server at `base`.
     pub fn new(base: &str, token: Option<&str>) -> Client {
-        let agent: Agent = Agent::config_builder()
-            .http_status_as_error(false)
-            .proxy(None)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
         Client {
-            agent,
+            agent: agent(Duration::from_secs(120)),
             base: base.trim_end_matches('/').to_owned(),
             token: token.map(str::to_owned),
+        }
+    }
+
+    /// The same client, on a connection pool of its own, giving up on a request after `limit`.
+    pub fn timeout(&self, limit: Duration) -> Client {
+        Client {
+            agent: agent(limit),
+            ..self.clone()
         }
     }
 
@@ -429,6 +430,29 @@ impl Client {
     }
 }
 
+/// An agent that never turns statuses into errors nor follows redirects, giving up after `limit`.
+fn agent(limit: Duration) -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .max_redirects(0)
+        .timeout_global(Some(limit))
+        .build()
+        .into()
+}
+
+/// Runs `check` and names the case if it panics.
+pub fn case(name: &str, check: impl FnOnce()) {
+    if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)) {
+        let why = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default();
+        panic!("case {name:?} failed: {why}");
+    }
+}
+
 /// NDJSON text of `lines`.
 pub fn ndjson(lines: &[Value]) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
@@ -518,7 +542,17 @@ impl Proc {
     /// Starts the binary on `root` with the test users and `args`, with `failpoint` set (or
     /// not), and waits until it listens.
     pub fn start(root: &Path, failpoint: Option<&str>, args: &[&str]) -> Proc {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hubmix-server"));
+        Proc::start_binary(
+            Path::new(env!("CARGO_BIN_EXE_hubmix-server")),
+            root,
+            failpoint,
+            args,
+        )
+    }
+
+    /// [`start`](Self::start) with another build of the binary (the release build, say).
+    pub fn start_binary(binary: &Path, root: &Path, failpoint: Option<&str>, args: &[&str]) -> Proc {
+        let mut cmd = Command::new(binary);
         cmd.arg("--root")
             .arg(root)
             .args(["--bind", "127.0.0.1:0"])
@@ -549,7 +583,7 @@ impl Proc {
             let mut sent = false;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if !sent && let Some(rest) = line.split("listening on http://").nth(1) {
+                if !sent && let Some(rest) = line.split("hubmix-server listening on http://").nth(1) {
                     let addr: String = rest
                         .chars()
                         .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
@@ -581,6 +615,17 @@ impl Proc {
     /// A client of this process.
     pub fn client(&self, token: &str) -> Client {
         Client::new(&self.url, Some(token))
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// How the process ended and what it wrote to stderr, if it has ended.
+    pub fn exited(&mut self) -> Option<(ExitStatus, String)> {
+        let ended = self.child.try_wait().expect("try_wait");
+        ended.map(|_| self.wait_for_exit())
     }
 
     /// Waits (bounded) for the process to end by itself; returns how it ended and what it
