@@ -114,7 +114,7 @@ pub enum HubError {
     },
     /// Any other HTTP error, with the server's own message. When retries were made (408, 429,
     /// 5xx), this is the answer to the last one.
-    #[error("HTTP {status} from {url}: {message}")]
+    #[error("HTTP {status} from {}: {message}", strip_query(.url))]
     Http {
         /// The status of the answer.
         status: u16,
@@ -125,7 +125,8 @@ pub enum HubError {
     },
     /// The connection failed, timed out or broke off (after retries).
     #[error(
-        "cannot reach {url}: {source}. Check HF_ENDPOINT and the network, or set HF_HUB_OFFLINE=1 to use the cache"
+        "cannot reach {}: {source}. Check HF_ENDPOINT and the network, or set HF_HUB_OFFLINE=1 to use the cache",
+        strip_query(.url)
     )]
     Network {
         /// The URL asked, without its query.
@@ -137,14 +138,15 @@ pub enum HubError {
     },
     /// Offline mode is on (HF_HUB_OFFLINE) and the call needs the Hub.
     #[error(
-        "offline mode is on (HF_HUB_OFFLINE), so no request was sent to {url}: unset HF_HUB_OFFLINE to reach the Hub"
+        "offline mode is on (HF_HUB_OFFLINE), so no request was sent to {}: unset HF_HUB_OFFLINE to reach the Hub",
+        strip_query(.url)
     )]
     Offline {
         /// The URL that would have been asked, without its query.
         url: String,
     },
     /// The server answered something that is not the Hub protocol.
-    #[error("unexpected answer from {url}: {reason}")]
+    #[error("unexpected answer from {}: {reason}", strip_query(.url))]
     InvalidResponse {
         /// The URL asked, without its query.
         url: String,
@@ -183,6 +185,19 @@ pub enum HubError {
         /// The setting (an environment variable or a builder method).
         name: String,
         /// Why it cannot be used.
+        reason: String,
+    },
+    /// A paginated listing whose `Link: rel="next"` pages cannot be followed: a page links back
+    /// to one already read, to another origin (which would get the token), or there are more
+    /// pages or items than any real listing has.
+    #[error(
+        "the listing at {} cannot be followed: {reason}. The server's pagination is broken; report it to its operator",
+        strip_query(.url)
+    )]
+    Pagination {
+        /// The listing's first page, without its query.
+        url: String,
+        /// What the server did.
         reason: String,
     },
     /// A model card (README.md) that cannot be read or merged, or whose metadata the Hub refuses.
@@ -235,9 +250,20 @@ impl HubError {
     }
 }
 
-/// A URL as errors show it: without its query (signed URLs carry signatures there).
+/// A URL as errors and logs show it: without its query and fragment (signed URLs carry
+/// signatures and tokens there) and without user information (`user:password@`).
 pub(crate) fn strip_query(url: &str) -> String {
-    url.split('?').next().unwrap_or(url).to_owned()
+    let url = url.split(['?', '#']).next().unwrap_or(url);
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    match scheme {
+        Some(scheme) => format!("{scheme}://{host}{path}"),
+        None => format!("{host}{path}"),
+    }
 }
 
 /// `Result` with [`HubError`].
@@ -250,6 +276,50 @@ impl From<hubmix_protocol::InvalidName> for HubError {
             InvalidName::RepoId { id, reason } => HubError::InvalidRepoId { id, reason },
             InvalidName::Revision { revision, reason } => HubError::InvalidRevision { revision, reason },
             InvalidName::Path { path, reason } => HubError::InvalidPath { path, reason },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_secrets() {
+        assert_eq!(strip_query("http://h/p?sig=secret"), "http://h/p");
+        assert_eq!(strip_query("https://u:pw@h:1/p#frag?x"), "https://h:1/p");
+        assert_eq!(strip_query("https://h/a@b?X-Amz-Signature=s"), "https://h/a@b");
+        assert_eq!(strip_query("/relative?token=t"), "/relative");
+    }
+
+    #[test]
+    fn messages_never_show_a_query_even_when_given_one() {
+        let signed = "https://blobs.example/x/abc?sig=SECRET&exp=1";
+        let errors = [
+            HubError::Http {
+                status: 403,
+                url: signed.into(),
+                message: "expired".into(),
+            },
+            HubError::network(signed, std::io::Error::other("reset")),
+            HubError::Network {
+                url: signed.into(),
+                source: Box::new(std::io::Error::other("reset")),
+            },
+            HubError::Offline { url: signed.into() },
+            HubError::InvalidResponse {
+                url: signed.into(),
+                reason: "odd".into(),
+            },
+            HubError::Pagination {
+                url: signed.into(),
+                reason: "a loop".into(),
+            },
+        ];
+        for e in errors {
+            let text = e.to_string();
+            assert!(text.contains("https://blobs.example/x/abc"), "{text}");
+            assert!(!text.contains("SECRET"), "{text}");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Local file helpers the layers above share: atomic writes and positional I/O that is correct
 //! on Unix and on Windows.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -42,6 +42,38 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<(), HubError> {
         let _ = fs::remove_file(&temp);
         HubError::io("writing", path)(e)
     })
+}
+
+/// Opens `path` with `options`, refusing a symbolic link at `path` itself: where hubmix writes
+/// into the cache (a download's `.incomplete` file, a lock, a marker), a link planted by someone
+/// else is an error, never a way to write elsewhere. Folders above `path` are followed as usual.
+///
+/// On Unix the refusal is atomic (`O_NOFOLLOW`). Elsewhere (Windows) the standard library has no
+/// such flag: `path` is checked just before it is opened, which leaves a short race.
+pub(crate) fn open_no_follow(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    let refused =
+        || io::Error::other("it is a symbolic link, which hubmix does not write through: remove it");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(path)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                    refused()
+                } else {
+                    e
+                }
+            })
+    }
+    #[cfg(not(unix))]
+    {
+        if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(refused());
+        }
+        options.open(path)
+    }
 }
 
 /// Fills `buf` from `file` at `offset`, without moving a shared cursor on Unix (`pread`), so
@@ -110,6 +142,25 @@ mod tests {
         let err = read_exact_at(&file, &mut buf, 8).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
         assert_eq!(fs::read(&path).unwrap(), b"hello world");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn no_write_goes_through_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep").unwrap();
+        let link = dir.path().join("x.incomplete");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        let err = open_no_follow(File::options().create(true).append(true), &link).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        let err = open_no_follow(File::options().create(true).write(true).truncate(true), &link).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
+        // A plain file opens as usual.
+        let plain = dir.path().join("plain");
+        open_no_follow(File::options().create(true).append(true), &plain).unwrap();
+        assert!(plain.is_file());
     }
 
     #[test]

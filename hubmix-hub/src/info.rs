@@ -9,10 +9,12 @@
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use ureq::http::Method;
 
+use hubmix_protocol::headers;
+
 use crate::client::HubClient;
-use crate::error::HubError;
+use crate::error::{HubError, strip_query};
 use crate::repo::{IntoRepoRef, RepoId, encode_revision};
-use crate::transport::http::{Call, Context};
+use crate::transport::http::{Call, Context, header, join_url, read_json};
 
 // The answers are `hubmix-protocol`'s types, the ones hubmix-server answers with.
 #[doc(inline)]
@@ -86,20 +88,59 @@ impl ListModelsOptions {
     }
 }
 
-/// The `rel="next"` target of a `Link` header.
-pub(crate) fn next_link(value: &str) -> Option<String> {
-    value.split(',').find_map(|part| {
-        let (url, params) = part.split_once(';')?;
-        params
-            .split(';')
-            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"))
-            .then(|| {
-                url.trim()
-                    .trim_start_matches('<')
-                    .trim_end_matches('>')
-                    .to_owned()
-            })
-    })
+/// Most pages a listing follows: far more than any real listing has (a page holds tens to
+/// thousands of items), few enough that a server that invents ever new `next` links stops.
+const MAX_PAGES: usize = 100_000;
+/// Most items a listing gathers in memory.
+const MAX_ITEMS: usize = 10_000_000;
+
+/// The pages of one listing read so far: where the next one is, and whether it may be followed.
+struct Pages {
+    /// The first page, for errors.
+    first: String,
+    /// Every page asked for (no page is asked twice).
+    seen: std::collections::HashSet<String>,
+    max_pages: usize,
+    max_items: usize,
+}
+
+impl Pages {
+    fn new(first: &str, max_pages: usize, max_items: usize) -> Self {
+        Pages {
+            first: first.to_owned(),
+            seen: std::collections::HashSet::from([first.to_owned()]),
+            max_pages,
+            max_items,
+        }
+    }
+
+    /// Checks the page after one that holds `items` items in all so far, at `next` (resolved,
+    /// and `on_endpoint`: at the endpoint's origin).
+    fn follow(&mut self, next: &str, on_endpoint: bool, items: usize) -> Result<(), HubError> {
+        let broken = |reason: String| HubError::Pagination {
+            url: strip_query(&self.first),
+            reason,
+        };
+        if !on_endpoint {
+            return Err(broken(format!(
+                "a page links to {}, outside the endpoint (the token is not sent there)",
+                strip_query(next)
+            )));
+        }
+        if items > self.max_items {
+            return Err(broken(format!("more than {} items", self.max_items)));
+        }
+        if self.seen.len() >= self.max_pages {
+            return Err(broken(format!("more than {} pages", self.max_pages)));
+        }
+        if !self.seen.insert(next.to_owned()) {
+            return Err(broken(format!(
+                "a page links back to {}, read already (a loop)",
+                strip_query(next)
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl HubClient {
@@ -194,7 +235,9 @@ impl HubClient {
     }
 
     /// The items of a paginated JSON listing: GETs `first`, then each `Link: rel="next"` page,
-    /// until there is none or `limit` items are in.
+    /// until there is none or `limit` items are in. A next page that was read already, or is
+    /// outside the endpoint's origin, or more than [`MAX_PAGES`] pages or [`MAX_ITEMS`] items,
+    /// is a [`HubError::Pagination`].
     pub(crate) fn get_pages<T: serde::de::DeserializeOwned>(
         &self,
         first: String,
@@ -202,18 +245,21 @@ impl HubClient {
         limit: Option<usize>,
     ) -> Result<Vec<T>, HubError> {
         let limit = limit.unwrap_or(usize::MAX);
+        let mut pages = Pages::new(&first, MAX_PAGES, MAX_ITEMS);
         let mut url = Some(first);
         let mut items = Vec::new();
         while let Some(page_url) = url.take().filter(|_| items.len() < limit) {
             let call = Call::new(Method::GET, page_url.clone());
             let mut response = self.http().call(&call, ctx)?;
-            url = response
-                .headers()
-                .get("link")
-                .and_then(|v| v.to_str().ok())
-                .and_then(next_link);
-            let page: Vec<T> = crate::transport::http::read_json(&mut response, &page_url)?;
+            let next = header(&response, headers::LINK)
+                .and_then(headers::parse_next_link)
+                .map(|target| join_url(&page_url, target));
+            let page: Vec<T> = read_json(&mut response, &page_url)?;
             items.extend(page);
+            if let Some(next) = next.filter(|_| items.len() < limit) {
+                pages.follow(&next, self.http().is_endpoint(&next), items.len())?;
+                url = Some(next);
+            }
         }
         items.truncate(limit);
         Ok(items)
@@ -241,15 +287,24 @@ mod tests {
     }
 
     #[test]
-    fn link_headers() {
-        assert_eq!(
-            next_link("<http://h/a?cursor=2>; rel=\"next\"").as_deref(),
-            Some("http://h/a?cursor=2")
-        );
-        assert_eq!(
-            next_link("<http://h/p>; rel=\"prev\", <http://h/n>; rel=\"next\"").as_deref(),
-            Some("http://h/n")
-        );
-        assert_eq!(next_link("<http://h/p>; rel=\"prev\""), None);
+    fn pages_stop_at_loops_other_origins_and_the_caps() {
+        let mut pages = Pages::new("http://h/l?c=0", 3, 100);
+        pages.follow("http://h/l?c=1", true, 10).unwrap();
+        let reason = |e: HubError| match e {
+            HubError::Pagination { url, reason } => {
+                assert_eq!(url, "http://h/l");
+                reason
+            }
+            other => panic!("{other:?}"),
+        };
+        let e = pages.follow("http://h/l?c=0", true, 20).unwrap_err();
+        assert!(reason(e).contains("a loop"));
+        let e = pages.follow("http://evil/l?c=2", false, 20).unwrap_err();
+        assert!(reason(e).contains("http://evil/l, outside the endpoint"));
+        let e = pages.follow("http://h/l?c=2", true, 101).unwrap_err();
+        assert!(reason(e).contains("more than 100 items"));
+        pages.follow("http://h/l?c=2", true, 30).unwrap();
+        let e = pages.follow("http://h/l?c=3", true, 40).unwrap_err();
+        assert!(reason(e).contains("more than 3 pages"));
     }
 }

@@ -160,7 +160,7 @@ impl HubClient {
             }),
             None if id.namespace.is_some() => Ok(self.repo_url(id)),
             None => Err(HubError::InvalidResponse {
-                url,
+                url: crate::error::strip_query(&url),
                 reason: "the answer has no \"url\" naming the new repository".into(),
             }),
         }
@@ -175,7 +175,7 @@ impl HubClient {
     /// The repository a web URL names (`http://host/datasets/alice/ds` → `datasets/alice/ds`).
     fn parse_repo_url(&self, url: &str, repo_type: RepoType) -> Result<RepoId, HubError> {
         let invalid = |reason: &str| HubError::InvalidResponse {
-            url: url.to_owned(),
+            url: crate::error::strip_query(url),
             reason: reason.to_owned(),
         };
         let path_of = |u: &str| -> Option<String> {

@@ -201,8 +201,8 @@ impl Settings {
                     .trim()
                     .parse::<f64>()
                     .ok()
-                    .filter(|s| s.is_finite() && *s > 0.0)
-                    .map(Duration::from_secs_f64)
+                    .filter(|s| *s > 0.0)
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
                     .ok_or_else(|| HubError::InvalidSetting {
                         name: name.into(),
                         reason: format!("{v:?} is not a positive number of seconds"),
@@ -380,6 +380,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("HF_HUB_ETAG_TIMEOUT"), "{err}");
+        // Too large for a `Duration`: an error, not a panic.
+        for huge in ["1e20", "inf", "1e400"] {
+            let err = settings(&[("HF_HUB_DOWNLOAD_TIMEOUT", huge)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("HF_HUB_DOWNLOAD_TIMEOUT"), "{huge}: {err}");
+        }
         let err = settings(&[("HF_ENDPOINT", "ftp://x")]).unwrap_err().to_string();
         assert!(err.contains("http"), "{err}");
     }

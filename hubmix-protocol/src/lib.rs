@@ -5,6 +5,8 @@
 //! - [`path`]: file paths inside a repository.
 //! - [`card`]: a card's YAML front matter, read and checked as the Hub does.
 //! - [`wire`]: the headers and error codes of the Hub's answers.
+//! - [`headers`]: the standard HTTP headers a client acts on (retry waits, next pages, ranges,
+//!   lengths, ETags), parsed and written once.
 //! - [`types`]: the JSON bodies the two exchange, as serde types.
 //!
 //! ```
@@ -20,6 +22,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod card;
+pub mod headers;
 pub mod path;
 pub mod repo;
 pub mod types;

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -26,6 +27,12 @@ pub struct ServerConfig {
     pub(crate) lfs_cdn: bool,
     pub(crate) lfs_cdn_bind: Option<SocketAddr>,
     pub(crate) lfs_cdn_url: Option<String>,
+    pub(crate) header_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) request_timeout: Duration,
+    pub(crate) max_connections_per_ip: usize,
+    pub(crate) max_connections: usize,
+    pub(crate) shutdown_grace: Duration,
 }
 
 /// Default size from which preupload sends a file through LFS (10 MiB, as huggingface.co).
@@ -41,6 +48,19 @@ pub const MAX_LFS_PARTS: u64 = 10_000;
 pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
 /// Default number of entries per page of tree and commit listings (huggingface.co uses 1000).
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
+/// Default time a client has to send a request's head, counted from when the connection opens
+/// or, kept alive, from the end of the previous answer.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default time a request body or a reader of an answer may make no progress.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default time a request may take until its answer starts.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Default number of connections one client address may have open on each port.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 128;
+/// Default number of connections open at once on each port.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default time in-flight requests get to finish once the server is asked to stop.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 impl ServerConfig {
     /// A configuration that keeps its data under `root` and listens on `127.0.0.1:0` (a free
@@ -60,6 +80,12 @@ impl ServerConfig {
             lfs_cdn: false,
             lfs_cdn_bind: None,
             lfs_cdn_url: None,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 
@@ -150,6 +176,58 @@ impl ServerConfig {
     pub fn lfs_cdn_url(mut self, url: impl Into<String>) -> Self {
         self.lfs_cdn = true;
         self.lfs_cdn_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// How long a client has to send a whole request head, on both ports: counted from when the
+    /// connection opens, or from the end of the previous answer on a kept-alive connection (so
+    /// it is also how long an idle connection stays open). A client that sends its head a byte
+    /// at a time is closed when it runs out. At least a millisecond.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.header_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a request body may send nothing, and a client read nothing of an answer, on both
+    /// ports, before the connection is cut. The handler of a stalled upload sees an error and
+    /// keeps nothing of it. At least a millisecond.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How long a request of the API may take, from its head to the start of its answer
+    /// (uploads included: LFS uploads come in parts of [`lfs_part_size`](Self::lfs_part_size));
+    /// a request that takes longer is answered `408` and its connection closed. Downloads that
+    /// stream their answer are bound by [`idle_timeout`](Self::idle_timeout) instead. At least
+    /// a millisecond.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many connections one client address may have open at once on each port; more are
+    /// answered `503` with `Retry-After` and closed at once. At least one.
+    pub fn max_connections_per_ip(mut self, connections: usize) -> Self {
+        self.max_connections_per_ip = connections.max(1);
+        self
+    }
+
+    /// How many connections may be open at once on each port; more are answered `503` with
+    /// `Retry-After` and closed at once. The foreground server ([`serve`](crate::serve)) raises
+    /// its file-descriptor limit as far as the system allows, and warns when it is below what
+    /// this many connections on both ports need. At least one.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.max(1);
+        self
+    }
+
+    /// How long requests in flight get to finish once [`serve`](crate::serve)'s shutdown
+    /// future completes (on `SIGTERM` or `SIGINT` for the binary); the connections still open
+    /// then are closed. [`RunningServer::shutdown`](crate::RunningServer::shutdown) does not
+    /// wait.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
         self
     }
 

@@ -32,10 +32,12 @@ mod app;
 mod auth;
 mod cdn;
 mod config;
+mod deadline;
 mod error;
 mod failpoint;
 mod gitignore;
 mod hashing;
+mod listener;
 mod paths;
 mod repo_id;
 mod routes;
@@ -47,5 +49,9 @@ pub use auth::Role;
 pub use config::{
     ConfigFileError, DEFAULT_LFS_PART_SIZE, DEFAULT_LFS_THRESHOLD, DEFAULT_MAX_LFS_OBJECT_BYTES,
     DEFAULT_MAX_LINE_BYTES, DEFAULT_PAGE_SIZE, MAX_LFS_PARTS, ServerConfig,
+};
+pub use config::{
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_IP,
+    DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
 };
 pub use server::{RunningServer, ServerError, serve, spawn};

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use hubmix_server::{Role, ServerConfig};
@@ -56,6 +57,50 @@ struct Args {
     /// URL clients reach the blob host at, e.g. behind a reverse proxy (implies --lfs-cdn).
     #[arg(long)]
     lfs_cdn_url: Option<String>,
+    /// Seconds a client has to send a request's head, on both ports, counted from when the
+    /// connection opens or from the previous answer (so also how long an idle kept-alive
+    /// connection stays open).
+    #[arg(
+        long,
+        default_value_t = hubmix_server::DEFAULT_HEADER_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..),
+    )]
+    header_timeout_secs: u64,
+    /// Seconds a request body may send nothing, or a client read nothing of an answer, before
+    /// the connection is cut.
+    #[arg(
+        long,
+        default_value_t = hubmix_server::DEFAULT_IDLE_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..),
+    )]
+    idle_timeout_secs: u64,
+    /// Seconds an API request may take until its answer starts (upload included); longer ones
+    /// are answered 408.
+    #[arg(
+        long,
+        default_value_t = hubmix_server::DEFAULT_REQUEST_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..),
+    )]
+    request_timeout_secs: u64,
+    /// Connections one client address may have open at once, on each port; more are answered
+    /// 503 and closed.
+    #[arg(
+        long,
+        default_value_t = hubmix_server::DEFAULT_MAX_CONNECTIONS_PER_IP,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
+    )]
+    max_connections_per_ip: usize,
+    /// Connections open at once, on each port; more are answered 503 and closed. The server
+    /// raises its open-file limit as far as the system allows and warns if it is too low.
+    #[arg(
+        long,
+        default_value_t = hubmix_server::DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
+    )]
+    max_connections: usize,
+    /// Seconds requests in flight get to finish on SIGTERM or SIGINT, before the server exits.
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_SHUTDOWN_GRACE.as_secs())]
+    shutdown_grace_secs: u64,
 }
 
 fn parse_token(s: &str) -> Result<(String, String, Role), String> {
@@ -100,7 +145,13 @@ fn main() -> ExitCode {
         .max_lfs_object_bytes(args.max_lfs_object_bytes)
         .max_line_bytes(args.max_line_bytes)
         .page_size(args.page_size)
-        .lfs_cdn(args.lfs_cdn);
+        .lfs_cdn(args.lfs_cdn)
+        .header_timeout(Duration::from_secs(args.header_timeout_secs))
+        .idle_timeout(Duration::from_secs(args.idle_timeout_secs))
+        .request_timeout(Duration::from_secs(args.request_timeout_secs))
+        .max_connections_per_ip(args.max_connections_per_ip)
+        .max_connections(args.max_connections)
+        .shutdown_grace(Duration::from_secs(args.shutdown_grace_secs));
     if let Some(addr) = args.lfs_cdn_bind {
         config = config.lfs_cdn_bind(addr);
     }
@@ -133,14 +184,45 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    match runtime.block_on(hubmix_server::serve(config, shutdown)) {
+    let served = runtime.block_on(hubmix_server::serve(config, stop_signal()));
+    // Storage calls still running after the grace period (the server answers nothing any more)
+    // get a moment; the database and the blob store are safe against being cut short anyway.
+    runtime.shutdown_timeout(STORAGE_GRACE);
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hubmix-server: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// How long storage calls left running after the shutdown grace period may take to end.
+const STORAGE_GRACE: Duration = Duration::from_secs(5);
+
+/// Completes on `SIGTERM` (`docker stop`, `systemctl stop`) or `SIGINT` (Ctrl-C).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                let name = tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                };
+                tracing::info!("{name} received: shutting down");
+                return;
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}): only Ctrl-C stops the server gracefully");
+            }
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_ok() {
+        tracing::info!("Ctrl-C received: shutting down");
+    } else {
+        // Without any signal handler, run until killed.
+        std::future::pending::<()>().await;
     }
 }

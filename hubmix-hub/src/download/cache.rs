@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use hubmix_protocol::path::validate_path;
 
 use crate::error::HubError;
+use crate::files::open_no_follow;
 use crate::repo::{RepoId, is_commit_id};
 
 /// The content of `CACHEDIR.TAG` (the signature is fixed by the Cache Directory Tagging spec).
@@ -187,7 +188,8 @@ impl RepoCache {
         let marker = self.no_exist_path(commit, path)?;
         let parent = marker.parent().expect("marker paths have a parent");
         fs::create_dir_all(parent).map_err(HubError::io("creating", parent))?;
-        File::create(&marker).map_err(HubError::io("creating", &marker))?;
+        open_no_follow(File::options().create(true).write(true).truncate(true), &marker)
+            .map_err(HubError::io("creating", &marker))?;
         Ok(())
     }
 
@@ -197,11 +199,7 @@ impl RepoCache {
         fs::create_dir_all(&self.locks).map_err(HubError::io("creating", &self.locks))?;
         self.ensure_tag()?;
         let path = self.locks.join(format!("{etag}.lock"));
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
+        let file = open_no_follow(File::options().create(true).truncate(false).write(true), &path)
             .map_err(HubError::io("opening", &path))?;
         file.lock().map_err(HubError::io("locking", &path))?;
         Ok(BlobLock { _file: file })

@@ -18,15 +18,18 @@ use std::thread::JoinHandle;
 
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
-use ureq::http::{Method, StatusCode};
+use ureq::Body;
+use ureq::http::{Method, Response, StatusCode};
 
 use crate::client::HubClient;
 use crate::download::cache::{CachedFile, CachedTree, RepoCache};
-use crate::error::HubError;
+use crate::error::{HubError, strip_query};
+use crate::files::open_no_follow;
 use crate::patterns::PathFilter;
 use crate::repo::{DEFAULT_REVISION, IntoRepoRef, RepoRef, is_commit_id, revision_of};
-use crate::transport::http::{Call, Context, check};
+use crate::transport::http::{Call, Context, check, header, join_url};
 use crate::transport::progress::Progress;
+use hubmix_protocol::headers;
 use hubmix_protocol::wire::{self, ErrorCode};
 
 /// Read buffer of a download stream; also the block a sequential download writes and hashes.
@@ -132,11 +135,6 @@ struct FileMeta {
     url: String,
     /// Whether the server said it accepts ranges.
     ranges: bool,
-}
-
-/// Strips `W/` and quotes from an ETag.
-fn normalize_etag(raw: &str) -> String {
-    raw.trim().trim_start_matches("W/").trim_matches('"').to_owned()
 }
 
 /// Whether an error leaves the cached copy as the best answer.
@@ -255,17 +253,17 @@ impl<'a> Job<'a> {
             }
             let ranges = get("accept-ranges").is_some_and(|v| v.contains("bytes"));
             let etag = get(wire::LINKED_ETAG)
-                .or_else(|| get("etag"))
-                .map(|e| normalize_etag(&e));
+                .or_else(|| get(headers::ETAG))
+                .and_then(|e| headers::parse_etag(&e).map(str::to_owned));
             let size = get(wire::LINKED_SIZE).or_else(|| {
                 (!response.status().is_redirection())
-                    .then(|| get("content-length"))
+                    .then(|| get(headers::CONTENT_LENGTH))
                     .flatten()
             });
             let response = check(response, &url, &self.context(Some(path)))?;
             drop(response);
             let invalid = |what: &str| HubError::InvalidResponse {
-                url: crate::error::strip_query(&url),
+                url: strip_query(&url),
                 reason: format!("the answer has no {what}"),
             };
             let commit = commit
@@ -281,13 +279,13 @@ impl<'a> Job<'a> {
             return Ok(FileMeta {
                 commit,
                 etag,
-                size: size.and_then(|s| s.parse().ok()),
+                size: size.and_then(|s| headers::parse_length(&s)),
                 url,
                 ranges,
             });
         }
         Err(HubError::InvalidResponse {
-            url,
+            url: strip_query(&url),
             reason: format!("more than {MAX_HOPS} redirects"),
         })
     }
@@ -319,9 +317,11 @@ impl<'a> Job<'a> {
         };
         progress.finish();
         if let Err(e) = result {
-            // Bytes that do not fit the file (or a resume the server cannot satisfy): start over
-            // next time.
-            if matches!(e, HubError::Integrity { .. }) || e.status() == Some(416) {
+            // Bytes that do not fit the file, or a resume the server cannot satisfy or answers
+            // with other bytes: start over next time.
+            if matches!(e, HubError::Integrity { .. } | HubError::InvalidResponse { .. })
+                || e.status() == Some(416)
+            {
                 let _ = fs::remove_file(&incomplete);
             }
             return Err(e);
@@ -345,11 +345,7 @@ impl<'a> Job<'a> {
     ) -> Result<(), HubError> {
         let http = self.client.http();
         let settings = self.client.settings();
-        let file = File::options()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(incomplete)
+        let file = open_no_follow(File::options().create(true).append(true).read(true), incomplete)
             .map_err(HubError::io("opening", incomplete))?;
         let mut landing = Landing::new(file, incomplete, meta, self.durable())?;
         progress.set(landing.received());
@@ -380,21 +376,19 @@ impl<'a> Job<'a> {
                 landing.restart()?;
                 progress.set(0);
             }
-            let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
+            // Never more than the file's remaining bytes, whatever the body holds.
+            let bound = body_bound(&response, landing.received(), meta)?;
+            let mut reader = response
+                .body_mut()
+                .with_config()
+                .limit(u64::MAX)
+                .reader()
+                .take(bound.unwrap_or(u64::MAX));
             let mut progressed = false;
             let outcome = loop {
                 match reader.read(landing.space()) {
                     Ok(0) => break Ok(()),
                     Ok(n) => {
-                        if meta.size.is_some_and(|s| landing.received() + n as u64 > s) {
-                            drop(landing);
-                            let _ = fs::remove_file(incomplete);
-                            return Err(HubError::Integrity {
-                                path: meta.etag.clone(),
-                                expected: format!("{} bytes", meta.size.unwrap_or(0)),
-                                actual: "more bytes".into(),
-                            });
-                        }
                         landing.filled(n)?;
                         progress.inc(n as u64);
                         progressed = true;
@@ -440,7 +434,11 @@ impl<'a> Job<'a> {
         progress: &Progress,
     ) -> Result<(), HubError> {
         let size = meta.size.expect("parallel downloads know their size");
-        let file = File::create(incomplete).map_err(HubError::io("creating", incomplete))?;
+        let file = open_no_follow(
+            File::options().create(true).write(true).truncate(true),
+            incomplete,
+        )
+        .map_err(HubError::io("creating", incomplete))?;
         file.set_len(size)
             .map_err(HubError::io("allocating", incomplete))?;
         let settings = self.client.settings();
@@ -493,7 +491,7 @@ impl<'a> Job<'a> {
                 Ok(r) if r.status() == StatusCode::PARTIAL_CONTENT => r,
                 Ok(r) => {
                     return Err(HubError::InvalidResponse {
-                        url: crate::error::strip_query(&meta.url),
+                        url: strip_query(&meta.url),
                         reason: format!("a range request was answered with {}", r.status()),
                     });
                 }
@@ -502,13 +500,19 @@ impl<'a> Job<'a> {
                     continue;
                 }
             };
-            let mut reader = response.body_mut().with_config().limit(u64::MAX).reader();
+            check_content_range(&response, at, meta)?;
+            // The range's bytes and no more, however long the body is.
+            let mut reader = response
+                .body_mut()
+                .with_config()
+                .limit(u64::MAX)
+                .reader()
+                .take(end - at);
             let mut progressed = false;
             let outcome = loop {
                 match reader.read(&mut buf) {
                     Ok(0) => break Ok(()),
                     Ok(n) => {
-                        let n = n.min((end - at) as usize);
                         crate::files::write_all_at(file, &buf[..n], at)
                             .map_err(HubError::io("writing", Path::new(&meta.etag)))?;
                         at += n as u64;
@@ -593,7 +597,8 @@ impl Verifier {
     /// Hashes the whole of `file` (written out of order, or of a size learnt only at the end),
     /// then checks it.
     fn finish_with_file(mut self, etag: &str, size: u64, file: &Path) -> Result<(), HubError> {
-        let mut reader = File::open(file).map_err(HubError::io("reading", file))?;
+        let mut reader =
+            open_no_follow(File::options().read(true), file).map_err(HubError::io("reading", file))?;
         let mut buf = vec![0u8; CHUNK];
         loop {
             let n = reader.read(&mut buf).map_err(HubError::io("reading", file))?;
@@ -891,18 +896,50 @@ fn is_whole(blob: &Path, size: Option<u64>) -> bool {
     }
 }
 
-/// Resolves a `Location` against the URL it came from.
-fn join_url(base: &str, location: &str) -> String {
-    if location.contains("://") {
-        return location.to_owned();
+/// Checks a `206` answer's `Content-Range` (when it has one) against the request: the bytes of
+/// this file (its size) from `offset` on.
+fn check_content_range(response: &Response<Body>, offset: u64, meta: &FileMeta) -> Result<(), HubError> {
+    let Some(value) = header(response, headers::CONTENT_RANGE) else {
+        return Ok(());
+    };
+    let range = headers::parse_content_range(value);
+    let fits = range.is_some_and(|r| {
+        r.first == offset
+            && r.complete_length
+                .is_none_or(|length| meta.size.is_none_or(|s| s == length))
+    });
+    if fits {
+        return Ok(());
     }
-    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
-    let authority = rest.split('/').next().unwrap_or(rest);
-    if location.starts_with('/') {
-        format!("{scheme}://{authority}{location}")
-    } else {
-        let dir = base.rsplit_once('/').map_or(base, |(d, _)| d);
-        format!("{dir}/{location}")
+    let size = meta.size.map_or("*".to_owned(), |s| s.to_string());
+    Err(HubError::InvalidResponse {
+        url: strip_query(&meta.url),
+        reason: format!("asked for bytes {offset}- of {size}, the answer holds {value:?}"),
+    })
+}
+
+/// How many body bytes a download answer may deliver from byte `offset` of the file on: the
+/// rest of the file when its size is known, else the answer's `Content-Length` (`None`: neither
+/// is known). An answer that says it holds another number of bytes than the rest of the file is
+/// refused before a byte is read; so is a `206` for other bytes.
+fn body_bound(response: &Response<Body>, offset: u64, meta: &FileMeta) -> Result<Option<u64>, HubError> {
+    if response.status() == StatusCode::PARTIAL_CONTENT {
+        check_content_range(response, offset, meta)?;
+    }
+    let remaining = meta.size.map(|s| s.saturating_sub(offset));
+    // A body compressed in spite of `Accept-Encoding: identity` is decoded by ureq: its length
+    // says nothing of the file's.
+    let encoded = header(response, "content-encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
+    let length = header(response, headers::CONTENT_LENGTH)
+        .and_then(headers::parse_length)
+        .filter(|_| !encoded);
+    match (remaining, length) {
+        (Some(remaining), Some(length)) if remaining != length => Err(HubError::Integrity {
+            path: meta.etag.clone(),
+            expected: format!("{remaining} more bytes"),
+            actual: format!("an answer of {length} bytes"),
+        }),
+        _ => Ok(remaining.or(length)),
     }
 }
 
@@ -1086,11 +1123,47 @@ mod tests {
     use super::*;
 
     #[test]
-    fn etags_and_urls() {
-        assert_eq!(normalize_etag("W/\"abc\""), "abc");
-        assert_eq!(join_url("http://h:1/a/b/c", "/x/y"), "http://h:1/x/y");
-        assert_eq!(join_url("http://h:1/a/b/c", "d"), "http://h:1/a/b/d");
-        assert_eq!(join_url("http://h:1/a", "https://cdn/x"), "https://cdn/x");
+    fn bodies_are_checked_against_what_was_asked() {
+        let meta = |size| FileMeta {
+            commit: "0".repeat(40),
+            etag: "e".into(),
+            size,
+            url: "http://h/f?sig=s".into(),
+            ranges: true,
+        };
+        let answer = |status: u16, headers: &[(&str, &str)]| {
+            let mut b = ureq::http::Response::builder().status(status);
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            b.body(ureq::Body::builder().data("")).unwrap()
+        };
+        let bound = |status, headers: &[(&str, &str)], offset, size| {
+            body_bound(&answer(status, headers), offset, &meta(size))
+        };
+        assert_eq!(bound(200, &[], 0, Some(10)).unwrap(), Some(10));
+        assert_eq!(
+            bound(200, &[("content-length", "10")], 0, None).unwrap(),
+            Some(10)
+        );
+        assert_eq!(bound(200, &[], 0, None).unwrap(), None);
+        let resumed = [("content-length", "6"), ("content-range", "bytes 4-9/10")];
+        assert_eq!(bound(206, &resumed, 4, Some(10)).unwrap(), Some(6));
+        // Longer or shorter than the file: refused before a byte is read.
+        let e = bound(200, &[("content-length", "11")], 0, Some(10)).unwrap_err();
+        assert!(matches!(e, HubError::Integrity { .. }), "{e}");
+        // Compressed against our wish: the decoded bytes are bounded by the size alone.
+        let gzip = [("content-length", "3"), ("content-encoding", "gzip")];
+        assert_eq!(bound(200, &gzip, 0, Some(10)).unwrap(), Some(10));
+        // Other bytes than asked for, or of another file.
+        for range in ["bytes 0-9/10", "bytes 4-9/12"] {
+            let e = bound(206, &[("content-range", range)], 4, Some(10)).unwrap_err();
+            assert!(
+                matches!(&e, HubError::InvalidResponse { reason, .. } if reason.contains(range)),
+                "{e}"
+            );
+            assert!(!e.to_string().contains("sig="), "{e}");
+        }
     }
 
     #[test]

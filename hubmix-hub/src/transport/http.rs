@@ -1,6 +1,10 @@
 //! The HTTP layer: one configured agent, the token only for the endpoint's origin, a user agent
 //! that names hubmix, retries under the one policy of [`super::retry`], and the mapping of the
 //! Hub's `X-Error-Code` / `X-Error-Message` answers to [`HubError`]s.
+//!
+//! Redirects are followed here, one hop at a time, never by ureq: each hop gets the token only
+//! when its URL has the endpoint's exact origin (scheme, host and port), so a redirect to a blob
+//! host on another port of the same machine, or to `https` from `http`, never carries it.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
@@ -16,8 +20,11 @@ use super::retry::Retry;
 use crate::error::{HubError, strip_query};
 use crate::settings::{RetryPolicy, Settings, Token};
 
-/// Largest JSON answer read into memory.
-const MAX_JSON_ANSWER: u64 = 256 * 1024 * 1024;
+/// Largest JSON answer read into memory: a repository's information with 100,000 files is
+/// about 15 MiB.
+const MAX_JSON_ANSWER: u64 = 64 * 1024 * 1024;
+/// Longest redirect chain a request follows.
+const MAX_REDIRECTS: usize = 10;
 /// Longest error body kept for a message.
 const MAX_ERROR_BODY: u64 = 64 * 1024;
 
@@ -193,7 +200,10 @@ impl Http {
         };
         let agent: Agent = Agent::config_builder()
             .http_status_as_error(false)
-            .redirect_auth_headers(RedirectAuthHeaders::SameHost)
+            // Redirects are followed by hand (`send_once`); should ureq ever follow one, it sends
+            // no token on.
+            .redirect_auth_headers(RedirectAuthHeaders::Never)
+            .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(10)))
             .proxy(proxy)
             .build()
@@ -263,25 +273,63 @@ impl Http {
         }
     }
 
+    /// One attempt: the request, then (if the call follows redirects) each hop of its redirect
+    /// chain, the token only to the endpoint's origin.
     fn send_once(&self, call: &Call) -> Result<Response<Body>, ureq::Error> {
+        let mut url = call.url.clone();
+        let mut method = call.method.clone();
+        let mut with_body = true;
+        for _ in 0..=MAX_REDIRECTS {
+            let response = self.send_hop(call, &method, &url, with_body)?;
+            let status = response.status();
+            let location = header(&response, "location");
+            let (true, true, Some(location)) = (call.follow_redirects, status.is_redirection(), location)
+            else {
+                return Ok(response);
+            };
+            let target = join_url(&url, location);
+            // 301, 302 and 303 turn a request with a body into a GET without one, as browsers
+            // and ureq do; 307 and 308 repeat it.
+            if status == StatusCode::SEE_OTHER
+                || (matches!(status.as_u16(), 301 | 302) && !matches!(method, Method::GET | Method::HEAD))
+            {
+                if method != Method::HEAD {
+                    method = Method::GET;
+                }
+                with_body = false;
+            }
+            tracing::debug!("{} redirects to {}", strip_query(&url), strip_query(&target));
+            url = target;
+        }
+        Err(ureq::Error::TooManyRedirects)
+    }
+
+    /// One request of `call` to `url`, with no redirect followed.
+    fn send_hop(
+        &self,
+        call: &Call,
+        method: &Method,
+        url: &str,
+        with_body: bool,
+    ) -> Result<Response<Body>, ureq::Error> {
         let mut builder = Request::builder()
-            .method(call.method.clone())
-            .uri(&call.url)
+            .method(method.clone())
+            .uri(url)
             .header("user-agent", &self.user_agent);
         if call.auth
             && let Some(token) = &self.token
-            && self.is_endpoint(&call.url)
+            && self.is_endpoint(url)
         {
             builder = builder.header("authorization", format!("Bearer {}", token.secret()));
         }
         for (name, value) in &call.headers {
             builder = builder.header(*name, value);
         }
-        if let Some(content_type) = call.payload.content_type() {
-            builder = builder.header("content-type", content_type);
-        }
-        let body = match call.payload.content_length() {
+        let body = match call.payload.content_length().filter(|_| with_body) {
             Some(len) => {
+                if let Some(content_type) = call.payload.content_type() {
+                    builder = builder.header("content-type", content_type);
+                }
                 builder = builder.header("content-length", len.to_string());
                 SendBody::from_owned_reader(call.payload.open()?)
             }
@@ -291,7 +339,7 @@ impl Http {
         let request = self
             .agent
             .configure_request(request)
-            .max_redirects(if call.follow_redirects { 10 } else { 0 })
+            .max_redirects(0)
             .timeout_recv_response(call.timeout)
             .timeout_recv_body(None)
             .timeout_per_read(call.timeout)
@@ -339,13 +387,42 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
         .read_to_vec()
         .map_err(|e| HubError::network(url, e))?;
     serde_json::from_slice(&bytes).map_err(|e| HubError::InvalidResponse {
-        url: url.to_owned(),
+        url: strip_query(url),
         reason: format!("not the expected JSON: {e}"),
     })
 }
 
-fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
+/// A header of `response` as text (`None`: absent, or not visible ASCII).
+pub(crate) fn header<'a>(response: &'a Response<Body>, name: &str) -> Option<&'a str> {
     response.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Resolves a `Location` (or a `Link` target) against the URL it came with: an absolute
+/// `http(s)` URL as it is, a scheme-relative `//host/path` with the base's scheme, an absolute
+/// path on the base's origin, anything else relative to the base's folder (the base itself when
+/// empty).
+pub(crate) fn join_url(base: &str, location: &str) -> String {
+    let location = location.trim();
+    let lower = location.get(..8).unwrap_or(location).to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return location.to_owned();
+    }
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    if location.is_empty() {
+        base.split('#').next().unwrap_or(base).to_owned()
+    } else if let Some(elsewhere) = location.strip_prefix("//") {
+        format!("{scheme}://{elsewhere}")
+    } else if location.starts_with('/') {
+        format!("{scheme}://{authority}{location}")
+    } else {
+        let path = base.split(['?', '#']).next().unwrap_or(base);
+        let dir = match path.rsplit_once('/') {
+            Some((dir, _)) if dir.len() > scheme.len() + 2 => dir.to_owned(),
+            _ => format!("{scheme}://{authority}"),
+        };
+        format!("{dir}/{location}")
+    }
 }
 
 /// Passes a success through; turns an error answer into the matching [`HubError`].
@@ -440,6 +517,41 @@ mod tests {
             Origin::of("http://localhost:1/")
         );
         assert_eq!(Origin::of("http://[::1]:9/x").unwrap().host, "[::1]");
+    }
+
+    #[test]
+    fn the_token_goes_to_the_exact_origin_only() {
+        let mut settings = Settings::from_vars(&|_| None).unwrap();
+        settings.endpoint = "http://127.0.0.1:8080".into();
+        let http = Http::new(&settings).unwrap();
+        assert!(http.is_endpoint("http://127.0.0.1:8080/alice/f/resolve/main/a"));
+        for elsewhere in [
+            "http://127.0.0.1:8081/x",
+            "https://127.0.0.1:8080/x",
+            "http://127.0.0.1/x",
+            "http://localhost:8080/x",
+            "http://127.0.0.1:8080@evil:8080/x",
+            "ftp://127.0.0.1:8080/x",
+        ] {
+            assert!(!http.is_endpoint(elsewhere), "{elsewhere}");
+        }
+    }
+
+    #[test]
+    fn locations_resolve_against_the_url_they_came_with() {
+        let base = "http://h:1/a/b/c?q=1#f";
+        assert_eq!(join_url(base, "/x/y?s=2"), "http://h:1/x/y?s=2");
+        assert_eq!(join_url(base, "d"), "http://h:1/a/b/d");
+        assert_eq!(join_url(base, "https://cdn/x"), "https://cdn/x");
+        assert_eq!(join_url(base, "HTTPS://cdn/x"), "HTTPS://cdn/x");
+        assert_eq!(join_url(base, "//cdn:2/x"), "http://cdn:2/x");
+        assert_eq!(join_url(base, ""), "http://h:1/a/b/c?q=1");
+        // "://" inside a relative reference does not make it absolute.
+        assert_eq!(
+            join_url(base, "/p?next=http://evil/"),
+            "http://h:1/p?next=http://evil/"
+        );
+        assert_eq!(join_url("http://h:1", "d"), "http://h:1/d");
     }
 
     #[test]

@@ -8,15 +8,19 @@
 //!
 //! Transient: the connection failed, timed out or broke off; the server answered 408, 429 or
 //! 5xx. Everything else is final at once: other 4xx answers (a 416 included), integrity
-//! failures, local I/O errors, answers that are not the Hub protocol. The wait is the server's
-//! `Retry-After` (seconds) when it sends one, else the policy's backoff, capped by
-//! [`RetryPolicy::max_delay`] either way.
+//! failures, local I/O errors, answers that are not the Hub protocol. The wait is what the server
+//! asks for when it says (a 429's `RateLimit` with no request left: until the window resets,
+//! plus a second, as `huggingface_hub` waits; else `Retry-After`, in seconds or as a date), else
+//! the policy's backoff, capped by [`RetryPolicy::max_delay`] either way: a server cannot make
+//! the client wait longer, whatever it sends.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use hubmix_protocol::headers;
 use ureq::Body;
 use ureq::http::Response;
 
+use super::http::header;
 use crate::error::HubError;
 use crate::settings::RetryPolicy;
 
@@ -124,15 +128,19 @@ fn is_transient_ureq(e: &ureq::Error) -> bool {
     )
 }
 
-/// A numeric `Retry-After` (seconds).
+/// The wait an error answer asks for: on a 429 whose `RateLimit` has no request left, until the
+/// window resets plus a second (as `huggingface_hub`); else its `Retry-After`. Unbounded here:
+/// [`Retry::delay`] caps it.
 fn retry_after(response: &Response<Body>) -> Option<Duration> {
-    let value = response.headers().get("retry-after")?.to_str().ok()?;
-    value
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|s| Duration::from_secs_f64(s.min(u32::MAX as f64)))
+    let limit = (response.status().as_u16() == 429)
+        .then(|| header(response, headers::RATE_LIMIT).and_then(headers::parse_rate_limit))
+        .flatten()
+        .filter(|limit| limit.remaining == 0);
+    if let Some(limit) = limit {
+        return Some(limit.reset.saturating_add(Duration::from_secs(1)));
+    }
+    let value = header(response, headers::RETRY_AFTER)?;
+    Some(headers::parse_retry_after(value)?.delay_from(SystemTime::now()))
 }
 
 #[cfg(test)]
@@ -239,16 +247,34 @@ mod tests {
         );
         retry.failures = 3;
         assert_eq!(retry.delay(None), Duration::from_millis(400));
-        let answer = |value: &str| {
+        let answer = |status: u16, name: &str, value: &str| {
             Response::builder()
-                .status(503)
-                .header("retry-after", value)
+                .status(status)
+                .header(name, value)
                 .body(Body::builder().data(""))
                 .unwrap()
         };
-        assert_eq!(retry_after(&answer("3")), Some(Duration::from_secs(3)));
-        assert_eq!(retry_after(&answer(" 0.5 ")), Some(Duration::from_millis(500)));
-        assert_eq!(retry_after(&answer("-1")), None);
-        assert_eq!(retry_after(&answer("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        let after = |value: &str| retry_after(&answer(503, "retry-after", value));
+        assert_eq!(after("3"), Some(Duration::from_secs(3)));
+        assert_eq!(after(" 0.5 "), Some(Duration::from_millis(500)));
+        assert_eq!(after("-1"), None);
+        assert_eq!(after("1e20"), None);
+        // A date: the time until then, nothing for one past.
+        assert_eq!(after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(30));
+        assert!(after(&soon).is_some_and(|d| d > Duration::from_secs(28) && d <= Duration::from_secs(30)));
+        // Huge waits are capped by the policy, whatever their form.
+        for huge in ["99999999999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"] {
+            assert_eq!(retry.delay(after(huge)), Duration::from_secs(2), "{huge}");
+        }
+        // A 429's RateLimit without requests left: until the reset, plus a second.
+        let limited = |status, value: &str| retry_after(&answer(status, "ratelimit", value));
+        assert_eq!(limited(429, r#""api";r=0;t=55"#), Some(Duration::from_secs(56)));
+        assert_eq!(limited(429, r#""api";r=3;t=55"#), None);
+        assert_eq!(limited(503, r#""api";r=0;t=55"#), None);
+        assert_eq!(
+            retry.delay(limited(429, r#""api";r=0;t=999999999999999"#)),
+            Duration::from_secs(2)
+        );
     }
 }

@@ -487,7 +487,10 @@ impl HubClient {
         let mut response = self.http().send(&Call::new(Method::POST, &url).json(&body))?;
         let status = response.status().as_u16();
         if status != 200 && status != 400 {
-            tracing::debug!("{url} answered {status}: the card is not checked before the commit");
+            tracing::debug!(
+                "{} answered {status}: the card is not checked before the commit",
+                crate::error::strip_query(&url)
+            );
             return Ok(());
         }
         let answer: ValidateYamlAnswer = crate::transport::http::read_json(&mut response, &url)?;
@@ -635,7 +638,7 @@ impl HubClient {
         let pr_num = answer.pull_request_url.as_deref().and_then(pr_number);
         if answer.pull_request_url.is_some() && pr_num.is_none() {
             return Err(HubError::InvalidResponse {
-                url,
+                url: crate::error::strip_query(&url),
                 reason: "pullRequestUrl does not end with /discussions/<number>".into(),
             });
         }
@@ -745,7 +748,7 @@ impl HubClient {
             };
             let Some(answer) = answers.remove(a.path) else {
                 return Err(HubError::InvalidResponse {
-                    url,
+                    url: crate::error::strip_query(&url),
                     reason: format!("the preupload answer does not mention {}", a.path),
                 });
             };

@@ -168,7 +168,7 @@ fn plan<'a>(
     let call = lfs_body(Call::new(Method::POST, &url), &request);
     let answer: BatchAnswer = client.http().json(&call, ctx)?;
     let invalid = |reason: String| HubError::InvalidResponse {
-        url: url.clone(),
+        url: crate::error::strip_query(&url),
         reason,
     };
 
@@ -243,7 +243,7 @@ fn plan<'a>(
         let list: Vec<&str> = errors.iter().map(|(_, e)| e.as_str()).collect();
         return Err(HubError::Http {
             status: *status,
-            url,
+            url: crate::error::strip_query(&url),
             message: format!("the Hub refused LFS objects: {}", list.join("; ")),
         });
     }

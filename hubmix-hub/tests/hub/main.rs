@@ -3,6 +3,7 @@
 mod api;
 mod download;
 mod faults;
+mod hostile;
 mod proxy;
 mod seed;
 mod support;

@@ -1,6 +1,7 @@
 //! A loopback HTTP proxy that the tests own, to inject faults between hubmix and the hub:
 //! cut a response after some bytes, stall it, answer an error status, tamper with or add
-//! bytes, redirect, answer a canned body, or drop a request's `Range`. Every request is logged.
+//! bytes (at once or after a pause), redirect, answer a canned answer, or drop a request's
+//! `Range`. Every request is logged.
 //!
 //! Each connection is handled on its own thread and forwarded with `Connection: close`, so a
 //! response ends when the upstream closes; that keeps the proxy small.
@@ -44,6 +45,20 @@ pub enum Fault {
     Json(String),
     /// Forward the request without its `Range` header (a server that ignores ranges).
     DropRange,
+    /// Answer this status with these headers and body, without asking upstream.
+    Answer {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    /// Forward upstream's answer, then after `pause` send `extra` more bytes and close: a body
+    /// longer than asked for. `announced`: its `Content-Length` counts them; else it is dropped
+    /// (the body ends when the connection closes).
+    Trailing {
+        extra: usize,
+        pause: Duration,
+        announced: bool,
+    },
 }
 
 /// One logged request.
@@ -194,6 +209,22 @@ fn handle(
             )?;
             return Ok(());
         }
+        Fault::Answer {
+            status,
+            headers,
+            body,
+        } => {
+            let mut head = format!("HTTP/1.1 {status} Injected\r\n");
+            for (name, value) in headers {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+            write!(
+                to_client,
+                "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )?;
+            return Ok(());
+        }
         Fault::Json(json) => {
             write!(
                 to_client,
@@ -245,13 +276,16 @@ fn handle(
         if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
             let len: u64 = v.trim().parse().unwrap_or(0);
             let len = match &fault {
-                Fault::Extra(n) => len + *n as u64,
+                Fault::Extra(n) | Fault::Trailing { extra: n, .. } => len + *n as u64,
                 Fault::Short(n) => len.saturating_sub(*n),
                 _ => len,
             };
             body_len = Some(len);
             *line = format!("Content-Length: {len}");
         }
+    }
+    if let Fault::Trailing { announced: false, .. } = &fault {
+        response_head.retain(|l| !l.to_ascii_lowercase().starts_with("content-length:"));
     }
     let short_limit = match &fault {
         Fault::Short(_) => body_len,
@@ -296,6 +330,11 @@ fn handle(
     }
     if let Fault::Extra(n) = &fault {
         to_client.write_all(&vec![b'x'; *n])?;
+    }
+    if let Fault::Trailing { extra, pause, .. } = &fault {
+        to_client.flush()?;
+        std::thread::sleep(*pause);
+        to_client.write_all(&vec![b'x'; *extra])?;
     }
     Ok(())
 }

@@ -15,8 +15,7 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -26,8 +25,8 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::support::{
-    ALICE, BOB, Body, Client, Proc, Reply, Repo, case, file_line, files_below, header, lfs_line, ndjson,
-    pattern, sha256_hex,
+    ALICE, BOB, Body, Client, Drip, Proc, Reply, Repo, addr_of, assert_closed_by, case, file_line,
+    files_below, header, lfs_line, ndjson, pattern, raise_fd_limit, sha256_hex,
 };
 
 /// The address space the server may map: several times what it maps under normal traffic
@@ -182,12 +181,12 @@ impl Target {
 
     /// The server's main port.
     fn api_addr(&self) -> SocketAddr {
-        socket_addr(&self.server.url)
+        addr_of(&self.server.url)
     }
 
     /// The blob host's port.
     fn blob_addr(&self) -> SocketAddr {
-        socket_addr(&self.blob_url)
+        addr_of(&self.blob_url)
     }
 
     /// The path and query of the blob URL.
@@ -279,13 +278,6 @@ impl Drop for Target {
             ADDRESS_SPACE >> 20
         );
     }
-}
-
-/// `host:port` of an `http://` URL.
-fn socket_addr(url: &str) -> SocketAddr {
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let authority = rest.split('/').next().unwrap_or(rest);
-    authority.parse().unwrap_or_else(|e| panic!("{authority}: {e}"))
 }
 
 /// The head of `repo`'s `main` and every file there with its bytes (LFS files through the blob
@@ -1084,6 +1076,15 @@ fn pull_request_floods_hit_the_write_rate_limit() {
     target.assert_alive("a flood of pull requests");
 }
 
+/// Connections each attacking address makes to each port.
+const PER_ATTACKER: usize = 32;
+
+/// The loopback address of the attacker of socket `i`.
+fn attacker(i: usize) -> IpAddr {
+    let n = u8::try_from(i / PER_ATTACKER + 1).expect("at most 8,000 sockets per port");
+    IpAddr::V4(Ipv4Addr::new(127, 0, 1, n))
+}
+
 /// A connection to `to` from the address `from` (another loopback address, so that the cap on
 /// connections per client address leaves the normal requests alone).
 fn connect_from(from: IpAddr, to: SocketAddr) -> io::Result<TcpStream> {
@@ -1091,25 +1092,6 @@ fn connect_from(from: IpAddr, to: SocketAddr) -> io::Result<TcpStream> {
     rustix::net::bind(&fd, &SocketAddr::new(from, 0))?;
     rustix::net::connect(&fd, &to)?;
     Ok(TcpStream::from(fd))
-}
-
-/// Raises this process's open-file limit to its hard limit (the server inherits it), and
-/// returns it.
-fn raise_open_files() -> u64 {
-    let limit = rustix::process::getrlimit(Resource::Nofile);
-    if limit.current != limit.maximum {
-        rustix::process::setrlimit(
-            Resource::Nofile,
-            Rlimit {
-                current: limit.maximum,
-                maximum: limit.maximum,
-            },
-        )
-        .expect("raise the open-file limit");
-    }
-    rustix::process::getrlimit(Resource::Nofile)
-        .current
-        .unwrap_or(u64::MAX)
 }
 
 /// What an attacking socket does.
@@ -1125,55 +1107,9 @@ enum Peer {
     Lingering,
 }
 
-/// Sockets sending a byte each every half second until stopped.
-struct Drip {
-    stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
-}
-
-impl Drip {
-    fn start(sockets: Vec<Arc<TcpStream>>) -> Drip {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
-            while !flag.load(Ordering::Relaxed) {
-                for s in &sockets {
-                    let _ = (&**s).write(b"a");
-                }
-                std::thread::sleep(Duration::from_millis(500));
-            }
-        });
-        Drip { stop, thread }
-    }
-
-    fn stop(self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = self.thread.join();
-    }
-}
-
-/// Whether the server has closed `socket` (reading what it sent first).
-fn closed_by_server(socket: &TcpStream) -> bool {
-    let mut buf = [0u8; 64 * 1024];
-    let mut read = 0usize;
-    loop {
-        match (&*socket).read(&mut buf) {
-            Ok(0) => return true,
-            Ok(n) => {
-                read += n;
-                if read > 64 << 20 {
-                    return false;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
-            Err(_) => return true,
-        }
-    }
-}
-
 #[test]
 fn thousands_of_idle_and_slow_sockets_on_both_ports() {
-    let open_files = raise_open_files();
+    let open_files = raise_fd_limit();
     // Each socket is a descriptor here and one in the server (which inherits this limit), on two
     // ports; half the limit is left for everything else.
     let per_port = usize::try_from((open_files / 4).min(2000)).unwrap_or(2000);
@@ -1181,21 +1117,18 @@ fn thousands_of_idle_and_slow_sockets_on_both_ports() {
         per_port >= 200,
         "the open-file limit ({open_files}) is too low for this test: raise it to 1000 or more"
     );
-    let attacker = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
-    let separate = connect_from(attacker, "127.0.0.1:9".parse().expect("address"))
-        .map(drop)
-        .or_else(|e| {
-            if e.kind() == io::ErrorKind::ConnectionRefused {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
-        .is_ok();
-    let attacker = if separate {
-        attacker
-    } else {
-        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    // The attackers come from other loopback addresses than the normal requests, each with
+    // fewer connections than the cap per address: the server holds them all.
+    let separate = match connect_from(attacker(0), "127.0.0.1:9".parse().expect("address")) {
+        Ok(_) => true,
+        Err(e) => e.kind() == io::ErrorKind::ConnectionRefused,
+    };
+    let from = |i: usize| {
+        if separate {
+            attacker(i)
+        } else {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        }
     };
     let deadlines = supports("--header-timeout-secs") && supports("--idle-timeout-secs");
     let mut args: Vec<&str> = Vec::new();
@@ -1203,15 +1136,21 @@ fn thousands_of_idle_and_slow_sockets_on_both_ports() {
         args.extend(["--header-timeout-secs", "2", "--idle-timeout-secs", "2"]);
     }
     let capped = supports("--max-connections-per-ip");
-    // Attackers on the normal requests' address must not lock them out.
-    let cap = if separate { "64" } else { "1000000" };
+    // Twice what each attacker opens; attackers on the normal requests' address must not lock
+    // them out.
+    let cap = if separate {
+        (2 * PER_ATTACKER).to_string()
+    } else {
+        "1000000".to_owned()
+    };
     if capped {
-        args.extend(["--max-connections-per-ip", cap]);
+        args.extend(["--max-connections-per-ip", &cap]);
     }
     eprintln!(
-        "hostile/sockets: {per_port} sockets per port from {attacker} (open-file limit {open_files}); \
+        "hostile/sockets: {per_port} sockets per port from {} (open-file limit {open_files}); \
          deadlines {deadlines}, per-address cap {}",
-        if capped { cap } else { "unsupported" }
+        if separate { "127.0.1.0/24" } else { "127.0.0.1" },
+        if capped { cap.as_str() } else { "unsupported" }
     );
     let mut target = Target::start("sockets", &args);
     let blob_path = target.blob_target().to_owned();
@@ -1224,13 +1163,11 @@ fn thousands_of_idle_and_slow_sockets_on_both_ports() {
         Peer::Lingering,
     ];
     let started = Instant::now();
-    let mut sockets: Vec<(Peer, Arc<TcpStream>)> = Vec::new();
+    let mut sockets: Vec<(Peer, TcpStream)> = Vec::new();
     for (addr, blob_host) in [(target.api_addr(), false), (target.blob_addr(), true)] {
         for i in 0..per_port {
             let kind = kinds[i % kinds.len()];
-            let Ok(mut socket) = connect_from(attacker, addr) else {
-                continue; // refused at the door: the cap at work
-            };
+            let mut socket = connect_from(from(i), addr).expect("connect");
             let head = match (kind, blob_host) {
                 (Peer::Idle, _) => String::new(),
                 (Peer::SlowHead, false) => "GET /api/models HTTP/1.1\r\nHost: h\r\nX-Slow: ".into(),
@@ -1241,9 +1178,9 @@ fn thousands_of_idle_and_slow_sockets_on_both_ports() {
                 (Peer::Lingering, false) => "GET /api/models/alice/victim HTTP/1.1\r\nHost: h\r\n\r\n".into(),
                 (Peer::Lingering, true) => format!("GET {blob_path} HTTP/1.1\r\nHost: h\r\n\r\n"),
             };
+            // Closed by a cap already: fine.
             let _ = socket.write_all(head.as_bytes());
-            let _ = socket.set_nonblocking(true);
-            sockets.push((kind, Arc::new(socket)));
+            sockets.push((kind, socket));
         }
     }
     eprintln!(
@@ -1251,12 +1188,18 @@ fn thousands_of_idle_and_slow_sockets_on_both_ports() {
         sockets.len(),
         started.elapsed().as_secs_f64()
     );
-    let drip = Drip::start(
-        sockets
-            .iter()
-            .filter(|(k, _)| matches!(k, Peer::SlowHead | Peer::SlowBody))
-            .map(|(_, s)| Arc::clone(s))
-            .collect(),
+    let (slow, still): (Vec<_>, Vec<_>) = sockets
+        .into_iter()
+        .partition(|(k, _)| matches!(k, Peer::SlowHead | Peer::SlowBody));
+    let (slow_bodies, slow_heads): (Vec<_>, Vec<_>) =
+        slow.into_iter().partition(|(k, _)| *k == Peer::SlowBody);
+    let mut heads = Drip::over(
+        slow_heads.into_iter().map(|(_, s)| s).collect(),
+        std::iter::empty(),
+    );
+    let bodies = Drip::over(
+        slow_bodies.into_iter().map(|(_, s)| s).collect(),
+        std::iter::empty(),
     );
     let opened = Instant::now();
     target.assert_answers("with thousands of idle and slow sockets open");
@@ -1264,24 +1207,19 @@ fn thousands_of_idle_and_slow_sockets_on_both_ports() {
     target.assert_answers("3 s later, with the sockets still open");
     if deadlines {
         // Past the head and idle deadlines (2 s), with room to spare: every socket that sends
-        // no whole request in time, or reads nothing, is gone. A slow body is left to the
-        // request deadline.
-        std::thread::sleep(Duration::from_secs(8).saturating_sub(opened.elapsed()));
-        let open: Vec<Peer> = sockets
-            .iter()
-            .filter(|(k, s)| *k != Peer::SlowBody && !closed_by_server(s))
-            .map(|(k, _)| *k)
-            .collect();
-        assert!(
-            open.is_empty(),
-            "{} sockets still open past the deadlines: {} idle, {} slow heads, {} lingering",
-            open.len(),
-            open.iter().filter(|k| **k == Peer::Idle).count(),
-            open.iter().filter(|k| **k == Peer::SlowHead).count(),
-            open.iter().filter(|k| **k == Peer::Lingering).count()
-        );
+        // no whole request in time, or reads nothing of its answer, is gone. A slow body is
+        // left to the request deadline.
+        let deadline = opened + Duration::from_secs(8);
+        assert_closed_by(&mut heads.sockets, deadline, "slow head");
+        for kind in [Peer::Idle, Peer::Lingering] {
+            let mut of_kind: Vec<TcpStream> = still
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, s)| s.try_clone().expect("clone"))
+                .collect();
+            assert_closed_by(&mut of_kind, deadline, &format!("{kind:?}"));
+        }
     }
-    drip.stop();
-    drop(sockets);
+    drop((heads, bodies, still));
     target.assert_alive("thousands of idle and slow sockets");
 }
