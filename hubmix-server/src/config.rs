@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::auth::{Role, TokenGrant};
+use crate::storage::gc::{DEFAULT_GC_GRACE, DEFAULT_GC_INTERVAL};
 
 /// Everything the server needs to start. Build it with [`ServerConfig::new`] and the builder
 /// methods, or read the users and organisations from a TOML file with
@@ -33,6 +34,8 @@ pub struct ServerConfig {
     pub(crate) max_connections_per_ip: usize,
     pub(crate) max_connections: usize,
     pub(crate) shutdown_grace: Duration,
+    pub(crate) gc_interval: Duration,
+    pub(crate) gc_grace: Duration,
 }
 
 /// Default size from which preupload sends a file through LFS (10 MiB, as huggingface.co).
@@ -46,7 +49,8 @@ pub const DEFAULT_MAX_LFS_OBJECT_BYTES: u64 = 50 * 1024 * 1024 * 1024;
 pub const MAX_LFS_PARTS: u64 = 10_000;
 /// Default longest NDJSON commit line (a `file` line carries its content base64-encoded).
 pub const DEFAULT_MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
-/// Default number of entries per page of tree and commit listings (huggingface.co uses 1000).
+/// Default number of entries per page of tree, commit and repository listings (huggingface.co
+/// uses 1000).
 pub const DEFAULT_PAGE_SIZE: usize = 1000;
 /// Default time a client has to send a request's head, counted from when the connection opens
 /// or, kept alive, from the end of the previous answer.
@@ -86,6 +90,8 @@ impl ServerConfig {
             max_connections_per_ip: DEFAULT_MAX_CONNECTIONS_PER_IP,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            gc_interval: DEFAULT_GC_INTERVAL,
+            gc_grace: DEFAULT_GC_GRACE,
         }
     }
 
@@ -146,7 +152,8 @@ impl ServerConfig {
         self
     }
 
-    /// Entries per page of tree and commit listings.
+    /// Entries per page of tree, commit and repository listings (the most a repository
+    /// listing's `limit` asks for).
     pub fn page_size(mut self, entries: usize) -> Self {
         self.page_size = entries.max(1);
         self
@@ -228,6 +235,19 @@ impl ServerConfig {
     /// wait.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// How often the server collects garbage ([`crate::collect_garbage`]) while it runs;
+    /// `Duration::ZERO`: never. Default [`DEFAULT_GC_INTERVAL`](crate::DEFAULT_GC_INTERVAL).
+    pub fn gc_interval(mut self, interval: Duration) -> Self {
+        self.gc_interval = interval;
+        self
+    }
+
+    /// The grace period of the server's garbage collection ([`crate::GcOptions::grace`]).
+    pub fn gc_grace(mut self, grace: Duration) -> Self {
+        self.gc_grace = grace;
         self
     }
 

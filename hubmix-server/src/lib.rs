@@ -8,9 +8,11 @@
 //! a `README.md` whose metadata the Hub would refuse is refused) — so that the real Python client and hubmix work against it
 //! unchanged. Point `HF_ENDPOINT` at it.
 //!
-//! Repositories have real history: immutable commits (each with its full tree), branches, tags
-//! and `refs/pr/N`. File contents live in a content-addressed blob store on disk; metadata lives in
-//! SQLite. A crash at any point leaves every repository at a consistent commit.
+//! Repositories have real history: immutable commits with git trees (a commit stores the folders
+//! it changes), branches, tags and `refs/pr/N`. File contents live in a content-addressed blob
+//! store on disk; metadata lives in SQLite. A crash at any point leaves every repository at a
+//! consistent commit. Garbage collection ([`collect_garbage`], `hubmix-server gc`, and
+//! periodically in a running server) removes the contents nothing uses any more.
 //!
 //! Start it in-process (tests, examples) with [`spawn`], or run the `hubmix-server` binary.
 //!
@@ -55,3 +57,6 @@ pub use config::{
     DEFAULT_REQUEST_TIMEOUT, DEFAULT_SHUTDOWN_GRACE,
 };
 pub use server::{RunningServer, ServerError, serve, spawn};
+pub use storage::gc::{
+    DEFAULT_GC_GRACE, DEFAULT_GC_INTERVAL, GcError, GcOptions, GcReport, RemovedBlob, collect_garbage,
+};

@@ -5,17 +5,24 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
-use hubmix_server::{Role, ServerConfig};
+use clap::{Parser, Subcommand};
+use hubmix_server::{GcOptions, Role, ServerConfig};
 
 /// A self-hosted Hugging Face Hub. Point `HF_ENDPOINT` at it; Python clients ≥ 1.20 also need
 /// `HF_HUB_DISABLE_XET=1` to upload large files.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Folder that holds the repositories (created if missing).
-    #[arg(long, env = "HUBMIX_SERVER_ROOT")]
-    root: PathBuf,
+    #[arg(long, env = "HUBMIX_SERVER_ROOT", required = true)]
+    root: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
@@ -44,7 +51,7 @@ struct Args {
     /// Longest accepted line of an NDJSON commit body, in bytes.
     #[arg(long, default_value_t = hubmix_server::DEFAULT_MAX_LINE_BYTES)]
     max_line_bytes: usize,
-    /// Entries per page of tree and commit listings.
+    /// Entries per page of tree, commit and repository listings.
     #[arg(long, default_value_t = hubmix_server::DEFAULT_PAGE_SIZE)]
     page_size: usize,
     /// Send LFS files from a blob host on a second port (zero-copy `sendfile`), redirecting
@@ -101,6 +108,33 @@ struct Args {
     /// Seconds requests in flight get to finish on SIGTERM or SIGINT, before the server exits.
     #[arg(long, default_value_t = hubmix_server::DEFAULT_SHUTDOWN_GRACE.as_secs())]
     shutdown_grace_secs: u64,
+    /// Seconds between two garbage collections while serving (0: never; `hubmix-server gc`
+    /// collects on demand).
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_GC_INTERVAL.as_secs())]
+    gc_interval_secs: u64,
+    /// Seconds that unused blobs, LFS uploads and multipart parts are kept (a commit may be
+    /// about to use them).
+    #[arg(long, default_value_t = hubmix_server::DEFAULT_GC_GRACE.as_secs())]
+    gc_grace_secs: u64,
+}
+
+/// What to do instead of serving.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Remove the file contents no commit uses any more (of failed commits, deleted
+    /// repositories, LFS uploads never committed) and abandoned multipart uploads, and print
+    /// what was removed. Safe while a server serves the same folder.
+    Gc {
+        /// Folder that holds the repositories.
+        #[arg(long, env = "HUBMIX_SERVER_ROOT")]
+        root: PathBuf,
+        /// Print what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Seconds that unused blobs, LFS uploads and multipart parts are kept.
+        #[arg(long, default_value_t = hubmix_server::DEFAULT_GC_GRACE.as_secs())]
+        grace_secs: u64,
+    },
 }
 
 fn parse_token(s: &str) -> Result<(String, String, Role), String> {
@@ -138,7 +172,33 @@ fn main() -> ExitCode {
         )
         .init();
     let args = Args::parse();
-    let mut config = ServerConfig::new(&args.root)
+    if let Some(Command::Gc {
+        root,
+        dry_run,
+        grace_secs,
+    }) = &args.command
+    {
+        let options = GcOptions {
+            dry_run: *dry_run,
+            grace: Duration::from_secs(*grace_secs),
+        };
+        return match hubmix_server::collect_garbage(root, &options) {
+            Ok(report) => {
+                println!("{report}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hubmix-server: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    // Required by the parser unless a subcommand ran instead.
+    let Some(root) = &args.root else {
+        eprintln!("hubmix-server: --root is required");
+        return ExitCode::from(2);
+    };
+    let mut config = ServerConfig::new(root)
         .bind(args.bind)
         .lfs_threshold(args.lfs_threshold)
         .lfs_part_size(args.lfs_part_size)
@@ -151,7 +211,9 @@ fn main() -> ExitCode {
         .request_timeout(Duration::from_secs(args.request_timeout_secs))
         .max_connections_per_ip(args.max_connections_per_ip)
         .max_connections(args.max_connections)
-        .shutdown_grace(Duration::from_secs(args.shutdown_grace_secs));
+        .shutdown_grace(Duration::from_secs(args.shutdown_grace_secs))
+        .gc_interval(Duration::from_secs(args.gc_interval_secs))
+        .gc_grace(Duration::from_secs(args.gc_grace_secs));
     if let Some(addr) = args.lfs_cdn_bind {
         config = config.lfs_cdn_bind(addr);
     }

@@ -27,7 +27,7 @@ use crate::deadline::{ProgressBody, WriteDeadline};
 use crate::error::ApiError;
 use crate::listener::{self, Gate, Permit, Stop, StopSender};
 use crate::routes;
-use crate::storage::StoreError;
+use crate::storage::{StoreError, gc};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +97,7 @@ pub fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         source,
     })?;
     let (app, blob_host) = start_app(config, addr)?;
+    let collector = gc::run_periodically(&app.config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("hubmix-server")
@@ -112,7 +113,9 @@ pub fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .name("hubmix-server".into())
         .spawn(move || {
             runtime.block_on(async move {
+                let collector = tokio::spawn(collector);
                 let _ = stopped.await;
+                collector.abort();
                 ports.stop_accepting().await;
             });
             // In-flight handlers of a stopping test server need not finish.
@@ -143,6 +146,7 @@ pub async fn serve(
     listener::raise_fd_limit(files_needed(&config));
     let grace = config.shutdown_grace;
     let (app, blob_host) = start_app(config, addr)?;
+    let collector = tokio::spawn(gc::run_periodically(&app.config));
     let blob_addr = blob_host.as_ref().and_then(|l| l.local_addr().ok());
     let mut ports = Ports::start(app, listener, blob_host)?;
     tracing::info!("hubmix-server listening on http://{addr}");
@@ -150,6 +154,7 @@ pub async fn serve(
         tracing::info!("blob host for LFS downloads listening on http://{blob_addr}");
     }
     shutdown.await;
+    collector.abort();
     ports.stop_accepting().await;
     tracing::info!(
         "stopped accepting connections; {} open, given {} s to finish",

@@ -8,6 +8,13 @@ pub(crate) fn now_iso() -> String {
     format_millis(since.as_millis() as i64)
 }
 
+/// Now, in whole seconds since the Unix epoch.
+pub(crate) fn unix_seconds() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// Milliseconds since the Unix epoch, formatted for the API.
 pub(crate) fn format_millis(ms: i64) -> String {
     let secs = ms.div_euclid(1000);

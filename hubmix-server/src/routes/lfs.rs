@@ -196,8 +196,7 @@ pub(super) async fn transfer(
                 }
                 let sha = temp.sha256.clone();
                 let dest = part_path(app, repo_key, &oid, n);
-                app.run(move |a| {
-                    a.store.blobs.sweep_parts_now_and_then();
+                app.run(move |_| {
                     std::fs::create_dir_all(dest.parent().expect("part paths have a parent"))?;
                     std::fs::rename(&temp.path, &dest)?;
                     Ok(())

@@ -271,33 +271,21 @@ fn json(body: impl Serialize) -> Response {
     axum::Json(body).into_response()
 }
 
-/// The absolute link to the next page of a listing, as a `Link` header value.
-fn next_link(ctx: &Ctx, next_cursor: usize) -> String {
+/// The absolute link to the next page of a listing, as a `Link` header value: the request's URL
+/// with `cursor` set to `next_cursor` (and no page number `p`).
+fn next_link(ctx: &Ctx, next_cursor: &str) -> String {
     let mut query: Vec<String> = ctx
         .query
         .iter()
-        .filter(|(k, _)| k != "cursor")
+        .filter(|(k, _)| k != "cursor" && k != "p")
         .map(|(k, v)| format!("{}={}", encode_query(k), encode_query(v)))
         .collect();
-    query.push(format!("cursor={next_cursor}"));
+    query.push(format!("cursor={}", encode_query(next_cursor)));
     format!("<{}{}?{}>; rel=\"next\"", ctx.base, ctx.raw_path, query.join("&"))
 }
 
 fn encode_query(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
-
-/// The page starting at the `cursor` query parameter, and the `Link` to the next one.
-fn paginate<T>(ctx: &Ctx, items: Vec<T>, page_size: usize) -> (Vec<T>, Option<String>) {
-    let start = ctx
-        .query("cursor")
-        .and_then(|c| c.parse::<usize>().ok())
-        .unwrap_or(0);
-    let total = items.len();
-    let page: Vec<T> = items.into_iter().skip(start).take(page_size).collect();
-    let end = start + page.len();
-    let link = (end < total).then(|| next_link(ctx, end));
-    (page, link)
 }
 
 /// A JSON page with its `Link` header.

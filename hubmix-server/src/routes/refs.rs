@@ -36,7 +36,9 @@ pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, id: RepoId) -> Result<Respon
     }))
 }
 
-/// `GET /api/{type}/{repo}/commits/{rev}`: history, newest first, paged with `Link`.
+/// `GET /api/{type}/{repo}/commits/{rev}[?p=N]`: history, newest first, a page at a time (from
+/// page `N`, counted from 0, with `p`). The `Link` to the next page carries its first commit as
+/// `cursor`, so that each page costs its own commits.
 pub(super) async fn commits(
     app: &Arc<App>,
     ctx: &Ctx,
@@ -44,19 +46,39 @@ pub(super) async fn commits(
     rev: String,
 ) -> Result<Response, ApiError> {
     let repo = app.readable_repo(&id, ctx.who.as_ref()).await?;
-    let offset = ctx
-        .query("cursor")
-        .and_then(|c| c.parse::<usize>().ok())
-        .unwrap_or(0);
+    let page: usize = match ctx.query("p") {
+        Some(p) => p
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("p={p:?} is not a page number")))?,
+        None => 0,
+    };
+    let cursor = match ctx.query("cursor") {
+        Some(c) if hubmix_protocol::repo::is_commit_id(c) => Some(c.to_owned()),
+        Some(c) => {
+            return Err(ApiError::BadRequest(format!(
+                "cursor={c:?} is not a commit id: start from the first page"
+            )));
+        }
+        None => None,
+    };
     let page_size = app.config.page_size;
-    // One extra row tells whether there is a next page.
+    // One extra commit: the first of the next page, if there is one.
     let mut rows = app
         .run(move |a| {
-            let head = a.store.resolve(&repo, &rev)?;
-            a.store.log(&head, offset, page_size + 1)
+            let start = match cursor {
+                Some(commit) => a.store.resolve(&repo, &commit)?,
+                None => {
+                    let head = a.store.resolve(&repo, &rev)?;
+                    match a.store.ancestor(&head, page.saturating_mul(page_size))? {
+                        Some(start) => start,
+                        None => return Ok(Vec::new()),
+                    }
+                }
+            };
+            a.store.log(&start, page_size + 1)
         })
         .await?;
-    let link = (rows.len() > page_size).then(|| super::next_link(ctx, offset + page_size));
+    let link = rows.get(page_size).map(|next| super::next_link(ctx, &next.oid));
     rows.truncate(page_size);
     let items: Vec<GitCommit> = rows
         .into_iter()

@@ -10,13 +10,13 @@ use hubmix_protocol::types::{
 };
 use serde_json::{Map, Value};
 
-use super::{Ctx, json, read_json};
+use super::{Ctx, json, json_page, next_link, read_json};
 use crate::api::RESERVED_NAMESPACES;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::hashing;
 use crate::repo_id::{RepoId, RepoType};
-use crate::storage::{CommitRow, Entry, RepoRow, StoreError};
+use crate::storage::{CommitRow, Entry, RepoOrder, RepoRow, StoreError};
 use hubmix_protocol::card;
 
 /// The repository a create or delete body names; the namespace defaults to the caller.
@@ -143,9 +143,8 @@ pub(super) async fn info(
                 .store
                 .commit_row(&oid)?
                 .ok_or(StoreError::RevisionNotFound(rev))?;
+            let card = metadata(a.store.small_text(&oid, card::README)?);
             let entries = a.store.entries(&oid)?;
-            let readme = entries.iter().find(|e| e.path == card::README);
-            let card = metadata(readme.and_then(|e| a.store.text_of(e)));
             Ok((commit, entries, card))
         })
         .await?;
@@ -169,65 +168,89 @@ pub(super) async fn info(
     }))
 }
 
-/// `GET /api/{models,datasets,spaces}`: the repositories of a type the caller may read, newest
-/// `main` first with `sort`, else by id. Filters as the Hub's: `author`, `search` (part of the
-/// id, any case), `filter` (repeatable; tags the card gives, all required), `pipeline_tag`;
-/// `limit`; `full` adds the files, `full` or `cardData` the card's metadata. One page.
+/// `GET /api/{models,datasets,spaces}`: the repositories of a type the caller may read, by id,
+/// or newest first with `sort=lastModified|createdAt` (`direction=1` reverses either order).
+/// Filters as the Hub's: `author`, `search` (part of the id, any case), `filter` (repeatable;
+/// tags the card gives, all required), `pipeline_tag`; `full` adds the files, `full` or
+/// `cardData` the card's metadata.
+///
+/// A page holds at most `limit` repositories (at most, and by default, the page size) and looks
+/// at no more than a page size of them: when filters leave out many, a page holds fewer (even
+/// none) and the `Link` to the next one resumes where it stopped.
 pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Response, ApiError> {
     let author = ctx.query("author").map(str::to_owned);
     let search = ctx.query("search").map(str::to_lowercase);
     let wanted_tags: Vec<String> = ctx.query_all("filter").map(str::to_owned).collect();
     let pipeline_tag = ctx.query("pipeline_tag").map(str::to_owned);
+    let page_size = app.config.page_size;
     let limit = match ctx.query("limit") {
-        Some(v) => Some(
-            v.parse::<usize>()
-                .map_err(|_| ApiError::BadRequest(format!("limit {v:?} is not a count")))?,
-        ),
-        None => None,
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| ApiError::BadRequest(format!("limit {v:?} is not a count")))?
+            .clamp(1, page_size),
+        None => page_size,
     };
+    let order = match ctx.query("sort") {
+        Some("lastModified") => RepoOrder::LastModified,
+        Some("createdAt") => RepoOrder::CreatedAt,
+        _ => RepoOrder::Id,
+    };
+    let descending = (order != RepoOrder::Id) != (ctx.query("direction") == Some("1"));
+    let mut after = ctx.query("cursor").map(str::to_owned);
     let (full, with_card) = (ctx.flag("full"), ctx.flag("full") || ctx.flag("cardData"));
     let who = ctx.who.clone();
-    let mut found = app
+    let (found, next) = app
         .run(move |a| {
             let mut found = Vec::new();
-            for repo in a.store.repos(kind)? {
-                let visible = a.auth.can_read(who.as_ref(), &repo.id.namespace, repo.private);
-                let named = author.as_ref().is_none_or(|n| *n == repo.id.namespace)
-                    && search
+            let mut looked_at = 0;
+            loop {
+                let batch = (page_size - looked_at).min(LIST_BATCH) + 1;
+                let rows = a.store.repo_page(
+                    kind,
+                    author.as_deref(),
+                    order,
+                    descending,
+                    after.as_deref(),
+                    batch,
+                )?;
+                let more = rows.len() == batch;
+                for listed in rows {
+                    if found.len() == limit || looked_at == page_size {
+                        return Ok((found, after));
+                    }
+                    looked_at += 1;
+                    after = Some(listed.cursor);
+                    let repo = listed.repo;
+                    let visible = a.auth.can_read(who.as_ref(), &repo.id.namespace, repo.private);
+                    let named = search
                         .as_ref()
                         .is_none_or(|q| repo.id.to_string().to_lowercase().contains(q));
-                if !visible || !named {
-                    continue;
+                    if !visible || !named {
+                        continue;
+                    }
+                    let oid = a.store.resolve(&repo, "main")?;
+                    let Some(commit) = a.store.commit_row(&oid)? else {
+                        continue;
+                    };
+                    let card = metadata(a.store.small_text(&oid, card::README)?);
+                    let tags = card.as_ref().map(card::tags).unwrap_or_default();
+                    let pipeline = card
+                        .as_ref()
+                        .and_then(|c| c.get("pipeline_tag")?.as_str().map(str::to_owned));
+                    if wanted_tags.iter().all(|t| tags.contains(t))
+                        && pipeline_tag.as_ref().is_none_or(|p| pipeline.as_ref() == Some(p))
+                    {
+                        // The files, for `full` only: the listing reads just the card otherwise.
+                        let files = if full { a.store.entries(&oid)? } else { Vec::new() };
+                        found.push((repo, commit, files, card));
+                    }
                 }
-                let oid = a.store.resolve(&repo, "main")?;
-                let Some(commit) = a.store.commit_row(&oid)? else {
-                    continue;
-                };
-                let card = metadata(a.store.small_text(&oid, card::README)?);
-                let tags = card.as_ref().map(card::tags).unwrap_or_default();
-                let pipeline = card
-                    .as_ref()
-                    .and_then(|c| c.get("pipeline_tag")?.as_str().map(str::to_owned));
-                if wanted_tags.iter().all(|t| tags.contains(t))
-                    && pipeline_tag.as_ref().is_none_or(|p| pipeline.as_ref() == Some(p))
-                {
-                    // The files, for `full` only: the listing reads just the card otherwise.
-                    let files = if full { a.store.entries(&oid)? } else { Vec::new() };
-                    found.push((repo, commit, files, card));
+                if !more {
+                    return Ok((found, None));
                 }
             }
-            Ok(found)
         })
         .await?;
-    match ctx.query("sort") {
-        Some("lastModified") => found.sort_by(|a, b| b.1.date.cmp(&a.1.date)),
-        Some("createdAt") => found.sort_by(|a, b| b.0.created_at.cmp(&a.0.created_at)),
-        _ => {}
-    }
-    if ctx.query("direction") == Some("1") {
-        found.reverse();
-    }
-    found.truncate(limit.unwrap_or(usize::MAX));
     let items: Vec<RepoInfo> = found
         .iter()
         .map(|(repo, commit, files, card)| RepoInfo {
@@ -235,8 +258,11 @@ pub(super) async fn list(app: &Arc<App>, ctx: &Ctx, kind: RepoType) -> Result<Re
             ..summary(repo, commit, card.as_ref(), with_card)
         })
         .collect();
-    Ok(json(items))
+    Ok(json_page(items, next.map(|cursor| next_link(ctx, &cursor))))
 }
+
+/// Repositories read from the database at once while a listing looks for its page, at most.
+const LIST_BATCH: usize = 100;
 
 /// A file as the info and the listings name it.
 fn sibling(e: &Entry) -> Sibling {

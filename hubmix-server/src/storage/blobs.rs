@@ -3,32 +3,25 @@
 //! Contents are streamed into a temporary file under `tmp/`, hashed on the way, flushed with
 //! `fsync`, then renamed into `blobs/sha256/<2 hex>/<64 hex>` and the folder is synced. A blob
 //! is therefore either complete under its name or absent; a crash leaves at most temporary files,
-//! which the next start removes.
+//! which the next start removes. Storing a content that is there already touches the blob's
+//! modification time, which garbage collection ([`super::gc`]) reads as "in use lately".
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::mpsc::{self, SyncSender};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
 use crate::failpoint;
-
-/// Part folders of multipart uploads untouched this long are uploads given up, and removed.
-pub(super) const ABANDONED_PARTS_AGE: Duration = Duration::from_secs(24 * 3600);
-/// How often, at most, the part folders are looked over for abandoned ones.
-const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// The blob folder and its temporary area.
 #[derive(Debug)]
 pub(crate) struct BlobStore {
     blobs: PathBuf,
     tmp: PathBuf,
-    /// When the part folders were last looked over ([`BlobStore::sweep_parts_now_and_then`]).
-    last_sweep: Mutex<Option<Instant>>,
 }
 
 /// A file written to the temporary area, hashed, not yet in the store.
@@ -133,20 +126,20 @@ impl BlobWriter {
 }
 
 impl BlobStore {
-    /// Opens (creating) the store under `root`, and removes what a crash left in `tmp/`.
+    /// Opens (creating) the store under `root`.
     pub(crate) fn open(root: &Path) -> io::Result<Self> {
         let blobs = root.join("blobs").join("sha256");
         let tmp = root.join("tmp");
         fs::create_dir_all(&blobs)?;
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp)?;
-        }
         fs::create_dir_all(&tmp)?;
-        Ok(BlobStore {
-            blobs,
-            tmp,
-            last_sweep: Mutex::new(None),
-        })
+        Ok(BlobStore { blobs, tmp })
+    }
+
+    /// Removes everything in `tmp/`: what a crash left (call it before serving, never beside a
+    /// server that uses the store).
+    pub(crate) fn clear_temp(&self) -> io::Result<()> {
+        fs::remove_dir_all(&self.tmp)?;
+        fs::create_dir_all(&self.tmp)
     }
 
     /// Where the blob with this SHA-256 lives (whether or not it exists).
@@ -211,7 +204,8 @@ impl BlobStore {
     pub(crate) fn commit(&self, temp: TempBlob) -> io::Result<()> {
         let dest = self.path(&temp.sha256);
         if dest.is_file() {
-            return Ok(()); // same content already stored; `temp` is removed on drop
+            // Same content already stored (`temp` is removed on drop): it is in use again.
+            return File::open(&dest)?.set_modified(SystemTime::now());
         }
         let dir = dest.parent().expect("blob paths have a parent");
         if !dir.is_dir() {
@@ -241,42 +235,90 @@ impl BlobStore {
         self.tmp.join("parts")
     }
 
-    /// Removes the part folders of multipart uploads that no part has been added to for `age`:
-    /// uploads that were never completed (a completed one removes its folder). Returns how many
-    /// were removed.
-    pub(crate) fn sweep_parts(&self, age: Duration) -> io::Result<usize> {
+    /// The part folders of multipart uploads that no part has been added to for `age`: uploads
+    /// that were given up (a completed one removes its folder).
+    pub(crate) fn abandoned_parts(&self, age: Duration) -> io::Result<Vec<PathBuf>> {
         let entries = match fs::read_dir(self.parts_dir()) {
             Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        let mut removed = 0;
+        let mut abandoned = Vec::new();
         for entry in entries {
             let entry = entry?;
-            let idle = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
-            if idle >= age {
-                fs::remove_dir_all(entry.path())?;
-                removed += 1;
+            if idle_for(&entry.metadata()?) >= age {
+                abandoned.push(entry.path());
             }
         }
-        Ok(removed)
+        Ok(abandoned)
     }
 
-    /// [`sweep_parts`](Self::sweep_parts) with [`ABANDONED_PARTS_AGE`], at most once per
-    /// [`SWEEP_INTERVAL`]: called as multipart uploads come in, so that the parts of abandoned
-    /// ones do not pile up until the next start.
-    pub(crate) fn sweep_parts_now_and_then(&self) {
-        {
-            let mut last = self.last_sweep.lock().unwrap_or_else(|p| p.into_inner());
-            if last.is_some_and(|t| t.elapsed() < SWEEP_INTERVAL) {
-                return;
+    /// The names (SHA-256) of the blobs in the store, in order. The names are read one fan-out
+    /// folder at a time, so a walk over millions of blobs holds a 256th of them.
+    pub(crate) fn names(&self) -> io::Result<BlobNames> {
+        let mut folders: Vec<PathBuf> = fs::read_dir(&self.blobs)?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<io::Result<_>>()?;
+        folders.retain(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(is_fanout));
+        folders.sort();
+        Ok(BlobNames {
+            folders: folders.into_iter(),
+            names: Vec::new().into_iter(),
+        })
+    }
+}
+
+/// How long ago a file was last modified (zero if it is in the future).
+pub(crate) fn idle_for(meta: &fs::Metadata) -> Duration {
+    meta.modified()
+        .ok()
+        .and_then(|m| m.elapsed().ok())
+        .unwrap_or_default()
+}
+
+/// Whether `name` is a fan-out folder's: two lowercase hex digits.
+fn is_fanout(name: &str) -> bool {
+    name.len() == 2 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The names of the blobs in the store, in order ([`BlobStore::names`]). Files that are not
+/// blobs (not 64 lowercase hex under their fan-out folder) are left out.
+#[derive(Debug)]
+pub(crate) struct BlobNames {
+    folders: std::vec::IntoIter<PathBuf>,
+    names: std::vec::IntoIter<String>,
+}
+
+impl Iterator for BlobNames {
+    type Item = io::Result<String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(name) = self.names.next() {
+                return Some(Ok(name));
             }
-            *last = Some(Instant::now());
-        }
-        match self.sweep_parts(ABANDONED_PARTS_AGE) {
-            Ok(0) => {}
-            Ok(n) => tracing::info!("removed the parts of {n} abandoned multipart uploads"),
-            Err(e) => tracing::warn!("cannot look over the multipart upload parts: {e}"),
+            let folder = self.folders.next()?;
+            let prefix = folder.file_name()?.to_str()?.to_owned();
+            let entries = match fs::read_dir(&folder) {
+                Ok(entries) => entries,
+                Err(e) => return Some(Err(e)),
+            };
+            let mut names = Vec::new();
+            for entry in entries {
+                let name = match entry {
+                    Ok(entry) => entry.file_name(),
+                    Err(e) => return Some(Err(e)),
+                };
+                if let Some(name) = name.to_str()
+                    && name.len() == 64
+                    && name.starts_with(&prefix)
+                    && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+                {
+                    names.push(name.to_owned());
+                }
+            }
+            names.sort();
+            self.names = names.into_iter();
         }
     }
 }
@@ -299,20 +341,23 @@ mod tests {
         // The same content again is a no-op, and no temporary file is left behind.
         store.put_bytes(b"hello\n").unwrap();
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
-        // A leftover temporary file disappears on the next open.
+        // A leftover temporary file stays when the store is opened (beside a server, maybe), and
+        // goes when the temporary area is cleared (before serving).
         fs::write(store.temp_path("crash"), b"partial").unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 1);
+        store.clear_temp().unwrap();
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
         assert!(store.exists(&sha));
     }
 
     #[test]
-    fn abandoned_multipart_parts_are_swept() {
+    fn abandoned_multipart_parts_are_found() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
-        assert_eq!(
-            store.sweep_parts(Duration::ZERO).unwrap(),
-            0,
+        let day = Duration::from_secs(24 * 3600);
+        assert!(
+            store.abandoned_parts(day).unwrap().is_empty(),
             "no parts folder yet"
         );
         let old = store.parts_dir().join("1-old");
@@ -321,18 +366,38 @@ mod tests {
             fs::create_dir_all(folder).unwrap();
             fs::write(folder.join("1"), b"part").unwrap();
         }
-        let two_days_ago = SystemTime::now() - Duration::from_secs(48 * 3600);
+        let two_days_ago = SystemTime::now() - 2 * day;
         File::open(&old).unwrap().set_modified(two_days_ago).unwrap();
-        assert_eq!(store.sweep_parts(ABANDONED_PARTS_AGE).unwrap(), 1);
-        assert!(!old.exists() && fresh.join("1").is_file());
-        // Now and then: the first call looks, the next ones within the hour do not.
-        File::open(&fresh).unwrap().set_modified(two_days_ago).unwrap();
-        store.sweep_parts_now_and_then();
-        assert!(!fresh.exists());
-        fs::create_dir_all(&old).unwrap();
-        File::open(&old).unwrap().set_modified(two_days_ago).unwrap();
-        store.sweep_parts_now_and_then();
-        assert!(old.exists(), "not looked at again within the hour");
+        assert_eq!(store.abandoned_parts(day).unwrap(), [old]);
+        assert_eq!(store.abandoned_parts(Duration::ZERO).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn names_are_listed_in_order_and_reuse_touches_the_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let mut stored: Vec<(String, u8)> = (0..40u8).map(|i| (store.put_bytes(&[i]).unwrap(), i)).collect();
+        stored.sort();
+        // Not blobs: left out.
+        fs::write(dir.path().join("blobs/sha256/README"), b"x").unwrap();
+        fs::write(store.path(&stored[0].0).with_file_name("partial"), b"x").unwrap();
+        let names: Vec<String> = store.names().unwrap().collect::<io::Result<_>>().unwrap();
+        let shas: Vec<String> = stored.iter().map(|(sha, _)| sha.clone()).collect();
+        assert_eq!(names, shas);
+
+        let (sha, byte) = &stored[1];
+        let long_ago = SystemTime::now() - Duration::from_secs(3600);
+        File::open(store.path(sha))
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        let meta = || fs::metadata(store.path(sha)).unwrap();
+        assert!(idle_for(&meta()) >= Duration::from_secs(3600));
+        store.put_bytes(&[*byte]).unwrap();
+        assert!(
+            idle_for(&meta()) < Duration::from_secs(60),
+            "stored again: touched"
+        );
     }
 
     #[test]

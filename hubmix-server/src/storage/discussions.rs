@@ -128,11 +128,13 @@ impl Store {
         Ok(size.map(|s| s as u64))
     }
 
-    /// Records that LFS object `oid` (already in the blob store) belongs to `repo`.
+    /// Records that LFS object `oid` (already in the blob store) belongs to `repo`, uploaded now
+    /// (again, maybe: garbage collection keeps it a grace period from now).
     pub(crate) fn add_lfs_object(&self, repo: &RepoRow, oid: &str, size: u64) -> StoreResult<()> {
         self.conn().execute(
-            "INSERT OR IGNORE INTO lfs_objects (repo, oid, size) VALUES (?1, ?2, ?3)",
-            params![repo.key, oid, size as i64],
+            "INSERT INTO lfs_objects (repo, oid, size, uploaded_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (repo, oid) DO UPDATE SET uploaded_at = excluded.uploaded_at",
+            params![repo.key, oid, size as i64, time::unix_seconds()],
         )?;
         Ok(())
     }

@@ -1,15 +1,19 @@
 //! Storage: repositories, their history and file contents.
 //!
-//! [`Store`] is the small interface the HTTP handlers use. Metadata (repositories, commits with
-//! their full trees, refs, LFS objects, discussions) lives in SQLite; file contents live in the
+//! [`Store`] is the small interface the HTTP handlers use. Metadata (repositories, commits and
+//! their git trees, refs, LFS objects, discussions) lives in SQLite; file contents live in the
 //! [`BlobStore`]. Methods are synchronous: handlers call them on the blocking pool.
+//! [`gc`] removes the blobs nothing uses any more.
 
 mod blobs;
 mod commits;
 mod discussions;
+pub(crate) mod gc;
+mod migrate;
 mod refs;
 mod repos;
 mod schema;
+mod trees;
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -20,7 +24,8 @@ pub(crate) use blobs::{BlobStore, TempBlob};
 pub(crate) use commits::{CommitRow, CommitTarget, FileOp, NewCommit};
 pub(crate) use discussions::Discussion;
 pub(crate) use refs::{RefKind, parse_full_ref};
-pub(crate) use repos::RepoRow;
+pub(crate) use repos::{RepoOrder, RepoRow};
+pub(crate) use trees::TreeItem;
 
 use crate::hashing;
 
@@ -91,6 +96,9 @@ impl Entry {
     }
 }
 
+/// The database's file name under the root.
+const DATABASE: &str = "hub.sqlite3";
+
 /// The metadata database and the blob store.
 #[derive(Debug)]
 pub(crate) struct Store {
@@ -99,13 +107,21 @@ pub(crate) struct Store {
 }
 
 impl Store {
-    /// Opens (creating) the store under `root`.
+    /// Opens (creating, or converting from an older schema) the store under `root`, and removes
+    /// what a crash left in its temporary area: only the one server that serves `root` may open
+    /// it so.
     pub(crate) fn open(root: &Path) -> StoreResult<Self> {
+        let store = Self::open_shared(root)?;
+        store.blobs.clear_temp()?;
+        Ok(store)
+    }
+
+    /// Opens the store under `root` beside a server that may be serving it (garbage
+    /// collection): its temporary area is left alone.
+    fn open_shared(root: &Path) -> StoreResult<Self> {
         std::fs::create_dir_all(root)?;
         let blobs = BlobStore::open(root)?;
-        let conn = Connection::open(root.join("hub.sqlite3"))?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
-        conn.execute_batch(schema::SCHEMA)?;
+        let conn = schema::open(&root.join(DATABASE))?;
         Ok(Store {
             db: Mutex::new(conn),
             blobs,
@@ -124,22 +140,4 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).expect("the operating system's random source failed");
     hex::encode(buf)
-}
-
-/// Reads an [`Entry`] from a row of `path, size, sha256, git_oid, lfs`.
-fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
-    Ok(Entry {
-        path: row.get(0)?,
-        size: row.get::<_, i64>(1)? as u64,
-        sha256: row.get(2)?,
-        git_oid: row.get(3)?,
-        lfs: row.get(4)?,
-    })
-}
-
-/// The half-open key range `[folder/, folder0)` that holds everything below `folder`
-/// (`'0'` is the byte after `'/'`), so folder queries need no LIKE escaping.
-fn folder_range(folder: &str) -> (String, String) {
-    let folder = folder.trim_end_matches('/');
-    (format!("{folder}/"), format!("{folder}0"))
 }

@@ -1,8 +1,11 @@
-//! Repositories: create, look up, change visibility, delete.
+//! Repositories: create, look up, list, change visibility, delete.
 
-use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, TransactionBehavior, params, params_from_iter};
 
-use super::commits::{CommitTarget, FileOp, NewCommit};
+use super::commits::{CommitTarget, FileOp, NewCommit, apply_commit};
 use super::{Entry, Store, StoreError, StoreResult, random_hex};
 use crate::repo_id::{RepoId, RepoType, repo_type_from_db};
 use crate::time;
@@ -10,13 +13,48 @@ use crate::time;
 /// A repository as stored.
 #[derive(Debug, Clone)]
 pub(crate) struct RepoRow {
-    /// The database key (a recreated repository gets a new one).
+    /// The database key. Never reused: a recreated repository gets a new one.
     pub key: i64,
     pub id: RepoId,
     pub private: bool,
     pub created_at: String,
-    /// The 24-hex `_id` the Hub shows.
+    /// The repository's permanent id: 24 random hex digits, unique, the `_id` the Hub shows. It
+    /// stays the same when the repository is renamed or moved, and no other repository ever has
+    /// it (a recreated one gets a new one), so a URL signed for it is good for it alone.
     pub object_id: String,
+}
+
+/// The orders of a repository listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RepoOrder {
+    /// By id (`namespace/name`).
+    Id,
+    /// By creation time, then id.
+    CreatedAt,
+    /// By the date of the head of `main`, then id.
+    LastModified,
+}
+
+impl RepoOrder {
+    /// The columns of the order, each order indexed (after the kind, and the namespace when
+    /// the listing is of one namespace, which the order then leaves out).
+    fn columns(self, one_namespace: bool) -> &'static [&'static str] {
+        match (self, one_namespace) {
+            (RepoOrder::Id, false) => &["namespace", "name"],
+            (RepoOrder::Id, true) => &["name"],
+            (RepoOrder::CreatedAt, false) => &["created_at", "namespace", "name"],
+            (RepoOrder::CreatedAt, true) => &["created_at", "name"],
+            (RepoOrder::LastModified, false) => &["last_modified", "namespace", "name"],
+            (RepoOrder::LastModified, true) => &["last_modified", "name"],
+        }
+    }
+}
+
+/// A repository of a listing, and the cursor that resumes the listing after it.
+#[derive(Debug, Clone)]
+pub(crate) struct ListedRepo {
+    pub repo: RepoRow,
+    pub cursor: String,
 }
 
 /// The `.gitattributes` every new repository starts with, as on huggingface.co.
@@ -57,9 +95,10 @@ impl Store {
             created_at: time::now_iso(),
             object_id: random_hex(12),
         };
+        // A clash of the random `object_id` (2^-96) is an error, not a "repository exists".
         let inserted = tx.execute(
-            "INSERT INTO repos (kind, namespace, name, private, created_at, object_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+            "INSERT INTO repos (kind, namespace, name, private, created_at, object_id, last_modified)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5) ON CONFLICT (kind, namespace, name) DO NOTHING",
             params![
                 id.kind.as_str(),
                 id.namespace,
@@ -83,7 +122,13 @@ impl Store {
             parent_commit: None,
             ops: vec![FileOp::Add(entry)],
         };
-        Self::apply_commit(&tx, &row, CommitTarget::NewBranch("main".into()), &initial)?;
+        apply_commit(
+            &tx,
+            &self.blobs,
+            &row,
+            CommitTarget::NewBranch("main".into()),
+            &initial,
+        )?;
         tx.commit()?;
         Ok(row)
     }
@@ -123,24 +168,46 @@ impl Store {
         Ok(())
     }
 
-    /// Every repository of `kind`, by id.
-    pub(crate) fn repos(&self, kind: RepoType) -> StoreResult<Vec<RepoRow>> {
+    /// At most `limit` repositories of `kind` (of the namespace `author` only, if given), in
+    /// `order` (reversed if `descending`), starting after the cursor `after` (from a
+    /// [`ListedRepo`] of the same listing). One indexed range scan.
+    pub(crate) fn repo_page(
+        &self,
+        kind: RepoType,
+        author: Option<&str>,
+        order: RepoOrder,
+        descending: bool,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<ListedRepo>> {
+        let columns = order.columns(author.is_some());
+        let sql = page_sql(order, descending, author.is_some(), after.is_some());
+        let mut args: Vec<Value> = vec![Value::Text(kind.as_str().to_owned())];
+        args.extend(author.map(|a| Value::Text(a.to_owned())));
+        if let Some(cursor) = after {
+            args.extend(decode_cursor(cursor, columns.len())?.into_iter().map(Value::Text));
+        }
+        args.push(Value::Integer(limit.min(i64::MAX as usize) as i64));
+
         let conn = self.conn();
-        let mut query = conn.prepare(
-            "SELECT id, namespace, name, private, created_at, object_id FROM repos
-             WHERE kind = ?1 ORDER BY namespace, name",
-        )?;
-        let rows = query.query_map(params![kind.as_str()], |r| {
-            Ok(RepoRow {
-                key: r.get(0)?,
-                id: RepoId {
-                    kind,
-                    namespace: r.get(1)?,
-                    name: r.get(2)?,
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            let keys: Vec<String> = (6..6 + columns.len())
+                .map(|i| r.get(i))
+                .collect::<Result<_, _>>()?;
+            Ok(ListedRepo {
+                repo: RepoRow {
+                    key: r.get(0)?,
+                    id: RepoId {
+                        kind,
+                        namespace: r.get(1)?,
+                        name: r.get(2)?,
+                    },
+                    private: r.get(3)?,
+                    created_at: r.get(4)?,
+                    object_id: r.get(5)?,
                 },
-                private: r.get(3)?,
-                created_at: r.get(4)?,
-                object_id: r.get(5)?,
+                cursor: URL_SAFE_NO_PAD.encode(keys.join("\n")),
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -188,5 +255,98 @@ impl Store {
         tx.execute("DELETE FROM repos WHERE id = ?1", params![repo.key])?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// The query of [`Store::repo_page`]: its parameters are the kind, the author if `by_author`,
+/// the cursor's values if `after_cursor`, and the limit.
+fn page_sql(order: RepoOrder, descending: bool, by_author: bool, after_cursor: bool) -> String {
+    let columns = order.columns(by_author);
+    let list = columns.join(", ");
+    let mut sql = format!(
+        "SELECT id, namespace, name, private, created_at, object_id, {list} FROM repos WHERE kind = ?"
+    );
+    if by_author {
+        sql.push_str(" AND namespace = ?");
+    }
+    let (compare, direction) = if descending { ("<", "DESC") } else { (">", "ASC") };
+    if after_cursor {
+        let marks = vec!["?"; columns.len()].join(", ");
+        sql.push_str(&format!(" AND ({list}) {compare} ({marks})"));
+    }
+    let by: Vec<String> = columns.iter().map(|c| format!("{c} {direction}")).collect();
+    sql.push_str(&format!(" ORDER BY {} LIMIT ?", by.join(", ")));
+    sql
+}
+
+/// The values of a repository listing's cursor ([`ListedRepo::cursor`]), `count` of them.
+fn decode_cursor(cursor: &str, count: usize) -> StoreResult<Vec<String>> {
+    let invalid = || {
+        StoreError::Invalid(format!(
+            "the cursor {cursor:?} is not one of this listing: start from the first page"
+        ))
+    };
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let values: Vec<String> = text.split('\n').map(str::to_owned).collect();
+    if values.len() != count {
+        return Err(invalid());
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_pages_are_index_range_scans() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let conn = store.conn();
+        for order in [RepoOrder::Id, RepoOrder::CreatedAt, RepoOrder::LastModified] {
+            for flags in 0..8 {
+                let (descending, by_author, after) = (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0);
+                let sql = page_sql(order, descending, by_author, after);
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+                let plan: Vec<String> = stmt
+                    .query_map(
+                        params_from_iter(std::iter::repeat_n("x", stmt.parameter_count())),
+                        |r| r.get(3),
+                    )
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let plan = plan.join("; ");
+                assert!(plan.starts_with("SEARCH repos USING"), "{sql}: {plan}");
+                assert!(!plan.contains("TEMP B-TREE"), "{sql}: sorted apart: {plan}");
+            }
+        }
+    }
+
+    #[test]
+    fn cursors_of_another_listing_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for id in ["alice/a", "alice/b", "bob/c"] {
+            let (ns, name) = id.split_once('/').unwrap();
+            let id = RepoId::new(RepoType::Model, ns, name).unwrap();
+            store.create_repo(&id, false, ns).unwrap();
+        }
+        let page =
+            |order, after: Option<&str>| store.repo_page(RepoType::Model, None, order, false, after, 2);
+        let first = page(RepoOrder::Id, None).unwrap();
+        let rest = page(RepoOrder::Id, Some(&first[1].cursor)).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].repo.id.to_string(), "bob/c");
+        // An id cursor has two values, a creation-order cursor three.
+        assert!(matches!(
+            page(RepoOrder::CreatedAt, Some(&first[1].cursor)),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            page(RepoOrder::Id, Some("%%%")),
+            Err(StoreError::Invalid(_))
+        ));
     }
 }

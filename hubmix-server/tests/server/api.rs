@@ -1,10 +1,10 @@
 //! API behaviour through HTTP: what the Python client and hubmix rely on.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::{
-    ALICE, ALICE_READ, BOB, Body, Client, Hub, Repo, file_line, git_sha1, header, header_with_parent,
-    lfs_line, pattern, sha256_hex,
+    ALICE, ALICE_READ, BOB, Body, Client, Hub, Repo, all_pages, file_line, git_sha1, header,
+    header_with_parent, lfs_line, next_link, pattern, sha256_hex,
 };
 
 /// A hub with `alice/demo` created, and alice's client.
@@ -14,38 +14,6 @@ fn demo() -> (Hub, Client, Repo) {
     let repo = Repo::model("alice/demo");
     alice.create(&repo);
     (hub, alice, repo)
-}
-
-/// The `Link` next URL of a page, if any.
-fn next_link(reply: &crate::support::Reply) -> Option<String> {
-    let link = reply.header("link")?;
-    assert!(link.ends_with("; rel=\"next\""), "{link}");
-    Some(
-        link.trim_start_matches('<')
-            .split('>')
-            .next()
-            .expect("<url>")
-            .to_owned(),
-    )
-}
-
-/// Follows `Link` pages from `first`, asserting every link is absolute on the server's URL.
-fn all_pages(client: &Client, first: &str) -> (Vec<Value>, usize) {
-    let mut items = Vec::new();
-    let mut pages = 0;
-    let mut url = first.to_owned();
-    loop {
-        let reply = client.get(&url);
-        items.extend(reply.ok_json().as_array().expect("page").iter().cloned());
-        pages += 1;
-        match next_link(&reply) {
-            Some(next) => {
-                assert!(next.starts_with(&client.base), "Link is not absolute: {next}");
-                url = next;
-            }
-            None => return (items, pages),
-        }
-    }
 }
 
 #[test]

@@ -26,7 +26,7 @@ use tempfile::TempDir;
 
 use crate::support::{
     ALICE, BOB, Body, Client, Drip, Proc, Reply, Repo, addr_of, assert_closed_by, case, file_line,
-    files_below, header, lfs_line, ndjson, pattern, raise_fd_limit, sha256_hex,
+    files_below, header, lfs_line, ndjson, next_link, pattern, raise_fd_limit, sha256_hex,
 };
 
 /// The address space the server may map: several times what it maps under normal traffic
@@ -928,14 +928,6 @@ fn commit_many(alice: &Client, repo: &Repo, paths: &[String]) {
         reply.assert_status(200);
         done += chunk.len();
     }
-}
-
-/// The `rel="next"` URL of a `Link` header.
-fn next_link(reply: &Reply) -> Option<String> {
-    let link = reply.header("link")?;
-    link.split(',')
-        .find(|l| l.contains("rel=\"next\""))
-        .and_then(|l| Some(l[l.find('<')? + 1..l.find('>')?].to_owned()))
 }
 
 #[test]

@@ -456,6 +456,49 @@ pub fn case(name: &str, check: impl FnOnce()) {
     }
 }
 
+/// The `Link` next URL of a page, if any.
+pub fn next_link(reply: &Reply) -> Option<String> {
+    let link = reply.header("link")?;
+    assert!(link.ends_with("; rel=\"next\""), "{link}");
+    Some(
+        link.trim_start_matches('<')
+            .split('>')
+            .next()
+            .expect("<url>")
+            .to_owned(),
+    )
+}
+
+/// Every page of a listing from `first`, following the `Link`s (asserting that each is absolute
+/// on the server's URL).
+pub fn pages(client: &Client, first: &str) -> Vec<Reply> {
+    let mut pages = Vec::new();
+    let mut url = first.to_owned();
+    loop {
+        let reply = client.get(&url);
+        reply.assert_status(200);
+        let next = next_link(&reply);
+        pages.push(reply);
+        match next {
+            Some(next) => {
+                assert!(next.starts_with(&client.base), "Link is not absolute: {next}");
+                url = next;
+            }
+            None => return pages,
+        }
+    }
+}
+
+/// Follows `Link` pages from `first`: every item, and how many pages there were.
+pub fn all_pages(client: &Client, first: &str) -> (Vec<Value>, usize) {
+    let pages = pages(client, first);
+    let items = pages
+        .iter()
+        .flat_map(|p| p.json().as_array().expect("page").clone())
+        .collect();
+    (items, pages.len())
+}
+
 /// NDJSON text of `lines`.
 pub fn ndjson(lines: &[Value]) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
