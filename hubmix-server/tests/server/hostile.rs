@@ -340,7 +340,7 @@ fn card_by_lfs(target: &mut Target, repo: &Repo, content: &[u8], what: &str) {
         )
     });
     if committed.status != 200 {
-        committed.assert_error(400, "BadRequest");
+        assert_card_refused(&committed);
     }
     let quick = alice.with_token(None).timeout(LIVENESS);
     for url in [
@@ -360,6 +360,15 @@ fn card_by_lfs(target: &mut Target, repo: &Repo, content: &[u8], what: &str) {
         });
     }
     target.assert_alive(what);
+}
+
+/// Asserts the refusal of a card by a limit: `400 BadRequest` (too deep), or `413
+/// PayloadTooLarge` (too many values or bytes; the limits answer counts with it).
+fn assert_card_refused(reply: &Reply) {
+    match reply.status {
+        413 => reply.assert_error(413, "PayloadTooLarge"),
+        _ => reply.assert_error(400, "BadRequest"),
+    };
 }
 
 /// The nested alias bomb of the issue: `levels` levels of ten aliases of the level below.
@@ -388,7 +397,7 @@ fn card_inline(target: &mut Target, card: &str, what: &str) {
         let reply = anonymous.post("/api/validate-yaml", &json!({"content": card}));
         // The validation's own answer, or the error of a limit.
         if reply.header("x-error-code").is_some() {
-            reply.assert_error(400, "BadRequest");
+            assert_card_refused(&reply);
         } else {
             reply.assert_status(400);
             let errors = reply.json();
@@ -399,14 +408,14 @@ fn card_inline(target: &mut Target, card: &str, what: &str) {
     let alice = target.client(Some(ALICE));
     for rev in ["main", "main?create_pr=1"] {
         case(&format!("{what}: commit to {rev}"), || {
-            patient(|| {
+            let reply = patient(|| {
                 alice.commit(
                     &target.victim,
                     rev,
                     &[header("card"), file_line("README.md", card.as_bytes())],
                 )
-            })
-            .assert_error(400, "BadRequest");
+            });
+            assert_card_refused(&reply);
         });
         target.assert_alive(&format!("{what} committed to {rev}"));
     }
@@ -867,7 +876,10 @@ fn commits_of_a_million_operations_are_refused() {
 
 #[test]
 fn commit_bodies_of_gigabytes_are_refused() {
-    let mut target = Target::start("commit-body", &[]);
+    // A limit well under the body, so that the refusal comes early, when the server has one.
+    let limit = ["--max-commit-bytes", "67108864"];
+    let args: &[&str] = if supports(limit[0]) { &limit } else { &[] };
+    let mut target = Target::start("commit-body", args);
     let alice = target.client(Some(ALICE));
     let victim = target.victim.clone();
     // 1.5 GiB of inline files of 1 MiB each (the same bytes, so the disk holds one blob).
