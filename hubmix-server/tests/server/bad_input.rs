@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::support::{
-    ALICE, ALICE_READ, BOB, Body, Client, Hub, Repo, file_line, files_below, header, lfs_line, pattern,
+    ALICE, ALICE_READ, BOB, Body, Client, Hub, Repo, case, file_line, files_below, header, lfs_line, pattern,
     sha256_hex,
 };
 
@@ -66,18 +66,6 @@ impl Fixture {
             .join("sha256")
             .join(&oid[..2])
             .join(oid)
-    }
-}
-
-/// Runs `check` and names the case if it panics.
-fn case(name: &str, check: impl FnOnce()) {
-    if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)) {
-        let why = e
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default();
-        panic!("case {name:?} failed: {why}");
     }
 }
 

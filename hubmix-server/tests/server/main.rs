@@ -1,13 +1,16 @@
 //! Integration tests of `hubmix-server`, through HTTP: API behaviour, refusals of bad input,
 //! crash safety of the real binary, concurrent commits, slow peers, connection caps and
-//! graceful shutdown, listings, garbage collection, the database schema, and the limits (sizes,
-//! rates, signed URLs, secrets). One test binary, one server (and one temporary root) per test.
+//! graceful shutdown, listings, garbage collection, the database schema, the limits (sizes,
+//! rates, signed URLs, secrets), and hostile input against the release build. One test binary,
+//! one server (and one temporary root) per test.
 
 mod api;
 mod bad_input;
 mod concurrency;
 mod crash;
 mod gc;
+#[cfg(target_os = "linux")]
+mod hostile;
 mod limits;
 mod listings;
 mod schema;

@@ -6,9 +6,6 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use hubmix_server::ServerConfig;
@@ -33,106 +30,6 @@ fn short_deadlines(config: ServerConfig) -> ServerConfig {
         .max_connections(4 * SOCKETS)
 }
 
-/// Raises the open-file limit of the test process as far as it goes: the attacks open more
-/// sockets (theirs and the in-process server's) than a default limit of 1024 allows.
-fn raise_fd_limit() {
-    #[cfg(unix)]
-    {
-        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-        let limit = getrlimit(Resource::Nofile);
-        if let (Some(soft), Some(hard)) = (limit.current, limit.maximum)
-            && soft < hard
-        {
-            let raised = Rlimit {
-                current: Some(hard),
-                maximum: Some(hard),
-            };
-            setrlimit(Resource::Nofile, raised).expect("raise the open-file limit");
-        }
-    }
-}
-
-/// `n` connections that send nothing.
-fn idle_sockets(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
-    (0..n)
-        .map(|_| TcpStream::connect(addr).expect("connect"))
-        .collect()
-}
-
-/// `n` connections that send a request head a byte every 200 ms, never finishing it: each read
-/// of the server gets something, but the head never completes.
-struct Drip {
-    sockets: Vec<TcpStream>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drip {
-    fn start(addr: SocketAddr, n: usize) -> Drip {
-        let sockets = idle_sockets(addr, n);
-        let writers: Vec<TcpStream> = sockets.iter().map(|s| s.try_clone().expect("clone")).collect();
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = std::thread::spawn({
-            let stop = Arc::clone(&stop);
-            move || {
-                let head = b"GET /api/models HTTP/1.1\r\nX-Slow: "
-                    .iter()
-                    .chain(std::iter::repeat(&b'a'));
-                for byte in head {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    for mut w in &writers {
-                        // Closed by the server: fine, that is what the test waits for.
-                        let _ = w.write_all(&[*byte]);
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-            }
-        });
-        Drip {
-            sockets,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for Drip {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Asserts that the server closes every socket by `deadline`: reads end (end of stream or
-/// reset) rather than time out.
-fn assert_closed_by(sockets: &mut [TcpStream], deadline: Instant, what: &str) {
-    for (i, s) in sockets.iter_mut().enumerate() {
-        let mut buf = [0u8; 4096];
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .expect("read timeout");
-            match s.read(&mut buf) {
-                Ok(0) => break,
-                Ok(_) => continue,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
-                    ) =>
-                {
-                    break;
-                }
-                Err(e) => panic!("{what} socket {i} is still open past the deadline: {e}"),
-            }
-        }
-    }
-}
-
 /// Runs `call` and asserts it took less than [`ANSWER_WITHIN`].
 fn promptly<T>(what: &str, call: impl FnOnce() -> T) -> T {
     let started = Instant::now();
@@ -143,12 +40,6 @@ fn promptly<T>(what: &str, call: impl FnOnce() -> T) -> T {
         started.elapsed()
     );
     out
-}
-
-/// The port of a URL (`http://host:port/...`).
-fn addr_of(url: &str) -> SocketAddr {
-    let host = url.trim_start_matches("http://").split('/').next().expect("host");
-    host.parse().expect("an address")
 }
 
 /// Uploads `content` as `path` to `main` through LFS.

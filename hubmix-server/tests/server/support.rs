@@ -2,9 +2,12 @@
 //! that never turns statuses into errors, and helpers for the Hub calls the tests make.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -202,17 +205,18 @@ pub enum Body<'a> {
 impl Client {
     /// A client of the server at `base`.
     pub fn new(base: &str, token: Option<&str>) -> Client {
-        let agent: Agent = Agent::config_builder()
-            .http_status_as_error(false)
-            .proxy(None)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
         Client {
-            agent,
+            agent: agent(Duration::from_secs(120)),
             base: base.trim_end_matches('/').to_owned(),
             token: token.map(str::to_owned),
+        }
+    }
+
+    /// The same client, on a connection pool of its own, giving up on a request after `limit`.
+    pub fn timeout(&self, limit: Duration) -> Client {
+        Client {
+            agent: agent(limit),
+            ..self.clone()
         }
     }
 
@@ -429,6 +433,29 @@ impl Client {
     }
 }
 
+/// An agent that never turns statuses into errors nor follows redirects, giving up after `limit`.
+fn agent(limit: Duration) -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .max_redirects(0)
+        .timeout_global(Some(limit))
+        .build()
+        .into()
+}
+
+/// Runs `check` and names the case if it panics.
+pub fn case(name: &str, check: impl FnOnce()) {
+    if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)) {
+        let why = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default();
+        panic!("case {name:?} failed: {why}");
+    }
+}
+
 /// The `Link` next URL of a page, if any.
 pub fn next_link(reply: &Reply) -> Option<String> {
     let link = reply.header("link")?;
@@ -561,7 +588,17 @@ impl Proc {
     /// Starts the binary on `root` with the test users and `args`, with `failpoint` set (or
     /// not), and waits until it listens.
     pub fn start(root: &Path, failpoint: Option<&str>, args: &[&str]) -> Proc {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hubmix-server"));
+        Proc::start_binary(
+            Path::new(env!("CARGO_BIN_EXE_hubmix-server")),
+            root,
+            failpoint,
+            args,
+        )
+    }
+
+    /// [`start`](Self::start) with another build of the binary (the release build, say).
+    pub fn start_binary(binary: &Path, root: &Path, failpoint: Option<&str>, args: &[&str]) -> Proc {
+        let mut cmd = Command::new(binary);
         cmd.arg("--root")
             .arg(root)
             .args(["--bind", "127.0.0.1:0"])
@@ -592,7 +629,7 @@ impl Proc {
             let mut sent = false;
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if !sent && let Some(rest) = line.split("listening on http://").nth(1) {
+                if !sent && let Some(rest) = line.split("hubmix-server listening on http://").nth(1) {
                     let addr: String = rest
                         .chars()
                         .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
@@ -629,6 +666,12 @@ impl Proc {
     /// A client of this process.
     pub fn client(&self, token: &str) -> Client {
         Client::new(&self.url, Some(token))
+    }
+
+    /// How the process ended and what it wrote to stderr, if it has ended.
+    pub fn exited(&mut self) -> Option<(ExitStatus, String)> {
+        let ended = self.child.try_wait().expect("try_wait");
+        ended.map(|_| self.wait_for_exit())
     }
 
     /// Waits (bounded) for the process to end by itself; returns how it ended and what it
@@ -705,4 +748,119 @@ pub fn assert_consistent(client: &Client, root: &Path, repos: &[Repo]) -> BTreeM
         }
     }
     heads
+}
+
+/// Raises the open-file limit of the test process as far as it goes (the processes it starts
+/// inherit it): the socket attacks open more sockets than a default limit of 1024 allows.
+/// Returns the limit now in force.
+pub fn raise_fd_limit() -> u64 {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        if let (Some(soft), Some(hard)) = (limit.current, limit.maximum)
+            && soft < hard
+        {
+            let raised = Rlimit {
+                current: Some(hard),
+                maximum: Some(hard),
+            };
+            setrlimit(Resource::Nofile, raised).expect("raise the open-file limit");
+        }
+        getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX)
+    }
+    #[cfg(not(unix))]
+    u64::MAX
+}
+
+/// `n` connections that send nothing.
+pub fn idle_sockets(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    (0..n)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect()
+}
+
+/// Connections that send a byte every 200 ms until dropped.
+pub struct Drip {
+    /// The connections.
+    pub sockets: Vec<TcpStream>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drip {
+    /// `n` new connections to `addr` that send a request head a byte at a time, never
+    /// finishing it: each read of the server gets something, but the head never completes.
+    pub fn start(addr: SocketAddr, n: usize) -> Drip {
+        let head = b"GET /api/models HTTP/1.1\r\nX-Slow: ";
+        Drip::over(idle_sockets(addr, n), head.iter().copied())
+    }
+
+    /// `sockets` (which may have sent part of a request already) that send `first`, then `a`
+    /// after `a`.
+    pub fn over(sockets: Vec<TcpStream>, first: impl Iterator<Item = u8> + Send + 'static) -> Drip {
+        let writers: Vec<TcpStream> = sockets.iter().map(|s| s.try_clone().expect("clone")).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = std::thread::spawn({
+            let stop = Arc::clone(&stop);
+            move || {
+                for byte in first.chain(std::iter::repeat(b'a')) {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    for mut w in &writers {
+                        // Closed by the server: fine, that is what the tests wait for.
+                        let _ = w.write_all(&[byte]);
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+        });
+        Drip {
+            sockets,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Drip {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Asserts that the server closes every socket by `deadline`: reads end (end of stream or
+/// reset) rather than time out.
+pub fn assert_closed_by(sockets: &mut [TcpStream], deadline: Instant, what: &str) {
+    for (i, s) in sockets.iter_mut().enumerate() {
+        let mut buf = [0u8; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            s.set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .expect("read timeout");
+            match s.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    break;
+                }
+                Err(e) => panic!("{what} socket {i} is still open past the deadline: {e}"),
+            }
+        }
+    }
+}
+
+/// The address of a URL (`http://host:port/...`).
+pub fn addr_of(url: &str) -> SocketAddr {
+    let host = url.trim_start_matches("http://").split('/').next().expect("host");
+    host.parse().expect("an address")
 }
