@@ -32,6 +32,9 @@ use std::time::{Duration, SystemTime};
 pub const RETRY_AFTER: &str = "retry-after";
 /// The IETF draft rate-limit header (`RateLimit: "api";r=0;t=55`) that the Hub sends with a 429.
 pub const RATE_LIMIT: &str = "ratelimit";
+/// The rate limit's policy (IETF draft `RateLimit-Policy`): `"<kind>";"api";q=<requests>;w=<window
+/// seconds>`.
+pub const RATE_LIMIT_POLICY: &str = "ratelimit-policy";
 /// Links of an answer; a listing's next page is the one with `rel="next"`.
 pub const LINK: &str = "link";
 /// Which bytes of the file a `206 Partial Content` answer holds.

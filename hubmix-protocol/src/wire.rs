@@ -22,12 +22,6 @@ pub const REPO_COMMIT: &str = "x-repo-commit";
 pub const LINKED_ETAG: &str = "x-linked-etag";
 /// The size of an LFS file, on its `/resolve/` answer (`X-Linked-Size`).
 pub const LINKED_SIZE: &str = "x-linked-size";
-/// The state of the rate limit a `429` hit (IETF draft `RateLimit`): `"api";r=0;t=<seconds
-/// until a request is allowed again>`.
-pub const RATE_LIMIT: &str = "ratelimit";
-/// The rate limit's policy (IETF draft `RateLimit-Policy`): `"<kind>";"api";q=<requests>;w=<window
-/// seconds>`.
-pub const RATE_LIMIT_POLICY: &str = "ratelimit-policy";
 
 /// The values of [`ERROR_CODE`] that client and server agree on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,6 +50,8 @@ pub enum ErrorCode {
     RangeNotSatisfiable,
     /// Too many requests: wait as `Retry-After` says.
     TooManyRequests,
+    /// The request was not answered within the server's deadline.
+    RequestTimeout,
     /// The server does not implement this call.
     NotImplemented,
     /// The server failed.
@@ -64,7 +60,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for parsing.
-    const ALL: [ErrorCode; 14] = [
+    const ALL: [ErrorCode; 15] = [
         ErrorCode::RepoNotFound,
         ErrorCode::RevisionNotFound,
         ErrorCode::EntryNotFound,
@@ -77,6 +73,7 @@ impl ErrorCode {
         ErrorCode::PayloadTooLarge,
         ErrorCode::RangeNotSatisfiable,
         ErrorCode::TooManyRequests,
+        ErrorCode::RequestTimeout,
         ErrorCode::NotImplemented,
         ErrorCode::InternalError,
     ];
@@ -96,6 +93,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "PayloadTooLarge",
             ErrorCode::RangeNotSatisfiable => "RangeNotSatisfiable",
             ErrorCode::TooManyRequests => "TooManyRequests",
+            ErrorCode::RequestTimeout => "RequestTimeout",
             ErrorCode::NotImplemented => "NotImplemented",
             ErrorCode::InternalError => "InternalError",
         }

@@ -1,8 +1,11 @@
 //! API errors and how they go on the wire: a status, `X-Error-Code`, `X-Error-Message` and a
 //! JSON body `{"error": "..."}` — the shape `huggingface_hub` maps to its exception classes.
 
+use std::time::Duration;
+
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use hubmix_protocol::headers;
 use hubmix_protocol::types::ErrorBody;
 use hubmix_protocol::wire::{self, ErrorCode};
 
@@ -79,7 +82,7 @@ impl ApiError {
             }
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests),
             ApiError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, ErrorCode::NotImplemented),
-            ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, ErrorCode::BadRequest),
+            ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, ErrorCode::RequestTimeout),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::InternalError),
         }
     }
@@ -123,16 +126,22 @@ impl IntoResponse for ApiError {
                 per_minute,
                 ..
             } => {
+                let wait = Duration::from_secs(*retry_after_secs);
                 headers.insert(
-                    axum::http::header::RETRY_AFTER,
-                    HeaderValue::from(*retry_after_secs),
+                    headers::RETRY_AFTER,
+                    header_text(&headers::format_retry_after(wait)),
+                );
+                let state = headers::RateLimit {
+                    policy: "api".into(),
+                    remaining: 0,
+                    reset: wait,
+                };
+                headers.insert(
+                    headers::RATE_LIMIT,
+                    header_text(&headers::format_rate_limit(&state)),
                 );
                 headers.insert(
-                    wire::RATE_LIMIT,
-                    header_text(&format!("\"api\";r=0;t={retry_after_secs}")),
-                );
-                headers.insert(
-                    wire::RATE_LIMIT_POLICY,
+                    headers::RATE_LIMIT_POLICY,
                     header_text(&format!("\"token bucket\";\"api\";q={per_minute};w=60")),
                 );
             }
