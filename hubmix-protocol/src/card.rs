@@ -25,6 +25,10 @@ use yaml_rust2::{Yaml, YamlLoader};
 pub const MAX_FRONT_MATTER_NODES: usize = 100_000;
 /// Deepest nesting of a card's front matter.
 pub const MAX_FRONT_MATTER_DEPTH: usize = 64;
+/// Most bytes of text a card's front matter may repeat through aliases, in all: each use of an
+/// alias copies the text it names, so one long string named a few thousand times would
+/// otherwise build gigabytes while staying under [`MAX_FRONT_MATTER_NODES`].
+pub const MAX_FRONT_MATTER_ALIAS_BYTES: usize = 1 << 20;
 
 /// The card's file name.
 pub const README: &str = "README.md";
@@ -63,7 +67,8 @@ pub fn split_front_matter(readme: &str) -> Result<(Option<Hash>, &str), String> 
     Err("the YAML front matter opened by '---' is never closed by a '---' line".into())
 }
 
-/// Refuses YAML that would expand past [`MAX_FRONT_MATTER_NODES`] or nest deeper than
+/// Refuses YAML that would expand past [`MAX_FRONT_MATTER_NODES`], repeat more than
+/// [`MAX_FRONT_MATTER_ALIAS_BYTES`] of text through aliases, or nest deeper than
 /// [`MAX_FRONT_MATTER_DEPTH`], from one pass over its events (no node is built, no alias
 /// expanded), so that loading it afterwards is bounded by the limits.
 fn check_size(yaml: &str) -> Result<(), String> {
@@ -74,32 +79,48 @@ fn check_size(yaml: &str) -> Result<(), String> {
     budget.error.map_or(Ok(()), Err)
 }
 
+/// The expanded size of a node: how many nodes, and how many bytes of scalar text.
+#[derive(Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn add(&mut self, other: Size) {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+    }
+}
+
 /// The expanded size of a YAML document, counted event by event.
 #[derive(Default)]
 struct Budget {
     /// The open collections: their anchor id (0: none) and their size so far.
-    open: Vec<(usize, usize)>,
+    open: Vec<(usize, Size)>,
     /// The size of each anchored node.
-    anchors: HashMap<usize, usize>,
+    anchors: HashMap<usize, Size>,
     /// Nodes of the finished top-level values.
-    total: usize,
+    total: Size,
+    /// Bytes of text repeated through aliases so far.
+    alias_bytes: usize,
     error: Option<String>,
 }
 
 impl Budget {
-    /// A node of `size` nodes is complete: it counts towards its parent, or the document.
-    fn finished(&mut self, anchor: usize, size: usize) {
+    /// A node of `size` is complete: it counts towards its parent, or the document.
+    fn finished(&mut self, anchor: usize, size: Size) {
         if anchor != 0 {
             self.anchors.insert(anchor, size);
         }
         let sum = match self.open.last_mut() {
             Some((_, parent)) => {
-                *parent = parent.saturating_add(size);
-                *parent
+                parent.add(size);
+                parent.nodes
             }
             None => {
-                self.total = self.total.saturating_add(size);
-                self.total
+                self.total.add(size);
+                self.total.nodes
             }
         };
         if sum > MAX_FRONT_MATTER_NODES {
@@ -116,13 +137,30 @@ impl MarkedEventReceiver for Budget {
             return;
         }
         match event {
-            Event::Scalar(_, _, anchor, _) => self.finished(anchor, 1),
+            Event::Scalar(text, _, anchor, _) => self.finished(
+                anchor,
+                Size {
+                    nodes: 1,
+                    bytes: text.len(),
+                },
+            ),
             Event::Alias(id) => {
-                let size = self.anchors.get(&id).copied().unwrap_or(1);
+                let size = self
+                    .anchors
+                    .get(&id)
+                    .copied()
+                    .unwrap_or(Size { nodes: 1, bytes: 0 });
+                self.alias_bytes = self.alias_bytes.saturating_add(size.bytes);
+                if self.alias_bytes > MAX_FRONT_MATTER_ALIAS_BYTES {
+                    self.error = Some(format!(
+                        "the YAML front matter repeats more than {MAX_FRONT_MATTER_ALIAS_BYTES} bytes of text through aliases"
+                    ));
+                    return;
+                }
                 self.finished(0, size);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                self.open.push((anchor, 1));
+                self.open.push((anchor, Size { nodes: 1, bytes: 0 }));
                 if self.open.len() > MAX_FRONT_MATTER_DEPTH {
                     self.error = Some(format!(
                         "the YAML front matter nests deeper than {MAX_FRONT_MATTER_DEPTH} levels"
@@ -309,6 +347,19 @@ mod tests {
         let deep = format!("---\nx: {}{}\n---\n", "[".repeat(200), "]".repeat(200));
         let err = card_data(&deep).unwrap_err().join("; ");
         assert!(err.contains("nests deeper than 64"), "{err}");
+
+        // One long string named by an alias at every leaf of a small tree: 10,000 copies of
+        // 100 kB (1 GB once loaded) from 100 kB of text, under the node limit.
+        let mut card = format!("---\ns: &s {}\n", "x".repeat(100_000));
+        card.push_str(&format!("a0: &a0 [{}]\n", ["*s"; 10].join(", ")));
+        for level in 1..4 {
+            let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+            card.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+        }
+        card.push_str("---\n");
+        // (Not `unwrap_err`: it would print the gigabyte.)
+        let err = card_data(&card).err().unwrap_or_default().join("; ");
+        assert!(err.contains("repeats more than 1048576 bytes of text"), "{err}");
 
         // Ordinary aliases still work, and count at their full size.
         let ok = "---\nbase: &b {lr: 0.1, epochs: 3}\nrun1: *b\nrun2: *b\n---\n";
