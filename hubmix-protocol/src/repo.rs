@@ -254,10 +254,12 @@ impl fmt::Display for RepoRef {
     }
 }
 
-/// Splits a `datasets/` or `spaces/` (or `models/`) prefix from a three-segment id.
+/// Splits a `datasets/` or `spaces/` (or `models/`) prefix from an id: `datasets/ns/name`, and
+/// `datasets/name` for a one-segment (canonical) repository, as `huggingface_hub` reads them
+/// and as [`RepoRef`]'s `Display` writes them (no user or organisation can be named after a
+/// repository type).
 fn split_type_prefix(id: &str) -> (RepoType, &str) {
     if let Some((first, rest)) = id.split_once('/')
-        && rest.contains('/')
         && let Some(t) = RepoType::from_api_segment(first)
     {
         return (t, rest);
@@ -419,6 +421,18 @@ mod tests {
             (RepoType::Dataset, Some("v1"))
         );
         assert_eq!(d.to_string(), "datasets/alice/data@v1");
+        // A one-segment dataset prints with its prefix, and reads back as a dataset.
+        let squad = parse("datasets/squad@v2");
+        assert_eq!(
+            (
+                squad.id.repo_type,
+                squad.id.namespace.as_deref(),
+                squad.id.name.as_str()
+            ),
+            (RepoType::Dataset, None, "squad")
+        );
+        let space = RepoRef::from(RepoId::with_type("demo", RepoType::Space).unwrap());
+        assert_eq!(parse(&space.to_string()), space);
     }
 
     #[test]
