@@ -27,10 +27,14 @@ pub const MAX_FRONT_MATTER_BYTES: usize = 1024 * 1024;
 pub const MAX_FRONT_MATTER_NODES: usize = 100_000;
 /// Deepest nesting of a card's front matter, by default.
 pub const MAX_FRONT_MATTER_DEPTH: usize = 64;
+/// Most bytes of text a card's front matter may repeat through aliases, in all: each use of an
+/// alias copies the text it names, so one long string named a few thousand times would
+/// otherwise build gigabytes while staying under [`MAX_FRONT_MATTER_NODES`].
+pub const MAX_FRONT_MATTER_ALIAS_BYTES: usize = 1 << 20;
 
 /// The bounds a card's front matter is read within; checked before any YAML node is built.
-/// The default is [`MAX_FRONT_MATTER_BYTES`], [`MAX_FRONT_MATTER_NODES`] and
-/// [`MAX_FRONT_MATTER_DEPTH`].
+/// The default is [`MAX_FRONT_MATTER_BYTES`], [`MAX_FRONT_MATTER_NODES`],
+/// [`MAX_FRONT_MATTER_DEPTH`] and [`MAX_FRONT_MATTER_ALIAS_BYTES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrontMatterLimits {
     /// Most bytes of YAML.
@@ -39,6 +43,8 @@ pub struct FrontMatterLimits {
     pub max_nodes: usize,
     /// Deepest nesting of sequences and mappings.
     pub max_depth: usize,
+    /// Most bytes of text repeated through aliases, in all.
+    pub max_alias_bytes: usize,
 }
 
 impl Default for FrontMatterLimits {
@@ -47,6 +53,7 @@ impl Default for FrontMatterLimits {
             max_bytes: MAX_FRONT_MATTER_BYTES,
             max_nodes: MAX_FRONT_MATTER_NODES,
             max_depth: MAX_FRONT_MATTER_DEPTH,
+            max_alias_bytes: MAX_FRONT_MATTER_ALIAS_BYTES,
         }
     }
 }
@@ -69,6 +76,12 @@ pub enum FrontMatterError {
     /// Deeper than [`FrontMatterLimits::max_depth`].
     #[error("the YAML front matter nests deeper than {max} levels")]
     TooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// More text repeated through aliases than [`FrontMatterLimits::max_alias_bytes`].
+    #[error("the YAML front matter repeats more than {max} bytes of text through aliases")]
+    TooMuchAliasedText {
         /// The limit.
         max: usize,
     },
@@ -154,15 +167,17 @@ pub fn split_front_matter_within<'a>(
     ))
 }
 
-/// Refuses YAML that would expand past `limits.max_nodes` or nest deeper than
-/// `limits.max_depth`, from one pass over its events (no node is built, no alias expanded), so
-/// that loading it afterwards is bounded by the limits.
+/// Refuses YAML that would expand past `limits.max_nodes`, repeat more than
+/// `limits.max_alias_bytes` of text through aliases, or nest deeper than `limits.max_depth`,
+/// from one pass over its events (no node is built, no alias expanded), so that loading it
+/// afterwards is bounded by the limits.
 fn check_size(yaml: &str, limits: &FrontMatterLimits) -> Result<(), FrontMatterError> {
     let mut budget = Budget {
         limits: *limits,
         open: Vec::new(),
         anchors: HashMap::new(),
-        total: 0,
+        total: Size::default(),
+        alias_bytes: 0,
         error: None,
     };
     Parser::new_from_str(yaml)
@@ -171,32 +186,48 @@ fn check_size(yaml: &str, limits: &FrontMatterLimits) -> Result<(), FrontMatterE
     budget.error.map_or(Ok(()), Err)
 }
 
+/// The expanded size of a node: how many nodes, and how many bytes of scalar text.
+#[derive(Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Size {
+    fn add(&mut self, other: Size) {
+        self.nodes = self.nodes.saturating_add(other.nodes);
+        self.bytes = self.bytes.saturating_add(other.bytes);
+    }
+}
+
 /// The expanded size of a YAML document, counted event by event.
 struct Budget {
     limits: FrontMatterLimits,
     /// The open collections: their anchor id (0: none) and their size so far.
-    open: Vec<(usize, usize)>,
+    open: Vec<(usize, Size)>,
     /// The size of each anchored node.
-    anchors: HashMap<usize, usize>,
+    anchors: HashMap<usize, Size>,
     /// Nodes of the finished top-level values.
-    total: usize,
+    total: Size,
+    /// Bytes of text repeated through aliases so far.
+    alias_bytes: usize,
     error: Option<FrontMatterError>,
 }
 
 impl Budget {
-    /// A node of `size` nodes is complete: it counts towards its parent, or the document.
-    fn finished(&mut self, anchor: usize, size: usize) {
+    /// A node of `size` is complete: it counts towards its parent, or the document.
+    fn finished(&mut self, anchor: usize, size: Size) {
         if anchor != 0 {
             self.anchors.insert(anchor, size);
         }
         let sum = match self.open.last_mut() {
             Some((_, parent)) => {
-                *parent = parent.saturating_add(size);
-                *parent
+                parent.add(size);
+                parent.nodes
             }
             None => {
-                self.total = self.total.saturating_add(size);
-                self.total
+                self.total.add(size);
+                self.total.nodes
             }
         };
         if sum > self.limits.max_nodes {
@@ -213,13 +244,30 @@ impl MarkedEventReceiver for Budget {
             return;
         }
         match event {
-            Event::Scalar(_, _, anchor, _) => self.finished(anchor, 1),
+            Event::Scalar(text, _, anchor, _) => self.finished(
+                anchor,
+                Size {
+                    nodes: 1,
+                    bytes: text.len(),
+                },
+            ),
             Event::Alias(id) => {
-                let size = self.anchors.get(&id).copied().unwrap_or(1);
+                let size = self
+                    .anchors
+                    .get(&id)
+                    .copied()
+                    .unwrap_or(Size { nodes: 1, bytes: 0 });
+                self.alias_bytes = self.alias_bytes.saturating_add(size.bytes);
+                if self.alias_bytes > self.limits.max_alias_bytes {
+                    self.error = Some(FrontMatterError::TooMuchAliasedText {
+                        max: self.limits.max_alias_bytes,
+                    });
+                    return;
+                }
                 self.finished(0, size);
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                self.open.push((anchor, 1));
+                self.open.push((anchor, Size { nodes: 1, bytes: 0 }));
                 if self.open.len() > self.limits.max_depth {
                     self.error = Some(FrontMatterError::TooDeep {
                         max: self.limits.max_depth,
@@ -416,6 +464,19 @@ mod tests {
         let err = card_data(&deep).unwrap_err().join("; ");
         assert!(err.contains("nests deeper than 64"), "{err}");
 
+        // One long string named by an alias at every leaf of a small tree: 10,000 copies of
+        // 100 kB (1 GB once loaded) from 100 kB of text, under the node limit.
+        let mut card = format!("---\ns: &s {}\n", "x".repeat(100_000));
+        card.push_str(&format!("a0: &a0 [{}]\n", ["*s"; 10].join(", ")));
+        for level in 1..4 {
+            let refs = vec![format!("*a{}", level - 1); 10].join(", ");
+            card.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+        }
+        card.push_str("---\n");
+        // (Not `unwrap_err`: it would print the gigabyte.)
+        let err = card_data(&card).err().unwrap_or_default().join("; ");
+        assert!(err.contains("repeats more than 1048576 bytes of text"), "{err}");
+
         // Ordinary aliases still work, and count at their full size.
         let ok = "---\nbase: &b {lr: 0.1, epochs: 3}\nrun1: *b\nrun2: *b\n---\n";
         let data = card_data(ok).unwrap().unwrap();
@@ -428,6 +489,7 @@ mod tests {
             max_bytes: 32,
             max_nodes: 6,
             max_depth: 2,
+            max_alias_bytes: 64,
         };
         let within = |card: &str| card_data_within(card, &tight);
         assert!(within("---\na: 1\nb: [x]\n---\n").is_ok());

@@ -4,6 +4,7 @@
 //! - [`repo`]: repository ids, revisions and `repo@rev` references, and their URL encoding.
 //! - [`path`]: file paths inside a repository.
 //! - [`card`]: a card's YAML front matter, read and checked as the Hub does.
+//! - [`safetensors`]: the header of a safetensors file, read bounded by the file.
 //! - [`wire`]: the headers and error codes of the Hub's answers.
 //! - [`headers`]: the standard HTTP headers a client acts on (retry waits, next pages, ranges,
 //!   lengths, ETags), parsed and written once.
@@ -27,8 +28,12 @@ pub mod headers;
 pub mod limits;
 pub mod path;
 pub mod repo;
+pub mod safetensors;
 pub mod types;
 pub mod wire;
+
+#[cfg(test)]
+mod proptests;
 
 pub use repo::{DEFAULT_REVISION, RepoId, RepoRef, RepoType};
 

@@ -101,7 +101,9 @@ impl RepoId {
         Self::with_type(id, RepoType::Model)
     }
 
-    /// Parses `namespace/name` or `name` as a repository of `repo_type`.
+    /// Parses `namespace/name` or `name` as a repository of `repo_type`. No namespace is named
+    /// after a repository type (`models`, `datasets`, `spaces`): the Hub reserves those names,
+    /// and `datasets/name` names a one-segment dataset.
     pub fn with_type(id: &str, repo_type: RepoType) -> Result<Self, InvalidName> {
         let invalid = |reason: String| InvalidName::RepoId {
             id: id.to_owned(),
@@ -118,6 +120,11 @@ impl RepoId {
         }
         if let Some(ns) = namespace {
             validate_id_part(ns, "the namespace").map_err(invalid)?;
+            if RepoType::from_api_segment(ns).is_some() {
+                return Err(invalid(format!(
+                    "the namespace {ns:?} is a repository type: write {ns}/NAME for a one-segment repository of that type, or name its owner"
+                )));
+            }
         }
         validate_id_part(name, "the name").map_err(invalid)?;
         Ok(RepoId {
@@ -254,10 +261,12 @@ impl fmt::Display for RepoRef {
     }
 }
 
-/// Splits a `datasets/` or `spaces/` (or `models/`) prefix from a three-segment id.
+/// Splits a `datasets/` or `spaces/` (or `models/`) prefix from an id: `datasets/ns/name`, and
+/// `datasets/name` for a one-segment (canonical) repository, as `huggingface_hub` reads them
+/// and as [`RepoRef`]'s `Display` writes them (no user or organisation can be named after a
+/// repository type).
 fn split_type_prefix(id: &str) -> (RepoType, &str) {
     if let Some((first, rest)) = id.split_once('/')
-        && rest.contains('/')
         && let Some(t) = RepoType::from_api_segment(first)
     {
         return (t, rest);
@@ -419,6 +428,26 @@ mod tests {
             (RepoType::Dataset, Some("v1"))
         );
         assert_eq!(d.to_string(), "datasets/alice/data@v1");
+        // A one-segment dataset prints with its prefix, and reads back as a dataset.
+        let squad = parse("datasets/squad@v2");
+        assert_eq!(
+            (
+                squad.id.repo_type,
+                squad.id.namespace.as_deref(),
+                squad.id.name.as_str()
+            ),
+            (RepoType::Dataset, None, "squad")
+        );
+        let space = RepoRef::from(RepoId::with_type("demo", RepoType::Space).unwrap());
+        assert_eq!(parse(&space.to_string()), space);
+        // So no owner is named after a type (found by fuzzing: `models/models/e` printed as
+        // `models/e`, which reads as the one-segment model `e`).
+        for id in ["models/e", "datasets/e", "spaces/x"] {
+            let err = RepoId::new(id).unwrap_err().to_string();
+            assert!(err.contains("is a repository type"), "{id}: {err}");
+        }
+        let err = "models/models/e".parse::<RepoRef>().unwrap_err().to_string();
+        assert!(err.contains("is a repository type"), "{err}");
     }
 
     #[test]

@@ -180,7 +180,8 @@ impl Limits {
             FrontMatterError::TooLarge { .. } => Some(Limit::CardYamlBytes),
             FrontMatterError::TooManyNodes { .. } => Some(Limit::CardYamlValues),
             FrontMatterError::TooDeep { .. } => Some(Limit::CardYamlDepth),
-            FrontMatterError::Invalid(_) => None,
+            // Not configurable: the message names the limit and its value.
+            FrontMatterError::TooMuchAliasedText { .. } | FrontMatterError::Invalid(_) => None,
         }
     }
 }

@@ -27,6 +27,7 @@ use super::options::{Layout, LoadReport, StorageType};
 use crate::error::Error;
 use hubmix_hub::HubError;
 use hubmix_hub::mixin::ModelFiles;
+use hubmix_protocol::safetensors::{self, Dtype, Header};
 
 /// The single-file name.
 pub const WEIGHTS_FILE: &str = "model.safetensors";
@@ -36,8 +37,6 @@ pub const INDEX_FILE: &str = "model.safetensors.index.json";
 pub(crate) const SHARD_PATTERN: &str = "model-*-of-*.safetensors";
 /// Every file a save of the weights may write, as patterns: what a new save replaces.
 pub(crate) const WEIGHT_FILES: &[&str] = &[WEIGHTS_FILE, INDEX_FILE, SHARD_PATTERN];
-/// Largest accepted safetensors header.
-const MAX_HEADER: u64 = 100 * 1024 * 1024;
 /// Write buffer.
 const WRITE_BUFFER: usize = 8 << 20;
 
@@ -61,43 +60,43 @@ fn burn_dtype(s: StorageType) -> DType {
     }
 }
 
-/// The safetensors name of a dtype.
-fn st_name(dtype: DType) -> Result<&'static str, String> {
+/// The safetensors type of a dtype.
+fn st_dtype(dtype: DType) -> Result<Dtype, String> {
     Ok(match dtype {
-        DType::F64 => "F64",
-        DType::F32 => "F32",
-        DType::F16 => "F16",
-        DType::BF16 => "BF16",
-        DType::I64 => "I64",
-        DType::I32 => "I32",
-        DType::I16 => "I16",
-        DType::I8 => "I8",
-        DType::U64 => "U64",
-        DType::U32 => "U32",
-        DType::U16 => "U16",
-        DType::U8 => "U8",
-        DType::Bool(_) => "BOOL",
+        DType::F64 => Dtype::F64,
+        DType::F32 => Dtype::F32,
+        DType::F16 => Dtype::F16,
+        DType::BF16 => Dtype::BF16,
+        DType::I64 => Dtype::I64,
+        DType::I32 => Dtype::I32,
+        DType::I16 => Dtype::I16,
+        DType::I8 => Dtype::I8,
+        DType::U64 => Dtype::U64,
+        DType::U32 => Dtype::U32,
+        DType::U16 => Dtype::U16,
+        DType::U8 => Dtype::U8,
+        DType::Bool(_) => Dtype::Bool,
         other => return Err(format!("{other:?} has no safetensors equivalent")),
     })
 }
 
-/// The Burn dtype of a safetensors name.
-fn from_st_name(name: &str) -> Option<DType> {
-    Some(match name {
-        "F64" => DType::F64,
-        "F32" => DType::F32,
-        "F16" => DType::F16,
-        "BF16" => DType::BF16,
-        "I64" => DType::I64,
-        "I32" => DType::I32,
-        "I16" => DType::I16,
-        "I8" => DType::I8,
-        "U64" => DType::U64,
-        "U32" => DType::U32,
-        "U16" => DType::U16,
-        "U8" => DType::U8,
-        "BOOL" => DType::Bool(burn::tensor::BoolStore::Native),
-        _ => return None,
+/// The Burn dtype of a safetensors type (`None`: Burn has no such type).
+fn burn_dtype_of(dtype: Dtype) -> Option<DType> {
+    Some(match dtype {
+        Dtype::F64 => DType::F64,
+        Dtype::F32 => DType::F32,
+        Dtype::F16 => DType::F16,
+        Dtype::BF16 => DType::BF16,
+        Dtype::I64 => DType::I64,
+        Dtype::I32 => DType::I32,
+        Dtype::I16 => DType::I16,
+        Dtype::I8 => DType::I8,
+        Dtype::U64 => DType::U64,
+        Dtype::U32 => DType::U32,
+        Dtype::U16 => DType::U16,
+        Dtype::U8 => DType::U8,
+        Dtype::Bool => DType::Bool(burn::tensor::BoolStore::Native),
+        Dtype::F8E5M2 | Dtype::F8E4M3 => return None,
     })
 }
 
@@ -248,7 +247,7 @@ fn write_file(
         let end = offset + t.byte_len();
         header.insert(
             t.name.clone(),
-            serde_json::json!({"dtype": st_name(t.dtype)?, "shape": t.shape.as_slice(), "data_offsets": [offset, end]}),
+            serde_json::json!({"dtype": st_dtype(t.dtype)?.as_str(), "shape": t.shape.as_slice(), "data_offsets": [offset, end]}),
         );
         offset = end;
     }
@@ -325,75 +324,45 @@ fn open_file(path: &Path, what: &str) -> Result<(Vec<PackTensor>, HashMap<String
     };
     let mut file = File::open(path).map_err(Error::io("opening", path))?;
     let file_len = file.metadata().map_err(Error::io("reading", path))?.len();
-    let mut len_bytes = [0u8; 8];
-    if file_len < 8 {
-        return Err(bad(format!(
-            "the file has {file_len} bytes: too short for a safetensors file (truncated download?)"
-        )));
+    let mut prefix = [0u8; 8];
+    if file_len >= safetensors::PREFIX_BYTES {
+        file.read_exact(&mut prefix).map_err(Error::io("reading", path))?;
     }
-    file.read_exact(&mut len_bytes)
-        .map_err(Error::io("reading", path))?;
-    let header_len = u64::from_le_bytes(len_bytes);
-    if header_len > MAX_HEADER || 8 + header_len > file_len {
-        return Err(bad(format!(
-            "its header claims {header_len} bytes but the file has {file_len}: it is truncated or not a safetensors file"
-        )));
-    }
-    let mut header = vec![0u8; header_len as usize];
+    let header_len = safetensors::header_len(prefix, file_len).map_err(|e| bad(e.to_string()))?;
+    let mut header = vec![0u8; header_len];
     file.read_exact(&mut header).map_err(Error::io("reading", path))?;
-    #[derive(Deserialize)]
-    struct Entry {
-        dtype: String,
-        shape: Vec<usize>,
-        data_offsets: [u64; 2],
-    }
-    let raw: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&header).map_err(|e| bad(format!("its header is not valid JSON: {e}")))?;
-    let data_start = 8 + header_len;
-    let data_len = file_len - data_start;
+    let data_start = safetensors::PREFIX_BYTES + header_len as u64;
+    let header = Header::parse(&header, file_len - data_start).map_err(|e| bad(e.to_string()))?;
     let file = Arc::new(file);
-    let mut metadata = HashMap::new();
-    let mut tensors = Vec::new();
-    let mut covered = 0u64;
-    for (name, value) in raw {
-        if name == "__metadata__" {
-            metadata = serde_json::from_value(value)
-                .map_err(|e| bad(format!("its __metadata__ is malformed: {e}")))?;
-            continue;
-        }
-        let e: Entry =
-            serde_json::from_value(value).map_err(|e| bad(format!("tensor {name}: malformed entry: {e}")))?;
-        let dtype = from_st_name(&e.dtype).ok_or_else(|| {
+    let mut tensors = Vec::with_capacity(header.tensors.len());
+    for t in header.tensors {
+        let dtype = burn_dtype_of(t.dtype).ok_or_else(|| {
             bad(format!(
-                "tensor {name} has type {} which Burn cannot hold",
-                e.dtype
+                "tensor {} has type {} which Burn cannot hold",
+                t.name, t.dtype
             ))
         })?;
-        let [begin, end] = e.data_offsets;
-        let elems = e.shape.iter().try_fold(1u64, |acc, d| acc.checked_mul(*d as u64));
-        let expected = elems.and_then(|n| n.checked_mul(dtype.size() as u64));
-        if end < begin || end > data_len || expected != Some(end - begin) {
-            return Err(bad(format!(
-                "tensor {name} claims bytes {begin}..{end} for shape {:?} of {}, but the data section has {data_len} bytes: the file is corrupt or truncated",
-                e.shape, e.dtype
-            )));
-        }
-        covered += end - begin;
-        let (file, offset, len) = (Arc::clone(&file), data_start + begin, (end - begin) as usize);
+        let (file, offset, len) = (
+            Arc::clone(&file),
+            data_start + t.begin,
+            (t.end - t.begin) as usize,
+        );
         let width = dtype.size();
-        tensors.push(PackTensor::deferred(name, dtype, e.shape, None, len, move || {
-            let mut buf = zeroed(len, width);
-            hubmix_hub::files::read_exact_at(&file, &mut buf, offset)
-                .map_err(|e| burn::store::burn_pack::Error::IoError(e.to_string()))?;
-            Ok(buf)
-        }));
+        tensors.push(PackTensor::deferred(
+            t.name,
+            dtype,
+            t.shape,
+            None,
+            len,
+            move || {
+                let mut buf = zeroed(len, width);
+                hubmix_hub::files::read_exact_at(&file, &mut buf, offset)
+                    .map_err(|e| burn::store::burn_pack::Error::IoError(e.to_string()))?;
+                Ok(buf)
+            },
+        ));
     }
-    if covered != data_len {
-        return Err(bad(format!(
-            "its tensors cover {covered} bytes of a {data_len}-byte data section: the file is corrupt"
-        )));
-    }
-    Ok((tensors, metadata))
+    Ok((tensors, header.metadata))
 }
 
 /// The layout a checkpoint says it has (the safetensors metadata), if any.
