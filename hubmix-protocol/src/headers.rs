@@ -144,7 +144,7 @@ pub struct RateLimit {
     pub policy: String,
     /// Requests left in the window (`r`).
     pub remaining: u64,
-    /// Time until the window resets (`t`), in whole seconds.
+    /// Time until the window resets (`t`), in whole seconds, at most [`MAX_WAIT`].
     pub reset: Duration,
 }
 
@@ -159,6 +159,9 @@ pub struct RateLimit {
 /// let limit = parse_rate_limit(r#""api";r=0;t=55"#).unwrap();
 /// assert_eq!((limit.policy.as_str(), limit.remaining, limit.reset), ("api", 0, Duration::from_secs(55)));
 /// assert_eq!(parse_rate_limit(r#""api";r=0"#), None);
+/// // A reset beyond `MAX_WAIT` is read as `MAX_WAIT` (found by fuzzing).
+/// let far = parse_rate_limit(r#""api";r=0;t=55777777777"#).unwrap();
+/// assert_eq!(far.reset, hubmix_protocol::headers::MAX_WAIT);
 /// ```
 pub fn parse_rate_limit(value: &str) -> Option<RateLimit> {
     value.split(',').find_map(|item| {
@@ -182,7 +185,7 @@ pub fn parse_rate_limit(value: &str) -> Option<RateLimit> {
             };
             match trim_ows(key) {
                 "r" => remaining = Some(number()?),
-                "t" => reset = Some(Duration::from_secs(number()?)),
+                "t" => reset = Some(Duration::from_secs(number()?).min(MAX_WAIT)),
                 _ => {}
             }
         }
@@ -437,7 +440,7 @@ mod tests {
             if let Some(limit) = parse_rate_limit(&v) {
                 prop_assert!(limit.policy.len() <= v.len());
                 prop_assert!(limit.remaining < 10u64.pow(MAX_INTEGER_DIGITS as u32));
-                prop_assert!(limit.reset < Duration::from_secs(10u64.pow(MAX_INTEGER_DIGITS as u32)));
+                prop_assert!(limit.reset <= MAX_WAIT);
             }
         }
 
@@ -448,7 +451,9 @@ mod tests {
             reset in 0u64..999_999_999_999_999,
         ) {
             let limit = RateLimit { policy, remaining, reset: Duration::from_secs(reset) };
-            prop_assert_eq!(parse_rate_limit(&format_rate_limit(&limit)), Some(limit));
+            // A reset past `MAX_WAIT` reads back as `MAX_WAIT`.
+            let expected = RateLimit { reset: limit.reset.min(MAX_WAIT), ..limit.clone() };
+            prop_assert_eq!(parse_rate_limit(&format_rate_limit(&limit)), Some(expected));
         }
 
         #[test]
