@@ -59,9 +59,15 @@ pub(super) async fn batch(app: &Arc<App>, ctx: &Ctx, id: RepoId, body: Body) -> 
         .run(move |a| {
             oids.iter()
                 .map(|(oid, size)| {
-                    Ok(is_sha256(oid)
+                    let present = is_sha256(oid)
                         && a.store.lfs_object(&row, oid)? == Some(*size)
-                        && a.store.blobs.exists(oid))
+                        && a.store.blobs.exists(oid);
+                    if present {
+                        // The client now counts on it for its commit: garbage collection keeps
+                        // it a grace period from now, as after an upload.
+                        a.store.add_lfs_object(&row, oid, *size)?;
+                    }
+                    Ok(present)
                 })
                 .collect::<Result<Vec<bool>, _>>()
         })

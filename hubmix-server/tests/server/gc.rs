@@ -205,3 +205,36 @@ fn the_gc_command_reports_and_removes_beside_a_running_server() {
     assert_eq!(alice.download(&repo, "main", "kept.txt"), b"kept");
     assert!(root.join("tmp").is_dir());
 }
+
+#[test]
+fn an_upload_the_batch_finds_again_is_kept_for_its_commit() {
+    let hub = Hub::start();
+    let root = hub.dir.path();
+    let alice = hub.client(ALICE);
+    let repo = Repo::model("alice/again");
+    alice.create(&repo);
+    let content = b"uploaded once, committed later";
+    let oid = alice.upload_lfs(&repo, content);
+    // Past the grace period, a client asks again: the server has it, so it sends nothing...
+    std::thread::sleep(Duration::from_secs(3));
+    let answer = alice
+        .batch(&repo, &[(&oid, content.len() as u64)], &["basic"])
+        .ok_json();
+    assert!(answer["objects"][0]["actions"].is_null(), "{answer}");
+    // ...and a collection before its commit must not take the object it was told is there.
+    let options = GcOptions {
+        dry_run: false,
+        grace: Duration::from_secs(2),
+    };
+    let report = collect_garbage(root, &options).expect("gc");
+    assert_eq!(report.lfs_uploads, 0, "{report}");
+    assert!(blob_path(root, content).is_file());
+    alice
+        .commit(
+            &repo,
+            "main",
+            &[header("late"), lfs_line("late.bin", &oid, content.len() as u64)],
+        )
+        .assert_status(200);
+    assert_eq!(alice.download(&repo, "main", "late.bin"), content);
+}
