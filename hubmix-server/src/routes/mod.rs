@@ -29,6 +29,7 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
+use hubmix_protocol::headers;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -372,7 +373,7 @@ fn next_link(ctx: &Ctx, next_cursor: &str) -> String {
         .map(|(k, v)| format!("{}={}", encode_query(k), encode_query(v)))
         .collect();
     query.push(format!("cursor={}", encode_query(next_cursor)));
-    format!("<{}{}?{}>; rel=\"next\"", ctx.base, ctx.raw_path, query.join("&"))
+    headers::format_next_link(&format!("{}{}?{}", ctx.base, ctx.raw_path, query.join("&")))
 }
 
 fn encode_query(s: &str) -> String {

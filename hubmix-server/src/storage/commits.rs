@@ -303,15 +303,7 @@ pub(super) fn apply_commit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repo_id::{RepoId, RepoType};
-
-    fn store() -> (tempfile::TempDir, Store, RepoRow) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let id = RepoId::new(RepoType::Model, "alice", "demo").unwrap();
-        let repo = store.create_repo(&id, false, "alice").unwrap();
-        (dir, store, repo)
-    }
+    use crate::storage::test_store as store;
 
     fn add(store: &Store, path: &str, content: &[u8]) -> FileOp {
         let sha = store.blobs.put_bytes(content).unwrap();

@@ -298,18 +298,10 @@ mod tests {
     use std::time::SystemTime;
 
     use super::*;
-    use crate::repo_id::{RepoId, RepoType};
+    use crate::storage::test_store as store;
     use crate::storage::{CommitTarget, Entry, FileOp, NewCommit, RepoRow};
 
     const HOUR: Duration = Duration::from_secs(3600);
-
-    fn store() -> (tempfile::TempDir, Store, RepoRow) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let id = RepoId::new(RepoType::Model, "alice", "demo").unwrap();
-        let repo = store.create_repo(&id, false, "alice").unwrap();
-        (dir, store, repo)
-    }
 
     /// Stores `content` as a blob last touched two hours ago; returns its name.
     fn old_blob(store: &Store, content: &[u8]) -> String {

@@ -141,3 +141,14 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     getrandom::fill(&mut buf).expect("the operating system's random source failed");
     hex::encode(buf)
 }
+
+/// A store in a temporary folder with one repository, `alice/demo`, for the storage tests.
+#[cfg(test)]
+fn test_store() -> (tempfile::TempDir, Store, RepoRow) {
+    use crate::repo_id::{RepoId, RepoType};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let id = RepoId::new(RepoType::Model, "alice", "demo").unwrap();
+    let repo = store.create_repo(&id, false, "alice").unwrap();
+    (dir, store, repo)
+}

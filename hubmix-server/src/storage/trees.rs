@@ -569,16 +569,8 @@ mod tests {
     use rusqlite::StatementStatus;
 
     use super::*;
-    use crate::repo_id::{RepoId, RepoType};
+    use crate::storage::test_store as store;
     use crate::storage::{CommitTarget, NewCommit, RepoRow};
-
-    fn store() -> (tempfile::TempDir, Store, RepoRow) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        let id = RepoId::new(RepoType::Model, "alice", "demo").unwrap();
-        let repo = store.create_repo(&id, false, "alice").unwrap();
-        (dir, store, repo)
-    }
 
     /// Commits `ops` to `main`; returns the commit.
     fn commit(store: &Store, repo: &RepoRow, ops: Vec<FileOp>) -> String {
