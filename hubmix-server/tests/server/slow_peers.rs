@@ -243,12 +243,7 @@ fn read_answer(conn: &mut TcpStream, within: Duration) -> Option<(u16, String)> 
         conn.set_read_timeout(Some(left)).expect("read timeout");
         match conn.read(&mut buf) {
             Ok(0) => return None,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
-                ) =>
-            {
+            Err(e) if closed_by_peer(&e) => {
                 return None;
             }
             Ok(n) => raw.extend_from_slice(&buf[..n]),
@@ -386,12 +381,7 @@ fn assert_slow_reader_cut_off(url: &str, size: usize, idle: Duration) {
         match conn.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => received += n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
-                ) =>
-            {
+            Err(e) if closed_by_peer(&e) => {
                 break;
             }
             Err(e) => panic!("{url}: reading after the pause: {e}"),

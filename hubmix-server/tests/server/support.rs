@@ -833,6 +833,14 @@ impl Drop for Drip {
     }
 }
 
+/// Whether a read failed because the server closed the connection (a reset, not a timeout).
+pub fn closed_by_peer(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+    )
+}
+
 /// Asserts that the server closes every socket by `deadline`: reads end (end of stream or
 /// reset) rather than time out.
 pub fn assert_closed_by(sockets: &mut [TcpStream], deadline: Instant, what: &str) {
@@ -845,12 +853,7 @@ pub fn assert_closed_by(sockets: &mut [TcpStream], deadline: Instant, what: &str
             match s.read(&mut buf) {
                 Ok(0) => break,
                 Ok(_) => continue,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
-                    ) =>
-                {
+                Err(e) if closed_by_peer(&e) => {
                     break;
                 }
                 Err(e) => panic!("{what} socket {i} is still open past the deadline: {e}"),
