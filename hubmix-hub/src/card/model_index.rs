@@ -197,14 +197,17 @@ fn opt(s: &Option<String>) -> Option<Yaml> {
     s.as_deref().and_then(text)
 }
 
-/// A number as YAML reads it back as a float (`.nan`, `.inf`: Rust's `NaN` is a string in YAML).
+/// A number as YAML (and PyYAML, which wants a dot and no bare exponent) reads it back as a
+/// float: `1.0`, not `1`; `.nan` and `.inf`, not Rust's `NaN` and `inf`, which are strings.
 fn number(value: f64) -> Yaml {
     Yaml::Real(if value.is_nan() {
         ".nan".into()
     } else if value.is_infinite() {
         if value > 0.0 { ".inf" } else { "-.inf" }.into()
     } else {
-        value.to_string()
+        // Display never writes an exponent; it leaves out the dot of a whole number.
+        let text = value.to_string();
+        if text.contains('.') { text } else { text + ".0" }
     })
 }
 
@@ -336,7 +339,7 @@ mod tests {
                     .split("test")
                     .task_name("Image Classification")
                     .source("https://example.com/eval", Some("Eval".into())),
-                EvalResult::new("image-classification", "beans", "Beans", "accuracy", 0.85)
+                EvalResult::new("image-classification", "beans", "Beans", "accuracy", 1.0)
                     .split("validation"),
                 EvalResult::new("image-classification", "beans", "Beans", "loss", f64::NAN)
                     .split("validation")
@@ -356,7 +359,7 @@ mod tests {
   - task: {type: image-classification}
     dataset: {name: Beans, type: beans, split: validation}
     metrics:
-    - {type: accuracy, value: 0.85}
+    - {type: accuracy, value: 1.0}
     - {type: loss, value: .nan, name: Loss}
 ",
         )
