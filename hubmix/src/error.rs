@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use hubmix_hub::HubError;
 
-use crate::model::options::LoadReport;
+use crate::checkpoint::LoadReport;
 
 /// The error of hubmix's Burn API. Every [`HubError`] converts into it (`?` works on client
 /// calls), and stays inspectable as [`Error::Hub`].

@@ -122,6 +122,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
+//! | [`checkpoint`] | loading checkpoints of any origin: formats, [`WeightMap`](checkpoint::WeightMap), [`LoadReport`], [`load_weights`](checkpoint::load_weights) |
 //! | [`model`] | [`HubModel`], the options ([`SaveOptions`], [`LoadOptions`]), the function API, [`HubCheckpoints`] |
 //! | [`training`] | training state: optimizer, scheduler, history, provenance |
 //! | [`plot`] | architecture pictures (SVG) and tables of a module tree |
@@ -129,6 +130,7 @@
 
 #![warn(unreachable_pub)]
 
+pub mod checkpoint;
 mod error;
 pub mod model;
 pub mod plot;

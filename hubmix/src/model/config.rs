@@ -104,12 +104,15 @@ pub(crate) fn minor(version: &str) -> &str {
     }
 }
 
-/// Reads `config.json`: checks the provenance against this model and this hubmix, applies the
-/// overrides (each must name an existing key) and deserializes the config.
+/// Reads `config.json`: checks the provenance against this model and this hubmix, reads each
+/// key of `keys` under its new name (a transformers `hidden_size` as `d_model`), applies the
+/// overrides (each must name an existing key) and deserializes the config; keys the config
+/// does not have are ignored.
 pub(crate) fn read_config<C: for<'de> Deserialize<'de>>(
     path: &Path,
     info: &ModelInfo,
     overrides: &Map<String, Value>,
+    keys: &[(&str, &str)],
     strict: bool,
 ) -> Result<ReadConfig<C>, Error> {
     let what = format!("{} from {}", info.type_name, path.display());
@@ -166,6 +169,11 @@ pub(crate) fn read_config<C: for<'de> Deserialize<'de>>(
             ));
         }
     }
+    for (from, to) in keys {
+        if let Some(value) = map.remove(*from) {
+            map.entry(*to).or_insert(value);
+        }
+    }
     for (key, value) in overrides {
         if !map.contains_key(key) {
             let known: Vec<&str> = map.keys().map(String::as_str).collect();
@@ -183,9 +191,15 @@ pub(crate) fn read_config<C: for<'de> Deserialize<'de>>(
         } else {
             format!(" at `{at}`")
         };
+        // A missing field read under another name is named both ways.
+        let inner = e.inner().to_string();
+        let renamed = keys
+            .iter()
+            .find(|(_, to)| inner.contains(&format!("missing field `{to}`")))
+            .map(|(from, to)| format!(" (`{to}` is read from the file's `{from}`)"))
+            .unwrap_or_default();
         bad(format!(
-            "config.json does not describe this model's config{place}: {}",
-            e.inner()
+            "config.json does not describe this model's config{place}: {inner}{renamed}"
         ))
     })?;
     for w in &warnings {
@@ -211,7 +225,7 @@ mod tests {
     const INFO: ModelInfo = ModelInfo::new("Mlp");
 
     fn read(dir: &Path, overrides: &Map<String, Value>, strict: bool) -> Result<ReadConfig<Cfg>, Error> {
-        read_config(&dir.join(CONFIG_FILE), &INFO, overrides, strict)
+        read_config(&dir.join(CONFIG_FILE), &INFO, overrides, &[], strict)
     }
 
     #[test]
@@ -278,6 +292,34 @@ mod tests {
         assert!(
             warnings[0].contains("0.21.0") && warnings[0].contains(BURN_VERSION),
             "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn transformers_keys_are_read_under_the_config_s_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CONFIG_FILE);
+        let keys = [("hidden_size", "d_in"), ("hidden_dropout_prob", "dropout")];
+        std::fs::write(
+            &path,
+            r#"{"hidden_size": 8, "hidden_dropout_prob": 0.1, "architectures": ["BertModel"]}"#,
+        )
+        .unwrap();
+        let read = read_config::<Cfg>(&path, &INFO, &Map::new(), &keys, true).unwrap();
+        assert_eq!(
+            read.config,
+            Cfg {
+                d_in: 8,
+                dropout: 0.1
+            }
+        );
+        std::fs::write(&path, r#"{"hidden_dropout_prob": 0.1}"#).unwrap();
+        let err = read_config::<Cfg>(&path, &INFO, &Map::new(), &keys, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("missing field `d_in`") && err.contains("hidden_size"),
+            "{err}"
         );
     }
 

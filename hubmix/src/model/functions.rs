@@ -13,9 +13,10 @@ use burn::optim::ModuleOptimizer;
 use burn::tensor::{DType, Device};
 use serde_json::Value;
 
-use super::options::{LoadOptions, LoadReport, SaveOptions};
+use super::options::{LoadOptions, SaveOptions};
 use super::weights::{self, WEIGHT_FILES};
 use super::{ModelInfo, load_module, save_module};
+use crate::checkpoint::LoadReport;
 use crate::error::Error;
 use crate::plot::ModuleNode;
 use crate::plot::tree;

@@ -15,25 +15,26 @@ use burn::config::Config;
 use burn::module::Module;
 pub use burn::tensor::Device;
 
+pub use crate::checkpoint::{INDEX_FILE, LoadReport, WEIGHTS_FILE};
 pub use config::{BURN_VERSION, CONFIG_FILE, FORMAT, Provenance};
 pub use functions::{
     BurnLoaded, BurnOptions, CheckpointPush, Goal, HubCheckpoints, LOGS_FOLDER, PLOT_FILE,
     from_pretrained_burn, push_to_hub_burn, save_pretrained_burn,
 };
-pub use options::{Layout, LoadOptions, LoadReport, SaveOptions, StorageType};
-pub use weights::{INDEX_FILE, WEIGHTS_FILE};
+pub use options::{Layout, LoadOptions, SaveOptions, StorageType};
 
 use hubmix_hub::card::{ModelCard, ModelCardData};
 use hubmix_hub::mixin::{ModelFiles, ModelHubMixin};
 use hubmix_hub::{HubClient, HubClientBuilder, HubError};
 
+use crate::checkpoint::{self, WeightMap};
 use crate::error::Error;
 
 /// A loaded Burn model, with its [`LoadReport`] and the commit it came from.
 pub type Loaded<M> = hubmix_hub::mixin::Loaded<M, LoadReport>;
 
 /// What `#[derive(HubModel)]` knows about a model from its attributes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct ModelInfo {
     /// The Rust type name (recorded in `config.json`, checked on load).
     pub type_name: &'static str,
@@ -64,6 +65,13 @@ pub struct ModelInfo {
     /// save and push (`#[hub(card_template = "...")]` reads a file at compile time and refuses
     /// an unknown placeholder; written by hand, one stays as written).
     pub card_template: Option<&'static str>,
+    /// How foreign checkpoints' tensors become this model's parameters
+    /// (`#[hub(rename(..), base_model_prefix = .., weight_map = path, ...)]`); `None`: names as
+    /// stored.
+    pub weight_map: Option<fn() -> WeightMap>,
+    /// `config.json` keys read under another name (`#[hub(config_keys("hidden_size" =>
+    /// "d_model"))]`): a transformers config into this model's Burn config.
+    pub config_keys: &'static [(&'static str, &'static str)],
 }
 
 impl ModelInfo {
@@ -83,6 +91,8 @@ impl ModelInfo {
             datasets: &[],
             metrics: &[],
             card_template: None,
+            weight_map: None,
+            config_keys: &[],
         }
     }
 
@@ -287,18 +297,26 @@ fn load_module<M: Module, C: Config>(
         what: files.describe(),
         reason: format!("it has no {CONFIG_FILE}"),
     })?;
-    let read = config::read_config::<C>(&config_path, info, &options.config_overrides, options.strict)?;
+    let keys: Vec<(&str, &str)> = info
+        .config_keys
+        .iter()
+        .copied()
+        .chain(options.config_keys.iter().map(|(f, t)| (f.as_str(), t.as_str())))
+        .collect();
+    let read = config::read_config::<C>(
+        &config_path,
+        info,
+        &options.config_overrides,
+        &keys,
+        options.strict,
+    )?;
     let layout = options
         .layout
         .or(read.provenance.as_ref().and_then(Provenance::layout));
     let mut model = init(&read.config, device);
-    let mut report = weights::load_weights(&mut model, files, layout, info.layout, options.dtype)?;
+    let mut report = checkpoint::load(&mut model, files, info, options, layout)?;
     report.warnings = read.warnings;
-    if options.strict && !report.is_clean() {
-        return Err(Error::WeightsMismatch {
-            report: Box::new(report),
-        });
-    }
+    let report = checkpoint::check(report, options.strict, read.provenance.is_some())?;
     Ok((Loaded::from_files(model, report, files), read.config))
 }
 

@@ -1,7 +1,8 @@
 //! How a Burn model is saved and loaded: [`SaveOptions`] (dtype, layout, shards, card
-//! metadata), [`LoadOptions`] (where from, dtype, layout, strictness, config overrides), and what
-//! a load reports ([`LoadReport`]).
+//! metadata) and [`LoadOptions`] (where from, dtype, layout, strictness, config overrides and
+//! key names, the weight map).
 
+use crate::checkpoint::WeightMap;
 use hubmix_hub::card::ModelCardData;
 use hubmix_hub::mixin::{HubSource, Loaded};
 use hubmix_hub::{DownloadOptions, HubClient};
@@ -105,6 +106,15 @@ impl SaveOptions {
     }
 }
 
+/// The Burn dtype of a storage type.
+pub(crate) fn burn_dtype(s: StorageType) -> burn::tensor::DType {
+    match s {
+        StorageType::F32 => burn::tensor::DType::F32,
+        StorageType::F16 => burn::tensor::DType::F16,
+        StorageType::BF16 => burn::tensor::DType::BF16,
+    }
+}
+
 /// Float storage types of saved weights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StorageType {
@@ -197,9 +207,15 @@ pub struct LoadOptions {
     pub dtype: Option<StorageType>,
     /// The layout of the weights, when the checkpoint does not say (default: the model's own).
     pub layout: Option<Layout>,
-    /// Refuse weights that do not fit exactly (default `true`). When `false`, what fits is
-    /// loaded and the report lists the rest.
+    /// Refuse a load that leaves a parameter unset (default `true`). When `false`, what fits
+    /// is loaded and the report lists the rest.
     pub strict: bool,
+    /// How checkpoint tensors become parameters (default: the model type's, from its
+    /// `#[hub(...)]` attributes).
+    pub weight_map: Option<WeightMap>,
+    /// `config.json` keys renamed before the config is read (`hidden_size` → `d_model`), after
+    /// the model type's `config_keys`.
+    pub config_keys: Vec<(String, String)>,
 }
 
 impl Default for LoadOptions {
@@ -211,6 +227,8 @@ impl Default for LoadOptions {
             dtype: None,
             layout: None,
             strict: true,
+            weight_map: None,
+            config_keys: Vec::new(),
         }
     }
 }
@@ -251,6 +269,18 @@ impl LoadOptions {
         self.strict = strict;
         self
     }
+
+    /// Map checkpoint tensors to parameters with `map`, instead of the model type's map.
+    pub fn weight_map(mut self, map: WeightMap) -> Self {
+        self.weight_map = Some(map);
+        self
+    }
+
+    /// Read the config's `from` key as `to` (a transformers `config.json` into a Burn config).
+    pub fn config_key(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
+        self.config_keys.push((from.into(), to.into()));
+        self
+    }
 }
 
 impl HubSource for LoadOptions {
@@ -260,54 +290,5 @@ impl HubSource for LoadOptions {
 
     fn download_options(&self) -> &DownloadOptions {
         &self.download
-    }
-}
-
-/// What weights did not fit (empty lists: everything fit). A strict load that finds any
-/// returns it in [`Error::WeightsMismatch`](crate::Error::WeightsMismatch); a lenient one in
-/// [`Loaded::report`](crate::mixin::Loaded::report).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct LoadReport {
-    /// Weights the model has and the checkpoint lacks (they keep their initial values).
-    pub missing: Vec<String>,
-    /// Weights the checkpoint has and the model lacks.
-    pub unexpected: Vec<String>,
-    /// Weights whose shape differs: `(name, model's shape, checkpoint's shape)`.
-    pub mismatched: Vec<(String, Vec<usize>, Vec<usize>)>,
-    /// Other problems (types, reading errors), one line each.
-    pub errors: Vec<String>,
-    /// Compatibility warnings (versions), one line each.
-    pub warnings: Vec<String>,
-}
-
-impl LoadReport {
-    /// Whether every weight fit.
-    pub fn is_clean(&self) -> bool {
-        self.missing.is_empty()
-            && self.unexpected.is_empty()
-            && self.mismatched.is_empty()
-            && self.errors.is_empty()
-    }
-}
-
-impl std::fmt::Display for LoadReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for name in &self.missing {
-            writeln!(f, "  MISSING    {name} (in the model, not in the checkpoint)")?;
-        }
-        for name in &self.unexpected {
-            writeln!(f, "  UNEXPECTED {name} (in the checkpoint, not in the model)")?;
-        }
-        for (name, model, file) in &self.mismatched {
-            writeln!(
-                f,
-                "  MISMATCH   {name}: the model has shape {model:?}, the checkpoint {file:?}"
-            )?;
-        }
-        for e in &self.errors {
-            writeln!(f, "  ERROR      {e}")?;
-        }
-        Ok(())
     }
 }

@@ -1,38 +1,26 @@
-//! Weights as safetensors: `model.safetensors`, or shards plus `model.safetensors.index.json`
-//! (the layout transformers uses).
+//! Saving weights as safetensors: `model.safetensors`, or shards plus
+//! `model.safetensors.index.json` (the layout transformers uses). Loading is
+//! [`checkpoint`](crate::checkpoint)'s.
 //!
 //! Saving streams: the header is planned from shapes and types alone, then each tensor is read
 //! back from its device and written, so at most one tensor is in host memory at a time.
-//! Loading reads the header, checks it against the file's size, and hands the module one
-//! deferred tensor per entry that reads its own bytes when the module takes it; every float
-//! tensor is cast to the module's float type on the way (never left to the backend), and
-//! PyTorch-layout checkpoints are transposed and renamed.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::burn_pack::Tensor as PackTensor;
-use burn::store::{
-    ApplyError, BurnToPyTorchAdapter, FloatCastAdapter, IdentityAdapter, ModuleAdapter, ModuleSnapshot,
-    PyTorchToBurnAdapter,
-};
-use burn::tensor::{Bytes, DType, Tensor};
-use serde::{Deserialize, Serialize};
+use burn::store::{BurnToPyTorchAdapter, FloatCastAdapter, IdentityAdapter, ModuleAdapter, ModuleSnapshot};
+use burn::tensor::{DType, Tensor};
+use serde::Serialize;
 
-use super::options::{Layout, LoadReport, StorageType};
+use super::options::{Layout, StorageType};
+use crate::checkpoint::{INDEX_FILE, WEIGHTS_FILE};
 use crate::error::Error;
-use hubmix_hub::HubError;
-use hubmix_hub::mixin::ModelFiles;
-use hubmix_protocol::safetensors::{self, Dtype, Header};
+use hubmix_protocol::safetensors::Dtype;
 
-/// The single-file name.
-pub const WEIGHTS_FILE: &str = "model.safetensors";
-/// The index of a sharded checkpoint.
-pub const INDEX_FILE: &str = "model.safetensors.index.json";
 /// The names of shards (`model-00001-of-00003.safetensors`), as a pattern.
 pub(crate) const SHARD_PATTERN: &str = "model-*-of-*.safetensors";
 /// Every file a save of the weights may write, as patterns: what a new save replaces.
@@ -41,23 +29,15 @@ pub(crate) const WEIGHT_FILES: &[&str] = &[WEIGHTS_FILE, INDEX_FILE, SHARD_PATTE
 const WRITE_BUFFER: usize = 8 << 20;
 
 /// `model.safetensors.index.json`.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct Index {
     metadata: IndexMetadata,
     weight_map: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize)]
 struct IndexMetadata {
     total_size: u64,
-}
-
-fn burn_dtype(s: StorageType) -> DType {
-    match s {
-        StorageType::F32 => DType::F32,
-        StorageType::F16 => DType::F16,
-        StorageType::BF16 => DType::BF16,
-    }
 }
 
 /// The safetensors type of a dtype.
@@ -77,26 +57,6 @@ fn st_dtype(dtype: DType) -> Result<Dtype, String> {
         DType::U8 => Dtype::U8,
         DType::Bool(_) => Dtype::Bool,
         other => return Err(format!("{other:?} has no safetensors equivalent")),
-    })
-}
-
-/// The Burn dtype of a safetensors type (`None`: Burn has no such type).
-fn burn_dtype_of(dtype: Dtype) -> Option<DType> {
-    Some(match dtype {
-        Dtype::F64 => DType::F64,
-        Dtype::F32 => DType::F32,
-        Dtype::F16 => DType::F16,
-        Dtype::BF16 => DType::BF16,
-        Dtype::I64 => DType::I64,
-        Dtype::I32 => DType::I32,
-        Dtype::I16 => DType::I16,
-        Dtype::I8 => DType::I8,
-        Dtype::U64 => DType::U64,
-        Dtype::U32 => DType::U32,
-        Dtype::U16 => DType::U16,
-        Dtype::U8 => DType::U8,
-        Dtype::Bool => DType::Bool(burn::tensor::BoolStore::Native),
-        Dtype::F8E5M2 | Dtype::F8E4M3 => return None,
     })
 }
 
@@ -166,7 +126,7 @@ pub(crate) fn save_weights<M: Module>(
             _ => StorageType::F32,
         },
     };
-    let cast = FloatCastAdapter::to(burn_dtype(stored));
+    let cast = FloatCastAdapter::to(super::options::burn_dtype(stored));
     let adapter: Box<dyn ModuleAdapter> = match layout {
         Layout::Burn => Box::new(IdentityAdapter.chain(cast)),
         Layout::PyTorch => Box::new(BurnToPyTorchAdapter.chain(cast)),
@@ -276,174 +236,6 @@ fn write_file(
     result
 }
 
-/// The shard files `index_path` names.
-fn shards(
-    files: &ModelFiles,
-    index_path: &Path,
-    bad: &dyn Fn(String) -> Error,
-) -> Result<Vec<PathBuf>, Error> {
-    let text = std::fs::read(index_path).map_err(Error::io("reading", index_path))?;
-    let index: Index =
-        serde_json::from_slice(&text).map_err(|e| bad(format!("{INDEX_FILE} is malformed: {e}")))?;
-    let mut names: Vec<&String> = index.weight_map.values().collect();
-    names.sort();
-    names.dedup();
-    names
-        .into_iter()
-        .map(|name| {
-            files.find(name)?.ok_or_else(|| {
-                bad(format!(
-                    "{INDEX_FILE} names the shard {name}, which the model does not have"
-                ))
-            })
-        })
-        .collect()
-}
-
-/// `len` zero bytes in a buffer aligned for elements of `width` bytes, which the tensor then
-/// owns as it is: one pread fills it, and nothing copies it afterwards.
-///
-/// (`Bytes::from_bytes_vec` of a `Vec<u8>` would copy the whole tensor once more into a 16-byte
-/// aligned buffer, because it goes by the alignment the vector was allocated with, 1: for a
-/// 200 MB model that copy was half of a load's time, 0.13 s, and 64 MB of its peak memory.) The
-/// zeroes cost nothing: a large zeroed allocation is fresh pages from the kernel.
-fn zeroed(len: usize, width: usize) -> Bytes {
-    match width {
-        8 if len.is_multiple_of(8) => Bytes::from_elems(vec![0u64; len / 8]),
-        4 if len.is_multiple_of(4) => Bytes::from_elems(vec![0u32; len / 4]),
-        2 if len.is_multiple_of(2) => Bytes::from_elems(vec![0u16; len / 2]),
-        _ => Bytes::from_elems(vec![0u8; len]),
-    }
-}
-
-/// The entries of one safetensors file, as deferred tensors reading from it.
-fn open_file(path: &Path, what: &str) -> Result<(Vec<PackTensor>, HashMap<String, String>), Error> {
-    let bad = |reason: String| Error::Checkpoint {
-        what: format!("{what} ({})", path.display()),
-        reason,
-    };
-    let mut file = File::open(path).map_err(Error::io("opening", path))?;
-    let file_len = file.metadata().map_err(Error::io("reading", path))?.len();
-    let mut prefix = [0u8; 8];
-    if file_len >= safetensors::PREFIX_BYTES {
-        file.read_exact(&mut prefix).map_err(Error::io("reading", path))?;
-    }
-    let header_len = safetensors::header_len(prefix, file_len).map_err(|e| bad(e.to_string()))?;
-    let mut header = vec![0u8; header_len];
-    file.read_exact(&mut header).map_err(Error::io("reading", path))?;
-    let data_start = safetensors::PREFIX_BYTES + header_len as u64;
-    let header = Header::parse(&header, file_len - data_start).map_err(|e| bad(e.to_string()))?;
-    let file = Arc::new(file);
-    let mut tensors = Vec::with_capacity(header.tensors.len());
-    for t in header.tensors {
-        let dtype = burn_dtype_of(t.dtype).ok_or_else(|| {
-            bad(format!(
-                "tensor {} has type {} which Burn cannot hold",
-                t.name, t.dtype
-            ))
-        })?;
-        let (file, offset, len) = (
-            Arc::clone(&file),
-            data_start + t.begin,
-            (t.end - t.begin) as usize,
-        );
-        let width = dtype.size();
-        tensors.push(PackTensor::deferred(
-            t.name,
-            dtype,
-            t.shape,
-            None,
-            len,
-            move || {
-                let mut buf = zeroed(len, width);
-                hubmix_hub::files::read_exact_at(&file, &mut buf, offset)
-                    .map_err(|e| burn::store::burn_pack::Error::IoError(e.to_string()))?;
-                Ok(buf)
-            },
-        ));
-    }
-    Ok((tensors, header.metadata))
-}
-
-/// The layout a checkpoint says it has (the safetensors metadata), if any.
-fn stated_layout(metadata: &HashMap<String, String>) -> Option<Layout> {
-    metadata.get("hubmix_layout").and_then(|l| Layout::parse(l))
-}
-
-/// Loads the weights of `files` into `module` and reports what did not fit.
-pub(crate) fn load_weights<M: Module>(
-    module: &mut M,
-    files: &ModelFiles,
-    layout: Option<Layout>,
-    default_layout: Layout,
-    dtype: Option<StorageType>,
-) -> Result<LoadReport, Error> {
-    let what = files.describe();
-    let bad = |reason: String| Error::Checkpoint {
-        what: what.clone(),
-        reason,
-    };
-    // The single file first, then the index of a sharded checkpoint. Offline, a cache that
-    // has one of them (filled by Python, say) but never asked for the other does not know the
-    // other is absent: its "not cached" only counts when neither is there.
-    let single = files.find(WEIGHTS_FILE);
-    let weight_files: Vec<PathBuf> = match single {
-        Ok(Some(path)) => vec![path],
-        Err(e) if !matches!(e, HubError::NotCached { .. }) => return Err(e.into()),
-        Ok(None) | Err(_) => match files.find(INDEX_FILE) {
-            Ok(Some(index_path)) => shards(files, &index_path, &bad)?,
-            Ok(None) => {
-                single?;
-                return Err(bad(format!("it has neither {WEIGHTS_FILE} nor {INDEX_FILE}")));
-            }
-            Err(e) => return Err(single.err().unwrap_or(e).into()),
-        },
-    };
-    let mut tensors = Vec::new();
-    let mut file_layout = None;
-    for path in &weight_files {
-        let (mut t, metadata) = open_file(path, &what)?;
-        file_layout = file_layout.or(stated_layout(&metadata));
-        tensors.append(&mut t);
-    }
-    let layout = layout.or(file_layout).unwrap_or(default_layout);
-    let target = dtype
-        .map(burn_dtype)
-        .unwrap_or_else(|| module_float_dtype(module));
-    let cast = FloatCastAdapter::to(target);
-    let adapter: Box<dyn ModuleAdapter> = match layout {
-        Layout::Burn => Box::new(IdentityAdapter.chain(cast)),
-        Layout::PyTorch => Box::new(PyTorchToBurnAdapter.chain(cast)),
-    };
-    let result = module.apply(tensors, None, Some(adapter), layout == Layout::PyTorch);
-    let mut report = LoadReport {
-        missing: result.missing.into_iter().map(|(path, _)| path).collect(),
-        unexpected: result.unused,
-        ..LoadReport::default()
-    };
-    if layout == Layout::PyTorch {
-        // PyTorch's BatchNorm counts its training steps in a `num_batches_tracked` buffer that
-        // Burn's BatchNorm has no counterpart for: not a mismatch, next to loaded statistics.
-        report.unexpected.retain(|name| {
-            let prefix = name.strip_suffix("num_batches_tracked");
-            !prefix.is_some_and(|p| result.applied.contains(&format!("{p}running_mean")))
-        });
-    }
-    for e in result.errors {
-        match e {
-            ApplyError::ShapeMismatch {
-                path,
-                expected,
-                found,
-            } => report
-                .mismatched
-                .push((path, expected.as_slice().to_vec(), found.as_slice().to_vec())),
-            other => report.errors.push(other.to_string()),
-        }
-    }
-    Ok(report)
-}
-
 #[cfg(test)]
 mod tests {
     use burn::nn::LinearConfig;
@@ -463,21 +255,5 @@ mod tests {
         );
         let _ = linear.weight.val();
         assert_eq!(module_float_dtype(&linear), DType::F32);
-    }
-
-    #[test]
-    fn read_buffers_are_aligned_for_their_elements() {
-        for (len, width) in [(64, 8), (64, 4), (6, 2), (5, 1), (12, 8), (6, 4)] {
-            let buf = zeroed(len, width);
-            assert_eq!(buf.len(), len);
-            assert!(buf.iter().all(|b| *b == 0));
-            let needed = if len.is_multiple_of(width) { width } else { 1 };
-            assert!(
-                buf.align() >= needed,
-                "{len} bytes of width {width}: align {}",
-                buf.align()
-            );
-            assert_eq!(buf.as_ptr() as usize % needed, 0);
-        }
     }
 }
