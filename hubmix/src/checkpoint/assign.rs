@@ -14,7 +14,7 @@ use super::format::Opened;
 use super::lazy::{LazyTensor, TensorMap, byte_len};
 use super::map::{Compiled, rename_all};
 use super::params::{ModelParam, model_params};
-use super::report::{Assigned, LoadReport, Mismatch, Missing, ParamRef, TensorRef};
+use super::report::{Assigned, LoadReport, Mismatch, Missing, ParamRef, TensorRef, name_by_analogy};
 use crate::Layout;
 use crate::error::Error;
 
@@ -59,6 +59,7 @@ pub(crate) fn assign<M: Module>(
             report.missing.push(Missing {
                 param: param_ref(param),
                 looked_for: std::iter::once(param.path.clone()).chain(alias).collect(),
+                checkpoint_name: None,
             });
             continue;
         };
@@ -86,6 +87,9 @@ pub(crate) fn assign<M: Module>(
             param: param.path.clone(),
             tensor: tensor_ref,
         });
+    }
+    for m in &mut report.missing {
+        m.checkpoint_name = name_by_analogy(&m.param.path, &report.loaded);
     }
     report.unexpected = tensors
         .into_inner()

@@ -72,6 +72,10 @@ pub struct Missing {
     pub param: ParamRef,
     /// The names looked for after the weight map (the path, and PyTorch's name for it).
     pub looked_for: Vec<String>,
+    /// The name the checkpoint would give it, by analogy with the nearest parameter that was
+    /// loaded (`encoder.layer.1.output.dense.bias` next to a loaded `...dense.weight`), when
+    /// there is one.
+    pub checkpoint_name: Option<String>,
 }
 
 /// A tensor and a parameter of different shapes, or of different kinds (a float tensor for
@@ -137,15 +141,37 @@ impl LoadReport {
     }
 }
 
+/// The checkpoint name of `param` by analogy with the loaded parameter sharing the longest
+/// path prefix with it: when that one's checkpoint name ends with its own path after the
+/// shared prefix, the same ending is swapped for `param`'s.
+pub(crate) fn name_by_analogy(param: &str, loaded: &[Assigned]) -> Option<String> {
+    let shared = |a: &str| {
+        a.split('.')
+            .zip(param.split('.'))
+            .take_while(|(x, y)| x == y)
+            .map(|(x, _)| x.len() + 1)
+            .sum::<usize>()
+    };
+    let best = loaded.iter().max_by_key(|a| shared(&a.param))?;
+    let common = shared(&best.param).min(best.param.len()).min(param.len());
+    if common == 0 {
+        return None;
+    }
+    let (own_rest, param_rest) = (&best.param[common..], &param[common..]);
+    let stem = best.tensor.origin.name.strip_suffix(own_rest)?;
+    Some(format!("{stem}{param_rest}"))
+}
+
 impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for m in &self.missing {
-            writeln!(
-                f,
-                "  MISSING    {} (in the model; the checkpoint has no {})",
-                m.param,
-                m.looked_for.join(" or ")
-            )?;
+            write!(f, "  MISSING    {} (in the model; the checkpoint has no ", m.param)?;
+            match &m.checkpoint_name {
+                Some(name) if !m.looked_for.contains(name) => {
+                    writeln!(f, "{name}, which the weight map would make {})", m.looked_for.join(" or "))?
+                }
+                _ => writeln!(f, "{})", m.looked_for.join(" or "))?,
+            }
         }
         for t in &self.unexpected {
             writeln!(
@@ -160,5 +186,43 @@ impl fmt::Display for LoadReport {
             writeln!(f, "  ERROR      {e}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assigned(param: &str, origin: &str) -> Assigned {
+        Assigned {
+            param: param.into(),
+            tensor: TensorRef {
+                origin: TensorOrigin {
+                    file: "model.safetensors".into(),
+                    name: origin.into(),
+                    shape: vec![2],
+                    dtype: "F32".into(),
+                },
+                name: param.into(),
+                shape: vec![2],
+                steps: Vec::new(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_missing_parameter_is_named_as_the_checkpoint_would_name_it() {
+        let loaded = [
+            assigned("encoder.layers.1.output.dense.weight", "bert.encoder.layer.1.output.dense.weight"),
+            assigned("encoder.layers.0.output.dense.bias", "bert.encoder.layer.0.output.dense.bias"),
+            assigned("pooler.gamma", "pooler.weight"),
+        ];
+        assert_eq!(
+            name_by_analogy("encoder.layers.1.output.dense.bias", &loaded).as_deref(),
+            Some("bert.encoder.layer.1.output.dense.bias")
+        );
+        // A rename inside the differing part leaves nothing to go by.
+        assert_eq!(name_by_analogy("pooler.beta", &loaded), None);
+        assert_eq!(name_by_analogy("head.weight", &loaded), None);
     }
 }

@@ -201,7 +201,8 @@ pub struct LoadOptions {
     /// Downloads: revision (when the source has no `@rev`), cache folder, force, offline.
     pub download: DownloadOptions,
     /// Values that replace those of the saved config, by key (the counterpart of Python's
-    /// `model_kwargs`). A key the config does not have is an error.
+    /// `model_kwargs`). A key a hubmix config.json does not have is an error (a typo); a config
+    /// written by something else may lack keys, which an override then sets.
     pub config_overrides: serde_json::Map<String, serde_json::Value>,
     /// The float type to load into (default: the model's own); saved weights are cast.
     pub dtype: Option<StorageType>,

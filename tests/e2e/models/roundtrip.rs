@@ -261,7 +261,7 @@ fn config_overrides_change_the_built_model() {
     let mut mismatched: Vec<&str> = report
         .mismatched
         .iter()
-        .map(|(name, _, _)| name.as_str())
+        .map(|m| m.param.path.as_str())
         .collect();
     mismatched.sort();
     assert_eq!(mismatched, ["fc1.bias", "fc1.weight", "fc2.weight"], "{report}");
