@@ -165,7 +165,8 @@ pub const TRANSFORMERS_VERSION: &str = "4.40.2";
 
 /// Returns a Python virtual environment under `cache_dir` that sees the system's PyTorch (as
 /// [`torch_venv`]) and has `transformers==4.40.2` from PyPI, with the `huggingface_hub` (below
-/// 1.0) and `safetensors` it requires, creating it on first use.
+/// 1.0) and `safetensors` it requires, and `jinja2` (for the model card of `push_to_hub`),
+/// creating it on first use.
 ///
 /// Cached, locked and marked like [`python_venv`], in `<cache_dir>/venv-transformers-4.40.2`
 /// (its own venv: transformers pins another `huggingface_hub` than [`torch_venv`]). An `Err`
@@ -175,8 +176,11 @@ pub fn transformers_venv(cache_dir: &Path) -> Result<PathBuf, String> {
         name: format!("venv-transformers-{TRANSFORMERS_VERSION}"),
         base_python: "/usr/bin/python3",
         system_site_packages: true,
-        requirements: vec![format!("transformers=={TRANSFORMERS_VERSION}")],
-        check: "import sys, torch, safetensors.torch, transformers\n\
+        requirements: vec![
+            format!("transformers=={TRANSFORMERS_VERSION}"),
+            "jinja2".to_owned(),
+        ],
+        check: "import sys, torch, jinja2, safetensors.torch, transformers\n\
                 from transformers import BertModel, GPT2Model\n\
                 assert transformers.__version__ == sys.argv[1], transformers.__version__",
         check_arg: TRANSFORMERS_VERSION.to_owned(),
