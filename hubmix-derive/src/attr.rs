@@ -82,9 +82,14 @@ pub const PAPER_URL: Symbol = Symbol("paper_url");
 pub const DOCS_URL: Symbol = Symbol("docs_url");
 pub const LAYOUT: Symbol = Symbol("layout");
 pub const CRATE: Symbol = Symbol("crate");
+// The model card's extra metadata and body (`parse_card_key`).
+pub const DATASETS: Symbol = Symbol("datasets");
+pub const METRICS: Symbol = Symbol("metrics");
+pub const CARD_TEMPLATE: Symbol = Symbol("card_template");
+pub const CARD_FN: Symbol = Symbol("card_fn");
 
 /// Every key `#[hub(...)]` accepts, for "did you mean" suggestions.
-const KEYS: [Symbol; 14] = [
+const KEYS: [Symbol; 18] = [
     CONFIG,
     CONFIG_FIELD,
     CONFIG_FN,
@@ -99,6 +104,10 @@ const KEYS: [Symbol; 14] = [
     DOCS_URL,
     LAYOUT,
     CRATE,
+    DATASETS,
+    METRICS,
+    CARD_TEMPLATE,
+    CARD_FN,
 ];
 
 impl Symbol {
@@ -196,6 +205,10 @@ pub struct Attrs {
     pub docs_url: Slot<LitStr>,
     pub layout: Slot<Layout>,
     pub krate: Slot<Path>,
+    pub datasets: Slot<Vec<LitStr>>,
+    pub metrics: Slot<Vec<LitStr>>,
+    pub card_template: Slot<LitStr>,
+    pub card_fn: Slot<Path>,
 }
 
 impl Attrs {
@@ -291,6 +304,7 @@ impl Attrs {
         } else if key == LAYOUT {
             let value = layout(cx, meta);
             self.layout.set(cx, key, LAYOUT, value);
+        } else if self.parse_card_key(cx, meta) {
         } else {
             let rest = skip_value(meta.input);
             let name = key.to_token_stream().to_string().replace(' ', "");
@@ -303,6 +317,32 @@ impl Attrs {
             };
             cx.error_spanned_by(quote!(#key #rest), message);
         }
+    }
+}
+
+impl Attrs {
+    /// Parses a key of the model card's extra metadata or body, if `meta` is one; whether it
+    /// was.
+    fn parse_card_key(&mut self, cx: &Ctxt, meta: &ParseNestedMeta) -> bool {
+        let key = &meta.path;
+        if key == DATASETS {
+            let value = string_list(cx, meta, DATASETS, "dataset", "\"alice/rows\"");
+            self.datasets.set(cx, key, DATASETS, value);
+        } else if key == METRICS {
+            let value = string_list(cx, meta, METRICS, "metric", "\"accuracy\"");
+            self.metrics.set(cx, key, METRICS, value);
+        } else if key == CARD_TEMPLATE {
+            let value =
+                string(cx, meta, CARD_TEMPLATE, "card.md").inspect(|v| not_empty(cx, v, "`card_template`"));
+            self.card_template.set(cx, key, CARD_TEMPLATE, value);
+        } else if key == CARD_FN {
+            let what = "the path of a `fn(&Self, &ModelCard) -> String`";
+            let value = assigned(cx, meta, CARD_FN, what, "card_fn = Self::card_body", parse_path);
+            self.card_fn.set(cx, key, CARD_FN, value);
+        } else {
+            return false;
+        }
+        true
     }
 }
 

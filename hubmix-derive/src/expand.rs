@@ -9,7 +9,8 @@ use syn::spanned::Spanned;
 use syn::{DeriveInput, Generics, parse_quote};
 
 use crate::ast::Input;
-use crate::attr::{Ctxt, Layout};
+use crate::attr::{Attrs, Ctxt, Layout};
+use crate::card::CardBody;
 use crate::fallback;
 use crate::valid::{self, Access, Model};
 
@@ -32,7 +33,8 @@ fn impl_hub_model(model: &Model) -> TokenStream {
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let (_, ty_generics, _) = input.generics.split_for_impl();
     let config_ty = model.config_ty;
-    let info = model_info(&krate, input);
+    let info = model_info(&krate, input, &model.card);
+    let card_body = card_body_fn(&krate, &model.card);
     // Spanned at the user's tokens, so that a type error points at the field or the attribute.
     let hub_config = match &model.access {
         Access::Field(field) => {
@@ -63,6 +65,7 @@ fn impl_hub_model(model: &Model) -> TokenStream {
             fn hub_init(config: &#config_ty, device: &#krate::Device) -> Self {
                 #hub_init
             }
+            #card_body
         }
 
         #mixin
@@ -103,8 +106,43 @@ pub fn impl_generics(input: &Input) -> Generics {
     generics
 }
 
+/// The model card's fields of `ModelInfo`: datasets, metrics and the template (embedded with
+/// `include_str!`, spanned at the attribute's string so that an error points there).
+fn card_info(attrs: &Attrs, card: &CardBody) -> [(TokenStream, Option<TokenStream>); 3] {
+    let list = |values: Option<&Vec<syn::LitStr>>| values.map(|values| quote!(&[#(#values),*]));
+    let template = match card {
+        CardBody::Template { lit, path } => {
+            Some(quote_spanned!(lit.span()=> ::core::option::Option::Some(::core::include_str!(#path))))
+        }
+        CardBody::Default | CardBody::Fn(_) => None,
+    };
+    [
+        (quote!(datasets), list(attrs.datasets.get())),
+        (quote!(metrics), list(attrs.metrics.get())),
+        (quote!(card_template), template),
+    ]
+}
+
+/// `hub_card_body`, when `card_fn` gives the body.
+fn card_body_fn(krate: &TokenStream, card: &CardBody) -> TokenStream {
+    match card {
+        CardBody::Fn(path) => {
+            let call = quote_spanned!(path.span()=> #path(self, card));
+            quote! {
+                fn hub_card_body(
+                    &self,
+                    card: &#krate::card::ModelCard,
+                ) -> ::core::option::Option<::std::string::String> {
+                    ::core::option::Option::Some(#call)
+                }
+            }
+        }
+        CardBody::Default | CardBody::Template { .. } => TokenStream::new(),
+    }
+}
+
 /// `ModelInfo::new("Mlp")`, with the fields the attributes set.
-fn model_info(krate: &TokenStream, input: &Input) -> TokenStream {
+fn model_info(krate: &TokenStream, input: &Input, card: &CardBody) -> TokenStream {
     let attrs = &input.attrs;
     let some = |value: Option<&syn::LitStr>| value.map(|value| quote!(::core::option::Option::Some(#value)));
     let list = |values: Option<&Vec<syn::LitStr>>| values.map(|values| quote!(&[#(#values),*]));
@@ -129,6 +167,7 @@ fn model_info(krate: &TokenStream, input: &Input) -> TokenStream {
     ];
     let set: Vec<TokenStream> = fields
         .into_iter()
+        .chain(card_info(attrs, card))
         .filter_map(|(name, value)| value.map(|value| quote!(#name: #value)))
         .collect();
     let type_name = input.ident.unraw().to_string();
@@ -235,6 +274,70 @@ mod tests {
             }
         };
         assert_eq!(expand(input), mlp_impl(info));
+    }
+
+    #[test]
+    fn card_metadata_and_a_template_embedded_with_include_str() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig, datasets("alice/rows"), metrics("accuracy", "f1"))]
+            #[hub(card_template = "tests/templates/card.md")]
+            pub struct Mlp { #[module(skip)] config: MlpConfig }
+        };
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/templates/card.md");
+        let info = quote! {
+            ::hubmix::ModelInfo {
+                datasets: &["alice/rows"],
+                metrics: &["accuracy", "f1"],
+                card_template: ::core::option::Option::Some(::core::include_str!(#path)),
+                ..::hubmix::ModelInfo::new("Mlp")
+            }
+        };
+        assert_eq!(expand(input), mlp_impl(info));
+    }
+
+    #[test]
+    fn card_fn_implements_hub_card_body() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig, card_fn = Self::card_body)]
+            pub struct Mlp { #[module(skip)] config: MlpConfig }
+        };
+        let output = expand(input);
+        let method = quote! {
+            fn hub_card_body(
+                &self,
+                card: &::hubmix::card::ModelCard,
+            ) -> ::core::option::Option<::std::string::String> {
+                ::core::option::Option::Some(Self::card_body(self, card))
+            }
+        };
+        assert!(output.contains(&method.to_string()), "{output}");
+        assert!(
+            output.contains(&quote!(::hubmix::ModelInfo::new("Mlp")).to_string()),
+            "{output}"
+        );
+    }
+
+    #[test]
+    fn a_template_with_unknown_placeholders_is_refused_with_each_named() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig, card_template = "tests/templates/unknown.md", tags = "x")]
+            pub struct Mlp { #[module(skip)] config: MlpConfig }
+        };
+        let errors = errors(input);
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[0].starts_with("`tags` takes a parenthesized list"),
+            "{errors:?}"
+        );
+        for (error, name) in errors[1..].iter().zip(["model_id", "card_data"]) {
+            assert!(
+                error.starts_with(&format!(
+                    "unknown placeholder `{{{{ {name} }}}}` in the card template `tests/templates/unknown.md`: the \
+                     placeholders are `{{{{ repo_id }}}}`, `{{{{ model_type }}}}`"
+                )),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 mod ast;
 mod attr;
+mod card;
 mod expand;
 mod fallback;
 mod valid;
@@ -78,10 +79,19 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `pipeline_tag = "..."` | Model-card pipeline tag, e.g. `"image-classification"`. |
 /// | `language("en", ...)` | Model-card languages. |
 /// | `repo_url = "..."`, `paper_url = "..."`, `docs_url = "..."` | Links in the model card; http(s) URLs. |
+/// | `datasets("a/b", ...)` | Model-card datasets (Hub ids). |
+/// | `metrics("accuracy", ...)` | Model-card metrics. |
+/// | `card_template = "card.md"` | The model card's body: a Markdown file, relative to the crate's folder (where its `Cargo.toml` is), read at compile time (`include_str!`, so editing it rebuilds). Placeholders, filled at each save and push: `{{ repo_id }}` (the repository id, or the folder name), `{{ model_type }}` (the type name), `{{ usage }}` (Rust code that loads the model, without a code fence), `{{ repo_url }}`, `{{ paper_url }}`, `{{ docs_url }}` (the links, or `[More Information Needed]`). An unknown placeholder is a compile error. Not with `card_fn`. |
+/// | `card_fn = path` | The model card's body from code: a `fn(&Self, &hubmix::card::ModelCard) -> String`, given the card hubmix made (title, usage, links, metadata). Not with `card_template`. |
 /// | `layout = "burn"` or `"pytorch"` | The weight layout saved by default: Burn's own tensor names and shapes, or the ones PyTorch (`PyTorchModelHubMixin`) uses. Default `"burn"`. |
 /// | `crate = path` | Where the `hubmix` crate is, if not at `::hubmix` (when re-exported by another crate). A path or a string: `crate = my_crate::hubmix`, `crate = "my_crate::hubmix"`. |
 ///
-/// `config`, `config_field`, `config_fn`, `init_fn` and `crate` also take their value in a string
+/// Without `card_template` or `card_fn` the body is hubmix's: the title, links and usage. Either
+/// way, a push keeps the text of a card edited on the Hub unless asked otherwise
+/// (`PushOptions::replace_card_body`), and metadata set per save (`base_model`, evaluation
+/// results...) goes in `SaveOptions`.
+///
+/// `config`, `config_field`, `config_fn`, `init_fn`, `card_fn` and `crate` also take their value in a string
 /// (`config = "MlpConfig"`), as serde's attributes do.
 ///
 /// Generic models work: the impl carries the type's generics and where clause and, for a type
@@ -93,7 +103,8 @@ use syn::{DeriveInput, parse_macro_input};
 /// Every misuse is a compile error pointing at the offending tokens and saying what to write
 /// instead, all reported in one build: a missing `config`, an unknown key (with the closest known
 /// key), a key given twice, a value of the wrong kind (`license = 3`, `tags = "x"`), an empty tag,
-/// a layout other than `burn`/`pytorch`, a URL that is not http(s), no field holding the config,
+/// a layout other than `burn`/`pytorch`, a URL that is not http(s), a card template that cannot be
+/// read or has an unknown placeholder, both `card_template` and `card_fn`, no field holding the config,
 /// a config field without `#[module(skip)]`, both `config_field` and `config_fn`, an enum
 /// without `config_fn`, a union, a tuple struct without `config_field = N` or `config_fn`, and a
 /// `#[hub(...)]` on a field or variant.

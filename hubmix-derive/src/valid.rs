@@ -6,12 +6,14 @@ use syn::{Member, Path, Type};
 
 use crate::ast::{Data, Field, Input, Style};
 use crate::attr::{Ctxt, FieldName, Slot};
+use crate::card::{self, CardBody};
 
 /// A model the derive can implement `HubModel` for.
 pub struct Model<'a> {
     pub input: &'a Input<'a>,
     pub config_ty: &'a Type,
     pub access: Access<'a>,
+    pub card: CardBody<'a>,
 }
 
 /// How `hub_config` gets the config.
@@ -44,10 +46,12 @@ pub fn check<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Model<'a>> {
         );
     }
     let access = access(cx, input, config_ty);
+    let card = card::check(cx, attrs);
     Some(Model {
         input,
         config_ty: config_ty?,
         access: access?,
+        card: card?,
     })
 }
 

@@ -3,7 +3,16 @@
 //!
 //! hubmix writes a card when a folder has none, and on a push it never overwrites a card that
 //! someone edited on the Hub: [`merge_card`] keeps the existing text and merges only the
-//! metadata (tags are united, fields the existing card leaves empty are filled in).
+//! metadata (tags are united, fields the existing card leaves empty are filled in). A push can
+//! ask for more ([`CardUpdate`]): the values set in code replace the Hub's
+//! ([`CardMetadata::PreferCode`]), and the body code makes replaces the Hub's text
+//! ([`CardUpdate::replace_body`]).
+//!
+//! The metadata covers what the Hub reads: `base_model` (the model this one was derived from),
+//! `datasets`, `metrics` and evaluation results (`model-index`, see [`ModelIndex`]), besides
+//! license, tags, languages and pipeline tag. A model's own body comes from a template (with the
+//! placeholders of [`hubmix_protocol::template`], filled by [`ModelCard::fill_template`]) or from
+//! code ([`ModelCard::body`]).
 //!
 //! ```
 //! use hubmix_hub::card::{ModelCard, ModelCardData};
@@ -15,13 +24,17 @@
 //! assert!(text.contains("- burn") && text.contains("- hubmix") && text.contains("- mlp"));
 //! ```
 
+mod model_index;
+
 use hubmix_protocol::card::Hash;
 use yaml_rust2::{Yaml, YamlEmitter};
+
+pub use model_index::{EvalResult, MetricValue, ModelIndex};
 
 use crate::error::HubError;
 
 /// The metadata of a model card (its YAML front matter). Empty fields are left out.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct ModelCardData {
     /// The library that loads the model: `burn` unless set.
@@ -38,6 +51,10 @@ pub struct ModelCardData {
     pub base_model: Option<String>,
     /// Datasets it was trained on (Hub ids).
     pub datasets: Vec<String>,
+    /// Metrics it is evaluated with (ids such as `accuracy`).
+    pub metrics: Vec<String>,
+    /// Evaluation results, written as `model-index`.
+    pub model_index: Option<ModelIndex>,
 }
 
 impl ModelCardData {
@@ -71,7 +88,8 @@ impl ModelCardData {
         self
     }
 
-    /// Sets the base model.
+    /// Sets the base model: the Hub id of the model this one was fine-tuned or otherwise
+    /// derived from (`SaveOptions::derived_from` in `hubmix` sets it from a loaded model).
     pub fn base_model(mut self, id: impl Into<String>) -> Self {
         self.base_model = Some(id.into());
         self
@@ -80,6 +98,23 @@ impl ModelCardData {
     /// Adds datasets.
     pub fn datasets<S: Into<String>>(mut self, ids: impl IntoIterator<Item = S>) -> Self {
         self.datasets.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds metrics (ids such as `accuracy`).
+    pub fn metrics<S: Into<String>>(mut self, ids: impl IntoIterator<Item = S>) -> Self {
+        self.metrics.extend(ids.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets the evaluation results of the model `name` (its name on leaderboards), written as
+    /// `model-index`.
+    pub fn model_index(
+        mut self,
+        name: impl Into<String>,
+        results: impl IntoIterator<Item = EvalResult>,
+    ) -> Self {
+        self.model_index = Some(ModelIndex::new(name, results));
         self
     }
 
@@ -94,10 +129,14 @@ impl ModelCardData {
         fill(&mut self.license, &other.license);
         fill(&mut self.pipeline_tag, &other.pipeline_tag);
         fill(&mut self.base_model, &other.base_model);
+        if self.model_index.is_none() {
+            self.model_index.clone_from(&other.model_index);
+        }
         for (mine, theirs) in [
             (&mut self.tags, &other.tags),
             (&mut self.language, &other.language),
             (&mut self.datasets, &other.datasets),
+            (&mut self.metrics, &other.metrics),
         ] {
             unite(mine, theirs);
         }
@@ -138,6 +177,12 @@ impl ModelCardData {
         if !self.datasets.is_empty() {
             put("datasets", list(&self.datasets));
         }
+        if !self.metrics.is_empty() {
+            put("metrics", list(&self.metrics));
+        }
+        if let Some(index) = &self.model_index {
+            put("model-index", index.to_yaml());
+        }
         h
     }
 }
@@ -151,6 +196,61 @@ fn unite(list: &mut Vec<String>, more: &[String]) {
     }
 }
 
+/// Which side wins when a push merges its metadata into a card on the Hub.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CardMetadata {
+    /// The Hub's card wins (the default): every value it has is kept, lists (tags, languages,
+    /// datasets, metrics) are united with the code's, and only the keys it lacks are filled in.
+    /// Someone's edit on the Hub survives every push.
+    #[default]
+    PreferHub,
+    /// The code wins for every key it writes (`library_name`, `tags`, and whatever else is
+    /// set: license, `base_model`, `datasets`, `metrics`, `model-index`...): the Hub's value is
+    /// replaced, lists included (the card then has exactly the code's tags). Keys the code does
+    /// not write (`widget`, hand-added fields) are kept.
+    PreferCode,
+}
+
+/// How a push updates a model card that is already on the Hub. The default keeps the Hub's
+/// text and values and only adds what is missing.
+///
+/// ```
+/// use hubmix_hub::card::{CardMetadata, CardUpdate, ModelCard, ModelCardData};
+///
+/// let on_the_hub = "---\nlicense: apache-2.0\n---\nHand-written.\n";
+/// let card = ModelCard::new("alice/mlp", ModelCardData::default().license("mit"));
+/// let kept = card.merge_into(on_the_hub, &CardUpdate::default()).unwrap();
+/// assert!(kept.contains("license: apache-2.0") && kept.ends_with("Hand-written.\n"));
+/// let code_wins = CardUpdate::default().metadata(CardMetadata::PreferCode);
+/// let merged = card.merge_into(on_the_hub, &code_wins).unwrap();
+/// assert!(merged.contains("license: mit") && merged.ends_with("Hand-written.\n"));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CardUpdate {
+    /// Which side's metadata wins (default: the Hub's).
+    pub metadata: CardMetadata,
+    /// Replace the card's text (everything after the front matter) by the body code makes: the
+    /// model's own (a template or [`ModelCard::body`]) or else hubmix's default. Default
+    /// `false`: the text on the Hub is kept, and only the sections hubmix maintains are
+    /// refreshed.
+    pub replace_body: bool,
+}
+
+impl CardUpdate {
+    /// With this metadata policy.
+    pub fn metadata(mut self, metadata: CardMetadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+
+    /// Replace the text on the Hub by the body code makes.
+    pub fn replace_body(mut self, replace: bool) -> Self {
+        self.replace_body = replace;
+        self
+    }
+}
+
 /// A whole model card: metadata plus what the body shows.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -159,6 +259,8 @@ pub struct ModelCard {
     pub data: ModelCardData,
     /// The title (usually the repository id or the model type).
     pub title: String,
+    /// The model's type name (the `{{ model_type }}` of a template).
+    pub model_type: Option<String>,
     /// Where the code is.
     pub repo_url: Option<String>,
     /// The paper.
@@ -167,12 +269,18 @@ pub struct ModelCard {
     pub docs_url: Option<String>,
     /// A Rust snippet that loads the model.
     pub usage: Option<String>,
+    /// The model's own Markdown body, replacing hubmix's default text (title, links, usage);
+    /// the maintained [`sections`](Self::sections) follow it.
+    pub body: Option<String>,
     /// More sections: (heading, Markdown). hubmix maintains them: each is rendered between
     /// `<!-- hubmix:begin HEADING -->` and `<!-- hubmix:end HEADING -->` markers, and a later
     /// push refreshes the text between the markers of a card on the Hub, leaving the rest of
     /// it (and any section whose markers someone removed) as it is.
     pub sections: Vec<(String, String)>,
 }
+
+/// What a missing link shows.
+const MORE_INFORMATION: &str = "[More Information Needed]";
 
 impl ModelCard {
     /// A card titled `title` with this metadata.
@@ -190,21 +298,53 @@ impl ModelCard {
         self
     }
 
+    /// The value of a template placeholder (see [`hubmix_protocol::template::CARD_PLACEHOLDERS`]).
+    fn placeholder(&self, name: &str) -> Option<String> {
+        let link = |url: &Option<String>| url.clone().unwrap_or_else(|| MORE_INFORMATION.to_owned());
+        Some(match name {
+            "repo_id" => self.title.clone(),
+            "model_type" => self.model_type.clone().unwrap_or_default(),
+            "usage" => self.usage.as_deref().unwrap_or_default().trim_end().to_owned(),
+            "repo_url" => link(&self.repo_url),
+            "paper_url" => link(&self.paper_url),
+            "docs_url" => link(&self.docs_url),
+            _ => return None,
+        })
+    }
+
+    /// `template` with its placeholders filled from this card: `{{ repo_id }}` (the title),
+    /// `{{ model_type }}`, `{{ usage }}`, `{{ repo_url }}`, `{{ paper_url }}`, `{{ docs_url }}`
+    /// ([`hubmix_protocol::template::CARD_PLACEHOLDERS`]). An unknown placeholder is left as
+    /// written (`#[hub(card_template = ...)]` refuses one at compile time).
+    ///
+    /// ```
+    /// use hubmix_hub::card::{ModelCard, ModelCardData};
+    ///
+    /// let mut card = ModelCard::new("alice/mlp", ModelCardData::default());
+    /// card.model_type = Some("Mlp".into());
+    /// assert_eq!(card.fill_template("# {{ repo_id }}: an {{ model_type }}, {{ paper_url }}"),
+    ///            "# alice/mlp: an Mlp, [More Information Needed]");
+    /// ```
+    pub fn fill_template(&self, template: &str) -> String {
+        hubmix_protocol::template::fill(template, |name| self.placeholder(name))
+    }
+
     /// The card as `README.md` text.
     pub fn render(&self) -> String {
-        let mut out = front_matter(&self.data.to_yaml());
-        out.push_str(&format!("\n# {}\n\n", self.title));
-        out.push_str("This model was pushed to the Hub with [hubmix](https://github.com/hubmix/hubmix), ");
-        out.push_str("the Hugging Face Hub integration for [Burn](https://burn.dev).\n\n");
-        let more = "[More Information Needed]";
-        out.push_str(&format!("- Code: {}\n", self.repo_url.as_deref().unwrap_or(more)));
-        out.push_str(&format!(
-            "- Paper: {}\n",
-            self.paper_url.as_deref().unwrap_or(more)
-        ));
-        out.push_str(&format!("- Docs: {}\n", self.docs_url.as_deref().unwrap_or(more)));
-        if let Some(usage) = &self.usage {
-            out.push_str(&format!("\n## Usage\n\n```rust\n{}\n```\n", usage.trim_end()));
+        front_matter(&self.data.to_yaml()) + &self.render_body()
+    }
+
+    /// Everything after the front matter: the model's body or hubmix's default text, then the
+    /// maintained sections.
+    fn render_body(&self) -> String {
+        let mut out = String::new();
+        match &self.body {
+            Some(body) => {
+                out.push('\n');
+                out.push_str(body.trim_end());
+                out.push('\n');
+            }
+            None => self.default_body(&mut out),
         }
         for (heading, body) in &self.sections {
             out.push('\n');
@@ -213,11 +353,30 @@ impl ModelCard {
         out
     }
 
-    /// This card merged into an `existing` one (from the Hub): the existing text is kept, the
-    /// metadata merged as [`merge_card`] does, and the text of the sections hubmix maintains
-    /// refreshed where their markers are still in place.
-    pub fn merge_into(&self, existing: &str) -> Result<String, HubError> {
-        let mut merged = merge_card(existing, &self.data)?;
+    /// hubmix's text: title, where it was pushed from, links, usage.
+    fn default_body(&self, out: &mut String) {
+        out.push_str(&format!("\n# {}\n\n", self.title));
+        out.push_str("This model was pushed to the Hub with [hubmix](https://github.com/hubmix/hubmix), ");
+        out.push_str("the Hugging Face Hub integration for [Burn](https://burn.dev).\n\n");
+        let link = |url: &Option<String>| url.as_deref().unwrap_or(MORE_INFORMATION).to_owned();
+        out.push_str(&format!("- Code: {}\n", link(&self.repo_url)));
+        out.push_str(&format!("- Paper: {}\n", link(&self.paper_url)));
+        out.push_str(&format!("- Docs: {}\n", link(&self.docs_url)));
+        if let Some(usage) = &self.usage {
+            out.push_str(&format!("\n## Usage\n\n```rust\n{}\n```\n", usage.trim_end()));
+        }
+    }
+
+    /// This card merged into an `existing` one (from the Hub) as `update` says. By default the
+    /// existing text is kept, the metadata merged as [`merge_card`] does, and the text of the
+    /// sections hubmix maintains refreshed where their markers are still in place.
+    pub fn merge_into(&self, existing: &str, update: &CardUpdate) -> Result<String, HubError> {
+        let (front, body) = split_front_matter(existing)?;
+        let front = merge_metadata(front.unwrap_or_default(), &self.data, update.metadata);
+        if update.replace_body {
+            return Ok(front_matter(&front) + &self.render_body());
+        }
+        let mut merged = format!("{}{}", front_matter(&front), body);
         for (heading, body) in &self.sections {
             let (begin, end) = markers(heading);
             let Some(start) = merged.find(&begin) else {
@@ -281,18 +440,29 @@ pub fn read_card_data(readme: &str) -> Result<ModelCardData, HubError> {
         language: list("language"),
         base_model: string("base_model"),
         datasets: list("datasets"),
+        metrics: list("metrics"),
+        model_index: get("model-index").and_then(ModelIndex::from_yaml),
     })
 }
 
 /// Merges hubmix's metadata into an existing README: its text and every key of its front
-/// matter are kept; tags, languages and datasets are united; fields it leaves empty are
-/// filled from `ours`.
+/// matter are kept; tags, languages, datasets and metrics are united; fields it leaves empty
+/// are filled from `ours` ([`CardMetadata::PreferHub`]).
 pub fn merge_card(existing: &str, ours: &ModelCardData) -> Result<String, HubError> {
     let (front, body) = split_front_matter(existing)?;
-    let mut h = front.unwrap_or_default();
+    let front = merge_metadata(front.unwrap_or_default(), ours, CardMetadata::PreferHub);
+    Ok(format!("{}{}", front_matter(&front), body))
+}
+
+/// The front matter `h` with `ours` merged in as `policy` says.
+fn merge_metadata(mut h: Hash, ours: &ModelCardData, policy: CardMetadata) -> Hash {
     for (key, value) in ours.to_yaml() {
+        if policy == CardMetadata::PreferCode {
+            h.insert(key, value);
+            continue;
+        }
         match (h.get_mut(&key), value) {
-            (Some(Yaml::Array(theirs)), Yaml::Array(mine)) => {
+            (Some(Yaml::Array(theirs)), Yaml::Array(mine)) if key.as_str() != Some("model-index") => {
                 for item in mine {
                     if !theirs.contains(&item) {
                         theirs.push(item);
@@ -310,7 +480,7 @@ pub fn merge_card(existing: &str, ours: &ModelCardData) -> Result<String, HubErr
             }
         }
     }
-    Ok(format!("{}{}", front_matter(&h), body))
+    h
 }
 
 #[cfg(test)]
@@ -382,7 +552,7 @@ mod tests {
             .section("Training history", "| epoch | loss |\n| 1 | 0.5 |\n| 2 | 0.25 |")
             .section("Model architecture", "new picture")
             .section("Not in the old card", "ignored");
-        let merged = second.merge_into(&edited).unwrap();
+        let merged = second.merge_into(&edited, &CardUpdate::default()).unwrap();
         assert!(merged.contains("My own words."), "{merged}");
         assert!(merged.contains("| 2 | 0.25 |"), "{merged}");
         assert_eq!(merged.matches("## Training history").count(), 1, "{merged}");
@@ -393,7 +563,116 @@ mod tests {
         assert!(!merged.contains("Not in the old card"), "{merged}");
         assert_eq!(read_card_data(&merged).unwrap().tags, ["burn", "hubmix", "new"]);
         // Merging again changes nothing.
-        assert_eq!(second.merge_into(&merged).unwrap(), merged);
+        assert_eq!(
+            second.merge_into(&merged, &CardUpdate::default()).unwrap(),
+            merged
+        );
+    }
+
+    #[test]
+    fn base_model_datasets_metrics_and_model_index_are_written_and_read_back() {
+        let data = ModelCardData::default()
+            .base_model("alice/base")
+            .datasets(["alice/rows"])
+            .metrics(["accuracy"])
+            .model_index(
+                "mlp",
+                [EvalResult::new(
+                    "tabular-classification",
+                    "alice/rows",
+                    "Rows",
+                    "accuracy",
+                    0.75,
+                )],
+            );
+        let text = ModelCard::new("bob/mlp", data.clone()).render();
+        let back = read_card_data(&text).unwrap();
+        assert_eq!(back, data.library_name("burn").tags(["burn", "hubmix"]), "{text}");
+        // What the Hub accepts and reads: base_model:alice/base and dataset:alice/rows tags.
+        let hub = hubmix_protocol::card::card_data(&text).unwrap().unwrap();
+        let tags = hubmix_protocol::card::tags(&hub);
+        assert!(tags.contains(&"base_model:alice/base".to_owned()), "{tags:?}");
+        assert!(tags.contains(&"dataset:alice/rows".to_owned()), "{tags:?}");
+    }
+
+    #[test]
+    fn by_default_the_hub_wins_and_on_request_the_code_does() {
+        let hub = "---\nlicense: apache-2.0\nbase_model: someone/else\ntags: [vision]\nmetrics: [f1]\nwidget: {src: x}\n\
+                   model-index: [{name: theirs, results: []}]\n---\n# Hand-written\n";
+        let code = ModelCard::new(
+            "alice/mlp",
+            ModelCardData::default()
+                .license("mit")
+                .base_model("alice/base")
+                .tags(["mlp"])
+                .metrics(["accuracy"])
+                .model_index("mine", [EvalResult::new("t", "d", "D", "accuracy", 1.0)]),
+        );
+        let kept = read_card_data(&code.merge_into(hub, &CardUpdate::default()).unwrap()).unwrap();
+        assert_eq!(kept.license.as_deref(), Some("apache-2.0"));
+        assert_eq!(kept.base_model.as_deref(), Some("someone/else"));
+        assert_eq!(kept.tags, ["vision", "mlp", "burn", "hubmix"]);
+        assert_eq!(kept.metrics, ["f1", "accuracy"]);
+        assert_eq!(
+            kept.model_index.map(|m| m.name).as_deref(),
+            Some("theirs"),
+            "the Hub's model-index is kept, not merged"
+        );
+
+        let update = CardUpdate::default().metadata(CardMetadata::PreferCode);
+        let merged = code.merge_into(hub, &update).unwrap();
+        assert!(
+            merged.ends_with("---\n# Hand-written\n"),
+            "the text is kept: {merged}"
+        );
+        assert!(
+            merged.contains("widget"),
+            "keys code does not write are kept: {merged}"
+        );
+        let won = read_card_data(&merged).unwrap();
+        assert_eq!(won.license.as_deref(), Some("mit"));
+        assert_eq!(won.base_model.as_deref(), Some("alice/base"));
+        assert_eq!(won.tags, ["mlp", "burn", "hubmix"]);
+        assert_eq!(won.metrics, ["accuracy"]);
+        assert_eq!(won.model_index.map(|m| m.name).as_deref(), Some("mine"));
+        // A key code leaves unset keeps the Hub's value even when code wins.
+        let bare = ModelCard::new("alice/mlp", ModelCardData::default());
+        let merged = read_card_data(&bare.merge_into(hub, &update).unwrap()).unwrap();
+        assert_eq!(merged.license.as_deref(), Some("apache-2.0"));
+    }
+
+    #[test]
+    fn a_model_body_replaces_the_default_text_and_replaces_the_hubs_only_on_request() {
+        let mut card = ModelCard::new("alice/mlp", ModelCardData::default().license("mit"))
+            .section("Training history", "| 1 | 0.5 |");
+        card.model_type = Some("Mlp".into());
+        card.usage = Some("let m = Mlp::load();\n".into());
+        card.body = Some(card.fill_template(
+            "# {{ model_type }} ({{repo_id}})\n\n```rust\n{{ usage }}\n```\n{{ docs_url }} {{ x }}",
+        ));
+        let text = card.render();
+        assert!(
+            text.ends_with(
+                "---\n\n# Mlp (alice/mlp)\n\n```rust\nlet m = Mlp::load();\n```\n[More Information Needed] {{ x }}\n\n\
+                 <!-- hubmix:begin Training history -->\n## Training history\n\n| 1 | 0.5 |\n<!-- hubmix:end Training history -->\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("pushed to the Hub with"), "{text}");
+
+        let hub = "---\nlicense: apache-2.0\n---\n# Edited on the Hub\n";
+        let kept = card.merge_into(hub, &CardUpdate::default()).unwrap();
+        assert!(kept.ends_with("# Edited on the Hub\n"), "{kept}");
+        let replaced = card
+            .merge_into(hub, &CardUpdate::default().replace_body(true))
+            .unwrap();
+        assert!(!replaced.contains("Edited on the Hub"), "{replaced}");
+        assert!(replaced.ends_with(&card.render_body()), "{replaced}");
+        assert_eq!(
+            read_card_data(&replaced).unwrap().license.as_deref(),
+            Some("apache-2.0"),
+            "replacing the body leaves the metadata policy alone"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::card::{ModelCard, ModelCardData};
+use crate::card::{CardMetadata, CardUpdate, ModelCard, ModelCardData};
 use crate::client::HubClient;
 use crate::download::DownloadOptions;
 use crate::error::HubError;
@@ -83,6 +83,14 @@ impl ModelFiles {
         }
     }
 
+    /// The repository the files come from (Hub sources only).
+    pub fn repo(&self) -> Option<&RepoId> {
+        match &self.source {
+            FilesSource::Local(_) => None,
+            FilesSource::Hub(hub) => Some(&hub.at.id),
+        }
+    }
+
     /// The commit the files come from (Hub sources only).
     pub fn commit(&self) -> Option<&str> {
         match &self.source {
@@ -138,16 +146,38 @@ pub struct Loaded<M, R = ()> {
     pub report: R,
     /// The commit the files came from (Hub sources).
     pub commit: Option<String>,
+    /// The repository the files came from (Hub sources): what a model derived from this one
+    /// records as its card's `base_model`.
+    pub repo: Option<RepoId>,
 }
 
 impl<M, R> Loaded<M, R> {
-    /// A loaded model.
+    /// A loaded model, with the commit it came from (and no repository: see
+    /// [`from_files`](Self::from_files)).
     pub fn new(model: M, report: R, commit: Option<String>) -> Self {
         Loaded {
             model,
             report,
             commit,
+            repo: None,
         }
+    }
+
+    /// A model loaded from `files`: with their repository and commit when they come from the
+    /// Hub, neither from a folder.
+    pub fn from_files(model: M, report: R, files: &ModelFiles) -> Self {
+        Loaded {
+            model,
+            report,
+            commit: files.commit().map(str::to_owned),
+            repo: files.repo().cloned(),
+        }
+    }
+
+    /// The `base_model` of a model derived from this one: the repository id it was loaded from
+    /// (`None` for a folder).
+    pub fn base_model(&self) -> Option<String> {
+        self.repo.as_ref().map(RepoId::to_string)
     }
 }
 
@@ -171,6 +201,9 @@ pub struct PushOptions {
     pub ignore: Vec<String>,
     /// Delete remote files matching these patterns in the same commit.
     pub delete_patterns: Vec<String>,
+    /// How the model card on the Hub, if there is one, is updated. Default: its text and
+    /// values are kept, and only what it lacks is added.
+    pub card: CardUpdate,
 }
 
 impl PushOptions {
@@ -225,6 +258,21 @@ impl PushOptions {
     /// Delete these remote files in the same commit.
     pub fn delete_patterns<S: Into<String>>(mut self, patterns: impl IntoIterator<Item = S>) -> Self {
         self.delete_patterns = patterns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Which side wins when the card on the Hub and the code set the same metadata key:
+    /// [`CardMetadata::PreferHub`] (the default: an edit on the Hub survives) or
+    /// [`CardMetadata::PreferCode`] (the values set in code replace the Hub's).
+    pub fn card_metadata(mut self, metadata: CardMetadata) -> Self {
+        self.card.metadata = metadata;
+        self
+    }
+
+    /// Replace the text of the card on the Hub by the body the model makes (its template or
+    /// card function, else hubmix's default). Default `false`: the Hub's text is kept.
+    pub fn replace_card_body(mut self, replace: bool) -> Self {
+        self.card.replace_body = replace;
         self
     }
 }
@@ -420,7 +468,7 @@ pub fn push_folder<E: From<HubError>>(
     }
     let card = card(&repo.id.to_string());
     let readme = match remote_card(client, &repo)? {
-        Some(existing) => card.merge_into(&existing)?,
+        Some(existing) => card.merge_into(&existing, &options.card)?,
         None => card.render(),
     };
     crate::files::write_atomic(&dir.join(README), readme.as_bytes())?;
@@ -538,11 +586,7 @@ mod tests {
                 .ok_or_else(|| CounterError::Missing(files.describe()))?;
             let text = std::fs::read_to_string(&path).map_err(HubError::io("reading", &path))?;
             let value = text.trim().parse().expect("a number");
-            Ok(Loaded::new(
-                Counter(value),
-                "clean",
-                files.commit().map(str::to_owned),
-            ))
+            Ok(Loaded::from_files(Counter(value), "clean", files))
         }
 
         fn model_card(&self, title: &str, card: &ModelCardData) -> ModelCard {
@@ -590,9 +634,10 @@ mod tests {
             "{card}"
         );
         let loaded = Counter::from_pretrained_with(folder.to_str().unwrap(), &(), &Load::default()).unwrap();
+        assert_eq!(loaded.base_model(), None, "a folder is no base model");
         assert_eq!(
-            (loaded.model, loaded.report, loaded.commit),
-            (Counter(7), "clean", None)
+            (loaded.model, loaded.report, loaded.commit, loaded.repo),
+            (Counter(7), "clean", None, None)
         );
 
         // The Hub, with the default client (no client in the options).
@@ -611,6 +656,7 @@ mod tests {
             Counter(2)
         );
         let v1 = Counter::from_pretrained_with("alice/counter@v1", &(), &Load::default()).unwrap();
+        assert_eq!(v1.base_model().as_deref(), Some("alice/counter"));
         assert_eq!(
             (v1.model, v1.commit.as_deref()),
             (Counter(1), Some(first.oid.as_str()))

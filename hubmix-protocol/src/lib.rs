@@ -5,6 +5,7 @@
 //! - [`path`]: file paths inside a repository.
 //! - [`card`]: a card's YAML front matter, read and checked as the Hub does.
 //! - [`safetensors`]: the header of a safetensors file, read bounded by the file.
+//! - [`template`]: model-card templates and their `{{ name }}` placeholders.
 //! - [`wire`]: the headers and error codes of the Hub's answers.
 //! - [`headers`]: the standard HTTP headers a client acts on (retry waits, next pages, ranges,
 //!   lengths, ETags), parsed and written once.
@@ -29,6 +30,7 @@ pub mod limits;
 pub mod path;
 pub mod repo;
 pub mod safetensors;
+pub mod template;
 pub mod types;
 pub mod wire;
 

@@ -27,6 +27,7 @@ use hubmix_hub::HubClient;
 use hubmix_hub::HubError;
 use hubmix_hub::card::{ModelCard, ModelCardData};
 use hubmix_hub::mixin::{PushOptions, client_or, open_files, push_folder, save_folder};
+use hubmix_hub::repo::RepoId;
 use hubmix_hub::upload::CommitInfo;
 
 /// The architecture picture `plot_model` writes.
@@ -72,6 +73,21 @@ impl BurnOptions {
     pub fn tags<S: Into<String>>(mut self, tags: impl IntoIterator<Item = S>) -> Self {
         self.save.card = std::mem::take(&mut self.save.card).tags(tags);
         self
+    }
+
+    /// Record `id` (a Hub model id) as the card's `base_model` ([`SaveOptions::base_model`]).
+    pub fn base_model(mut self, id: impl Into<String>) -> Self {
+        self.save = std::mem::take(&mut self.save).base_model(id);
+        self
+    }
+
+    /// Record the repository `loaded` came from as the card's `base_model`; a model loaded
+    /// from a folder records nothing ([`SaveOptions::derived_from`] for the derive's models).
+    pub fn derived_from<M, C>(self, loaded: &BurnLoaded<M, C>) -> Self {
+        match &loaded.repo {
+            Some(repo) => self.base_model(repo.to_string()),
+            None => self,
+        }
     }
 
     /// Saves the optimizer's state with the model (`include_optimizer`), with its config (its
@@ -197,6 +213,9 @@ pub struct BurnLoaded<M, C> {
     pub report: LoadReport,
     /// The commit the files came from (Hub sources).
     pub commit: Option<String>,
+    /// The repository the files came from (Hub sources): the `base_model` of a model derived
+    /// from this one ([`BurnOptions::derived_from`]).
+    pub repo: Option<RepoId>,
     /// The saved training state, when the checkpoint has one.
     pub training: Option<TrainingState>,
 }
@@ -285,6 +304,7 @@ pub fn from_pretrained_burn<M: Module, C: Config>(
         config,
         report,
         commit: loaded.commit,
+        repo: loaded.repo,
         training,
     })
 }

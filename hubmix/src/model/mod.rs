@@ -23,7 +23,7 @@ pub use functions::{
 pub use options::{Layout, LoadOptions, LoadReport, SaveOptions, StorageType};
 pub use weights::{INDEX_FILE, WEIGHTS_FILE};
 
-use hubmix_hub::card::ModelCardData;
+use hubmix_hub::card::{ModelCard, ModelCardData};
 use hubmix_hub::mixin::{ModelFiles, ModelHubMixin};
 use hubmix_hub::{HubClient, HubClientBuilder, HubError};
 
@@ -55,6 +55,15 @@ pub struct ModelInfo {
     pub docs_url: Option<&'static str>,
     /// The weight layout this model saves in, and assumes for checkpoints that do not say.
     pub layout: Layout,
+    /// Model-card datasets (Hub ids).
+    pub datasets: &'static [&'static str],
+    /// Model-card metrics (ids such as `accuracy`).
+    pub metrics: &'static [&'static str],
+    /// The model card's body: Markdown with the placeholders of
+    /// [`ModelCard::fill_template`](hubmix_hub::card::ModelCard::fill_template), filled at each
+    /// save and push (`#[hub(card_template = "...")]` reads a file at compile time and refuses
+    /// an unknown placeholder; written by hand, one stays as written).
+    pub card_template: Option<&'static str>,
 }
 
 impl ModelInfo {
@@ -71,6 +80,9 @@ impl ModelInfo {
             paper_url: None,
             docs_url: None,
             layout: Layout::Burn,
+            datasets: &[],
+            metrics: &[],
+            card_template: None,
         }
     }
 
@@ -82,6 +94,8 @@ impl ModelInfo {
         data.license = self.license.map(str::to_owned);
         data.pipeline_tag = self.pipeline_tag.map(str::to_owned);
         data.language(self.language.iter().copied())
+            .datasets(self.datasets.iter().copied())
+            .metrics(self.metrics.iter().copied())
     }
 }
 
@@ -115,6 +129,14 @@ pub trait HubModel:
 
     /// Builds the module (lazily: parameters are allocated when the weights arrive).
     fn hub_init(config: &Self::Config, device: &Device) -> Self;
+
+    /// The model's own card body (Markdown), given the card hubmix made (title, usage, links,
+    /// metadata); `None` (the default): the body of `card_template`, else hubmix's default.
+    /// `#[hub(card_fn = path)]` implements it with a `fn(&Self, &ModelCard) -> String`.
+    fn hub_card_body(&self, card: &ModelCard) -> Option<String> {
+        let _ = card;
+        None
+    }
 }
 
 /// The items of `ModelHubMixin` for a [`HubModel`]: `#[derive(HubModel)]` writes
@@ -154,7 +176,7 @@ macro_rules! __model_hub_mixin {
             title: &str,
             options: &Self::SaveOptions,
         ) -> $crate::model::hub_model::ModelCard {
-            $crate::model::hub_model::model_card::<Self>(title, options)
+            $crate::model::hub_model::model_card(self, title, options)
         }
 
         fn default_client()
@@ -208,10 +230,12 @@ pub mod hub_model {
         load_module(files, M::hub_info(), device, options, M::hub_init).map(|(loaded, _)| loaded)
     }
 
-    /// The card of the derive's attributes, a usage snippet, and the metadata of `options`.
-    pub fn model_card<M: HubModel>(title: &str, options: &SaveOptions) -> ModelCard {
+    /// The card of the derive's attributes, a usage snippet, and the metadata of `options`;
+    /// its body is the model's own (`card_fn`, else `card_template`) or hubmix's default.
+    pub fn model_card<M: HubModel>(model: &M, title: &str, options: &SaveOptions) -> ModelCard {
         let info = M::hub_info();
         let mut card = ModelCard::new(title, options.card.clone().or(&info.card_data()));
+        card.model_type = Some(info.type_name.to_owned());
         card.repo_url = info.repo_url.map(str::to_owned);
         card.paper_url = info.paper_url.map(str::to_owned);
         card.docs_url = info.docs_url.map(str::to_owned);
@@ -219,6 +243,9 @@ pub mod hub_model {
             "use hubmix::ModelHubMixin;\n\nlet device = burn::tensor::Device::default();\nlet model = {}::from_pretrained(\"{title}\", &device)?;",
             info.type_name
         ));
+        card.body = model
+            .hub_card_body(&card)
+            .or_else(|| info.card_template.map(|template| card.fill_template(template)));
         card
     }
 }
@@ -272,10 +299,7 @@ fn load_module<M: Module, C: Config>(
             report: Box::new(report),
         });
     }
-    Ok((
-        Loaded::new(model, report, files.commit().map(str::to_owned)),
-        read.config,
-    ))
+    Ok((Loaded::from_files(model, report, files), read.config))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! a load reports ([`LoadReport`]).
 
 use hubmix_hub::card::ModelCardData;
-use hubmix_hub::mixin::HubSource;
+use hubmix_hub::mixin::{HubSource, Loaded};
 use hubmix_hub::{DownloadOptions, HubClient};
 
 /// How [`ModelHubMixin::save_pretrained_with`](crate::ModelHubMixin::save_pretrained_with) and
@@ -48,9 +48,59 @@ impl SaveOptions {
         self
     }
 
-    /// Add model-card metadata.
+    /// Add model-card metadata (on top of what earlier calls set: its values win, lists are
+    /// united): datasets, metrics, evaluation results (`model-index`), license...
     pub fn card(mut self, data: ModelCardData) -> Self {
-        self.card = data;
+        self.card = data.or(&self.card);
+        self
+    }
+
+    /// Record `id` (a Hub model id) as the card's `base_model`: the model this one was
+    /// fine-tuned or otherwise derived from.
+    pub fn base_model(mut self, id: impl Into<String>) -> Self {
+        self.card.base_model = Some(id.into());
+        self
+    }
+
+    /// Record the repository `loaded` came from as the card's `base_model`; a model loaded from
+    /// a folder records nothing. The one call for "I loaded X, changed it, and push it as Y":
+    ///
+    /// ```
+    /// # use burn::config::Config;
+    /// # use burn::module::Module;
+    /// # use burn::nn::{Linear, LinearConfig};
+    /// use hubmix::{Device, HubModel, LoadOptions, ModelHubMixin, PushOptions, SaveOptions};
+    /// # #[derive(Config, Debug)]
+    /// # pub struct MlpConfig { d_in: usize, d_out: usize }
+    /// # impl MlpConfig {
+    /// #     pub fn init(&self, device: &Device) -> Mlp {
+    /// #         Mlp { fc: LinearConfig::new(self.d_in, self.d_out).init(device), config: self.clone() }
+    /// #     }
+    /// # }
+    /// # #[derive(Module, Debug, HubModel)]
+    /// # #[hub(config = MlpConfig)]
+    /// # pub struct Mlp { fc: Linear, #[module(skip)] config: MlpConfig }
+    /// # let dir = tempfile::tempdir()?;
+    /// # let server = hubmix_server::spawn(hubmix_server::ServerConfig::new(dir.path().join("hub"))
+    /// #     .user("alice", "hf_alice", hubmix_server::Role::Write))?;
+    /// # let hub = hubmix::HubClient::builder().endpoint(server.url()).token("hf_alice")
+    /// #     .cache_dir(dir.path().join("cache")).build()?;
+    /// # let device = Device::flex();
+    /// # let push = PushOptions::default().client(hub.clone());
+    /// # MlpConfig { d_in: 4, d_out: 2 }.init(&device).push_to_hub("alice/mlp", &push)?;
+    /// let base = Mlp::from_pretrained_with("alice/mlp", &device, &LoadOptions::default().client(hub.clone()))?;
+    /// // ... fine-tune base.model ...
+    /// let save = SaveOptions::default().derived_from(&base);
+    /// base.model.push_to_hub_with("alice/mlp-tuned", &push, &save)?;
+    ///
+    /// let card = hub.repo_info("alice/mlp-tuned")?.card_data.expect("a model card");
+    /// assert_eq!(card["base_model"], "alice/mlp");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn derived_from<M, R>(mut self, loaded: &Loaded<M, R>) -> Self {
+        if let Some(id) = loaded.base_model() {
+            self.card.base_model = Some(id);
+        }
         self
     }
 }
