@@ -1,6 +1,11 @@
-//! What the examples share: a hub to talk to. With `HF_ENDPOINT` set, the examples use that
-//! hub (and `HF_TOKEN`); otherwise they start an embedded `hubmix-server` on a temporary folder,
-//! so they run anywhere, offline.
+//! What the examples share: a hub to talk to, and the Burn models of transformers'
+//! architectures ([`transformers`]) that the `bert` and `gpt2` examples run.
+//!
+//! The hub ([`hub`]): with `HF_ENDPOINT` set, the examples use that hub (and `HF_TOKEN`);
+//! otherwise they start an embedded `hubmix-server` on a temporary folder, so they run anywhere,
+//! offline.
+
+pub mod transformers;
 
 use std::error::Error;
 

@@ -5,6 +5,8 @@
 //! * [`python_venv`] provides a cached Python virtual environment with a pinned `huggingface_hub`
 //!   release and pytest, for the Python interoperability suite in `tests/python`.
 //! * [`torch_venv`] provides one that also sees the system's PyTorch, for the model interop tests.
+//! * [`transformers_venv`] provides one with the system's PyTorch and `transformers`, for the
+//!   tests of transformers' checkpoints.
 //! * [`mod@bench`] holds what the benchmark programs share.
 
 pub mod bench;
@@ -157,7 +159,36 @@ pub fn torch_venv(cache_dir: &Path) -> Result<PathBuf, String> {
     cached_venv(cache_dir, &spec)
 }
 
-/// The interpreter of a venv made by [`python_venv`] or [`torch_venv`].
+/// The `transformers` release of the transformers venv ([`transformers_venv`]): the newest that
+/// works with Debian's PyTorch 1.13.
+pub const TRANSFORMERS_VERSION: &str = "4.40.2";
+
+/// Returns a Python virtual environment under `cache_dir` that sees the system's PyTorch (as
+/// [`torch_venv`]) and has `transformers==4.40.2` from PyPI, with the `huggingface_hub` (below
+/// 1.0) and `safetensors` it requires, and `jinja2` (for the model card of `push_to_hub`),
+/// creating it on first use.
+///
+/// Cached, locked and marked like [`python_venv`], in `<cache_dir>/venv-transformers-4.40.2`
+/// (its own venv: transformers pins another `huggingface_hub` than [`torch_venv`]). An `Err`
+/// explains what is missing.
+pub fn transformers_venv(cache_dir: &Path) -> Result<PathBuf, String> {
+    let spec = VenvSpec {
+        name: format!("venv-transformers-{TRANSFORMERS_VERSION}"),
+        base_python: "/usr/bin/python3",
+        system_site_packages: true,
+        requirements: vec![
+            format!("transformers=={TRANSFORMERS_VERSION}"),
+            "jinja2".to_owned(),
+        ],
+        check: "import sys, torch, jinja2, safetensors.torch, transformers\n\
+                from transformers import BertModel, GPT2Model\n\
+                assert transformers.__version__ == sys.argv[1], transformers.__version__",
+        check_arg: TRANSFORMERS_VERSION.to_owned(),
+    };
+    cached_venv(cache_dir, &spec)
+}
+
+/// The interpreter of a venv made by [`python_venv`], [`torch_venv`] or [`transformers_venv`].
 pub fn venv_python(venv: &Path) -> PathBuf {
     venv.join("bin").join("python")
 }
@@ -260,6 +291,14 @@ pub fn torch_venv_or_skip(cache_dir: &Path) -> Option<PathBuf> {
     or_skip(
         torch_venv(cache_dir),
         &format!("PyTorch and huggingface_hub {TORCH_VENV_HF_VERSION}"),
+    )
+}
+
+/// [`transformers_venv`] under `cache_dir`, with the same policy as [`venv_or_skip`].
+pub fn transformers_venv_or_skip(cache_dir: &Path) -> Option<PathBuf> {
+    or_skip(
+        transformers_venv(cache_dir),
+        &format!("PyTorch and transformers {TRANSFORMERS_VERSION}"),
     )
 }
 

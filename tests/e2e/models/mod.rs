@@ -8,6 +8,7 @@
 //! - `card`: the model card is written once locally and merged, not overwritten, on push.
 //! - `pytorch`: interop with PyTorch's `PyTorchModelHubMixin`, both ways.
 //! - `training`: the function API without the derive, and training checkpoints that resume.
+//! - `transformers`: transformers' own checkpoints into the Burn BERT and GPT-2 of the examples.
 
 mod archs;
 mod bad_input;
@@ -18,3 +19,4 @@ mod roundtrip;
 mod strict;
 mod support;
 mod training;
+mod transformers;

@@ -24,7 +24,10 @@ use hubmix::{Device, HubModel, LoadOptions, ModelHubMixin, PushOptions};
 use hubmix_e2e::{TestHub, python_env, run_python, torch_venv_or_skip};
 use serde_json::{Value, json};
 
-use super::support::{client, path_str, random_input, randomize, read_json, tensor_from, values, write_json};
+use super::support::{
+    assert_close, client, floats, path_str, random_input, randomize, read_json, tensor_from, values,
+    write_json,
+};
 
 /// The largest difference allowed between Burn's and PyTorch's outputs.
 const TOLERANCE: f32 = 1e-5;
@@ -181,30 +184,6 @@ impl PtCnn {
     }
 }
 
-/// The f32 values of a JSON array of numbers.
-fn floats(value: &Value) -> Vec<f32> {
-    value
-        .as_array()
-        .expect("an array")
-        .iter()
-        .map(|v| v.as_f64().expect("a number") as f32)
-        .collect()
-}
-
-/// Asserts that two outputs agree within [`TOLERANCE`].
-fn assert_close(burn: &[f32], torch: &[f32], case: &str) {
-    assert_eq!(burn.len(), torch.len(), "{case}: output sizes");
-    let worst = burn
-        .iter()
-        .zip(torch)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    assert!(
-        worst <= TOLERANCE,
-        "{case}: Burn and PyTorch differ by {worst}\nBurn:    {burn:?}\nPyTorch: {torch:?}"
-    );
-}
-
 #[test]
 fn models_saved_by_pytorch_model_hub_mixin_load_into_burn() {
     let Some(venv) = torch_venv_or_skip(Path::new(env!("CARGO_TARGET_TMPDIR"))) else {
@@ -234,7 +213,12 @@ fn models_saved_by_pytorch_model_hub_mixin_load_into_burn() {
         assert!(loaded.report.is_clean(), "{source}: {}", loaded.report);
         assert_eq!(loaded.model.config.d_hidden, 8);
         let x = tensor_from(floats(&case["input"]), shape, &device);
-        assert_close(&values(loaded.model.forward(x)), &floats(&case["output"]), source);
+        assert_close(
+            &values(loaded.model.forward(x)),
+            &floats(&case["output"]),
+            TOLERANCE,
+            source,
+        );
     }
 
     let cnn_dir = out.path().join("cnn");
@@ -246,7 +230,12 @@ fn models_saved_by_pytorch_model_hub_mixin_load_into_burn() {
         assert!(loaded.report.is_clean(), "{source}: {}", loaded.report);
         assert_eq!(loaded.model.config.features, 4);
         let x = tensor_from(floats(&case["input"]), shape, &device);
-        assert_close(&values(loaded.model.forward(x)), &floats(&case["output"]), source);
+        assert_close(
+            &values(loaded.model.forward(x)),
+            &floats(&case["output"]),
+            TOLERANCE,
+            source,
+        );
     }
 }
 
@@ -293,6 +282,11 @@ fn burn_models_pushed_in_the_pytorch_layout_load_in_python() {
             "{name}: tensors Python does not know"
         );
         assert_eq!(got["missing"], json!([]), "{name}: tensors the file lacks");
-        assert_close(&floats(&got["output"]), &floats(&io[name]["output"]), name);
+        assert_close(
+            &floats(&got["output"]),
+            &floats(&io[name]["output"]),
+            TOLERANCE,
+            name,
+        );
     }
 }

@@ -190,6 +190,29 @@ pub fn write_json(path: &Path, value: &Value) {
     fs::write(path, serde_json::to_vec_pretty(value).expect("JSON serializes")).expect("writing JSON");
 }
 
+/// The f32 values of a JSON array of numbers, or of arrays of them, flattened.
+pub fn floats(value: &Value) -> Vec<f32> {
+    match value {
+        Value::Array(items) => items.iter().flat_map(floats).collect(),
+        Value::Number(n) => vec![n.as_f64().expect("a number") as f32],
+        other => panic!("not numbers: {other}"),
+    }
+}
+
+/// Asserts that Burn's outputs agree with a reference's (PyTorch's) within `tolerance`.
+pub fn assert_close(burn: &[f32], reference: &[f32], tolerance: f32, case: &str) {
+    assert_eq!(burn.len(), reference.len(), "{case}: output sizes");
+    let worst = burn
+        .iter()
+        .zip(reference)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst <= tolerance,
+        "{case}: Burn and the reference differ by {worst}\nBurn:      {burn:?}\nReference: {reference:?}"
+    );
+}
+
 /// One tensor of a safetensors file, as raw bytes.
 #[derive(Debug, Clone)]
 pub struct RawTensor {
