@@ -292,7 +292,23 @@ type BertMlmConfig = bert::BertConfig;
 /// A module shaped as transformers' `BertForMaskedLM` (without its tied decoder): the base
 /// model under `bert`, the head under `cls`.
 #[derive(Module, Debug, HubModel)]
-#[hub(config = BertMlmConfig, init_fn = init_bert_mlm, layout = "pytorch")]
+#[hub(
+    config = BertMlmConfig,
+    init_fn = init_bert_mlm,
+    layout = "pytorch",
+    base_model_prefix = "bert",
+    rename(
+        r"\bencoder\.layer\.(\d+)\." => "encoder.layers.$1.",
+        r"\.attention\.self\." => ".attention.self_attention.",
+        r"\.LayerNorm\." => ".layer_norm.",
+    ),
+    config_keys(
+        "hidden_size" => "d_model",
+        "num_hidden_layers" => "n_layers",
+        "num_attention_heads" => "n_heads",
+        "intermediate_size" => "d_ff",
+    )
+)]
 pub struct BertMlm {
     bert: bert::Bert,
     cls: MlmHead,
