@@ -139,8 +139,9 @@ fn encode(dtype: DType, v: f64, out: &mut [u8]) {
     }
 }
 
-/// The transpose of a `rows × cols` matrix of `dtype`, as `to`: cast first (the fast paths
-/// above), then transposed tile by tile.
+/// The transpose of a `rows × cols` matrix of `dtype`, as `to`, tile by tile: bf16 / f16 into
+/// f32 (a half-precision checkpoint's `Linear` weights) cast in the same pass, other pairs
+/// cast first.
 pub(crate) fn transpose(
     src: &[u8],
     dtype: DType,
@@ -148,6 +149,18 @@ pub(crate) fn transpose(
     cols: usize,
     to: DType,
 ) -> Result<Bytes, String> {
+    // bf16 / f16 into f32, the common case of a half-precision checkpoint: cast while
+    // transposing, one pass, no intermediate buffers.
+    let widen: Option<fn([u8; 2]) -> [u8; 4]> = match (dtype, to) {
+        (DType::BF16, DType::F32) => Some(bf16_to_f32),
+        (DType::F16, DType::F32) => Some(f16_to_f32),
+        _ => None,
+    };
+    if let Some(f) = widen {
+        let mut out = zeroed(rows * cols * 4, 4);
+        tiles_map::<2, 4>(src, &mut out, rows, cols, f);
+        return Ok(out);
+    }
     let width = dtype.size();
     let mut cast = zeroed(src.len(), width);
     cast.copy_from_slice(src);
@@ -160,23 +173,32 @@ pub(crate) fn transpose(
     let w = target.size();
     let mut out = zeroed(rows * cols * w, w);
     match w {
-        8 => tiles::<8>(&cast, &mut out, rows, cols),
-        4 => tiles::<4>(&cast, &mut out, rows, cols),
-        2 => tiles::<2>(&cast, &mut out, rows, cols),
-        _ => tiles::<1>(&cast, &mut out, rows, cols),
+        8 => tiles_map::<8, 8>(&cast, &mut out, rows, cols, std::convert::identity),
+        4 => tiles_map::<4, 4>(&cast, &mut out, rows, cols, std::convert::identity),
+        2 => tiles_map::<2, 2>(&cast, &mut out, rows, cols, std::convert::identity),
+        _ => tiles_map::<1, 1>(&cast, &mut out, rows, cols, std::convert::identity),
     }
     Ok(out)
 }
 
-fn tiles<const W: usize>(src: &[u8], dst: &mut [u8], rows: usize, cols: usize) {
-    const TILE: usize = 32;
+/// The transpose of `src` into `dst`, each element mapped by `f`; row by row inside square
+/// tiles, so that both sides stay in cache.
+fn tiles_map<const S: usize, const D: usize>(
+    src: &[u8],
+    dst: &mut [u8],
+    rows: usize,
+    cols: usize,
+    f: fn([u8; S]) -> [u8; D],
+) {
+    const TILE: usize = 64;
     for r0 in (0..rows).step_by(TILE) {
         for c0 in (0..cols).step_by(TILE) {
+            let c1 = (c0 + TILE).min(cols);
             for r in r0..(r0 + TILE).min(rows) {
-                for c in c0..(c0 + TILE).min(cols) {
-                    let s = (r * cols + c) * W;
-                    let d = (c * rows + r) * W;
-                    dst[d..d + W].copy_from_slice(&src[s..s + W]);
+                let row = &src[(r * cols + c0) * S..(r * cols + c1) * S];
+                for (k, s) in row.chunks_exact(S).enumerate() {
+                    let d = ((c0 + k) * rows + r) * D;
+                    dst[d..d + D].copy_from_slice(&f(s.try_into().expect("S bytes")));
                 }
             }
         }
