@@ -40,10 +40,11 @@ pub struct BertConfig {
     /// The feed-forward activation: only transformers' `"gelu"` (exact, with erf) is supported.
     #[config(default = "String::from(\"gelu\")")]
     pub hidden_act: String,
-    /// Whether the model has the pooler (transformers' `add_pooling_layer`; checkpoints of
-    /// `BertForMaskedLM` have none).
-    #[config(default = true)]
-    pub add_pooling_layer: bool,
+    /// Whether the model has the pooler (transformers' `add_pooling_layer`, a constructor
+    /// argument its `config.json` does not hold: absent means yes; checkpoints of
+    /// `BertForMaskedLM` have none). An `Option` because Burn's `Config` fills `default`s in
+    /// `new`, not when it reads a file that lacks the key.
+    pub add_pooling_layer: Option<bool>,
 }
 
 impl BertConfig {
@@ -60,7 +61,7 @@ impl BertConfig {
             encoder: BertEncoder {
                 layers: (0..self.n_layers).map(|_| self.init_layer(device)).collect(),
             },
-            pooler: self.add_pooling_layer.then(|| BertPooler {
+            pooler: self.add_pooling_layer.unwrap_or(true).then(|| BertPooler {
                 dense: LinearConfig::new(self.d_model, self.d_model).init(device),
             }),
             config: self.clone(),
@@ -104,7 +105,23 @@ impl BertConfig {
 /// `self_attention`, and `LayerNorm` is `layer_norm`; a checkpoint of a model with a head
 /// (`bert.` prefix) loads too, its head reported as unexpected.
 #[derive(Module, Debug, HubModel)]
-#[hub(config = BertConfig, layout = "pytorch", tags("bert", "transformers-checkpoint"))]
+#[hub(
+    config = BertConfig,
+    layout = "pytorch",
+    tags("bert", "transformers-checkpoint"),
+    base_model_prefix = "bert",
+    rename(
+        r"\bencoder\.layer\.(\d+)\." => "encoder.layers.$1.",
+        r"\.attention\.self\." => ".attention.self_attention.",
+        r"\.LayerNorm\." => ".layer_norm.",
+    ),
+    config_keys(
+        "hidden_size" => "d_model",
+        "num_hidden_layers" => "n_layers",
+        "num_attention_heads" => "n_heads",
+        "intermediate_size" => "d_ff",
+    )
+)]
 pub struct Bert {
     /// Token, position and token-type embeddings.
     pub embeddings: BertEmbeddings,

@@ -12,6 +12,7 @@ use burn::module::Module;
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::{gelu_approximate, softmax};
 use burn::tensor::{Bool, Device, Int, Tensor};
+use hubmix::checkpoint::WeightMap;
 use hubmix::{HubModel, LoadOptions, ModelHubMixin};
 
 use super::{RunError, check_heads, check_token_ids, merge_heads, rows, split_heads};
@@ -80,11 +81,26 @@ impl Gpt2Config {
     }
 }
 
+/// How transformers' GPT-2 names and lays out its tensors: `Conv1D` weights are already
+/// `[in, out]`, `attn.c_attn` holds the query, key and value side by side, and the
+/// language-model head is `wte` (tied).
+pub fn weight_map() -> WeightMap {
+    WeightMap::new()
+        .base_model_prefix("transformer")
+        .burn_layout(r"\.c_(attn|proj|fc)\.weight$")
+        .split(
+            r"^h\.(\d+)\.attn\.c_attn\.(weight|bias)$",
+            -1,
+            ["h.$1.attn.query.$2", "h.$1.attn.key.$2", "h.$1.attn.value.$2"],
+        )
+        .tie("wte.weight", "lm_head.weight")
+}
+
 /// transformers' `GPT2Model`, with the language-model head of `GPT2LMHeadModel` tied to `wte`.
 /// The field names are transformers' own, except the split of `attn.c_attn` into
 /// `attn.query`, `attn.key` and `attn.value`.
 #[derive(Module, Debug, HubModel)]
-#[hub(config = Gpt2Config, layout = "pytorch", tags("gpt2", "transformers-checkpoint"))]
+#[hub(config = Gpt2Config, layout = "pytorch", tags("gpt2", "transformers-checkpoint"), weight_map = weight_map)]
 pub struct Gpt2 {
     /// Token embeddings, `[vocab_size, n_embd]`.
     pub wte: Embedding,

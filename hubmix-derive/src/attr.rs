@@ -87,9 +87,18 @@ pub const DATASETS: Symbol = Symbol("datasets");
 pub const METRICS: Symbol = Symbol("metrics");
 pub const CARD_TEMPLATE: Symbol = Symbol("card_template");
 pub const CARD_FN: Symbol = Symbol("card_fn");
+// How foreign checkpoints' names become the model's (`parse_weight_map_key`).
+pub const BASE_MODEL_PREFIX: Symbol = Symbol("base_model_prefix");
+pub const RENAME: Symbol = Symbol("rename");
+pub const STRIP_PREFIX: Symbol = Symbol("strip_prefix");
+pub const ADD_PREFIX: Symbol = Symbol("add_prefix");
+pub const ALLOW: Symbol = Symbol("allow");
+pub const IGNORE: Symbol = Symbol("ignore");
+pub const CONFIG_KEYS: Symbol = Symbol("config_keys");
+pub const WEIGHT_MAP: Symbol = Symbol("weight_map");
 
 /// Every key `#[hub(...)]` accepts, for "did you mean" suggestions.
-const KEYS: [Symbol; 18] = [
+const KEYS: [Symbol; 26] = [
     CONFIG,
     CONFIG_FIELD,
     CONFIG_FN,
@@ -108,6 +117,14 @@ const KEYS: [Symbol; 18] = [
     METRICS,
     CARD_TEMPLATE,
     CARD_FN,
+    BASE_MODEL_PREFIX,
+    RENAME,
+    STRIP_PREFIX,
+    ADD_PREFIX,
+    ALLOW,
+    IGNORE,
+    CONFIG_KEYS,
+    WEIGHT_MAP,
 ];
 
 impl Symbol {
@@ -209,6 +226,20 @@ pub struct Attrs {
     pub metrics: Slot<Vec<LitStr>>,
     pub card_template: Slot<LitStr>,
     pub card_fn: Slot<Path>,
+    pub base_model_prefix: Slot<LitStr>,
+    pub rename: Slot<Vec<Pair>>,
+    pub strip_prefix: Slot<LitStr>,
+    pub add_prefix: Slot<LitStr>,
+    pub allow: Slot<Vec<LitStr>>,
+    pub ignore: Slot<Vec<LitStr>>,
+    pub config_keys: Slot<Vec<Pair>>,
+    pub weight_map: Slot<Path>,
+}
+
+/// `"from" => "to"`, an item of `rename(...)` and `config_keys(...)`.
+pub struct Pair {
+    pub from: LitStr,
+    pub to: LitStr,
 }
 
 impl Attrs {
@@ -304,7 +335,7 @@ impl Attrs {
         } else if key == LAYOUT {
             let value = layout(cx, meta);
             self.layout.set(cx, key, LAYOUT, value);
-        } else if self.parse_card_key(cx, meta) {
+        } else if self.parse_card_key(cx, meta) || self.parse_weight_map_key(cx, meta) {
         } else {
             let rest = skip_value(meta.input);
             let name = key.to_token_stream().to_string().replace(' ', "");
@@ -339,6 +370,60 @@ impl Attrs {
             let what = "the path of a `fn(&Self, &ModelCard) -> String`";
             let value = assigned(cx, meta, CARD_FN, what, "card_fn = Self::card_body", parse_path);
             self.card_fn.set(cx, key, CARD_FN, value);
+        } else {
+            return false;
+        }
+        true
+    }
+}
+
+impl Attrs {
+    /// Parses a key of the weight map or of `config_keys`, if `meta` is one; whether it was.
+    fn parse_weight_map_key(&mut self, cx: &Ctxt, meta: &ParseNestedMeta) -> bool {
+        let key = &meta.path;
+        if key == BASE_MODEL_PREFIX {
+            let value = string(cx, meta, BASE_MODEL_PREFIX, "bert")
+                .inspect(|v| not_empty(cx, v, "`base_model_prefix`"));
+            self.base_model_prefix.set(cx, key, BASE_MODEL_PREFIX, value);
+        } else if key == STRIP_PREFIX {
+            let value =
+                string(cx, meta, STRIP_PREFIX, "model.").inspect(|v| not_empty(cx, v, "`strip_prefix`"));
+            self.strip_prefix.set(cx, key, STRIP_PREFIX, value);
+        } else if key == ADD_PREFIX {
+            let value =
+                string(cx, meta, ADD_PREFIX, "backbone.").inspect(|v| not_empty(cx, v, "`add_prefix`"));
+            self.add_prefix.set(cx, key, ADD_PREFIX, value);
+        } else if key == RENAME {
+            let example = r#"r"^h\.(\d+)\." => "blocks.$1.""#;
+            let value = pair_list(cx, meta, RENAME, "`\"regex\" => \"replacement\"` pairs", example);
+            self.rename.set(cx, key, RENAME, value);
+        } else if key == ALLOW {
+            let value = string_list(cx, meta, ALLOW, "pattern", r#"r"^bert\.""#);
+            self.allow.set(cx, key, ALLOW, value);
+        } else if key == IGNORE {
+            let value = string_list(cx, meta, IGNORE, "pattern", r#"r"^cls\.""#);
+            self.ignore.set(cx, key, IGNORE, value);
+        } else if key == CONFIG_KEYS {
+            let example = r#""hidden_size" => "d_model""#;
+            let value = pair_list(
+                cx,
+                meta,
+                CONFIG_KEYS,
+                "`\"checkpoint key\" => \"field\"` pairs",
+                example,
+            );
+            self.config_keys.set(cx, key, CONFIG_KEYS, value);
+        } else if key == WEIGHT_MAP {
+            let what = "the path of a `fn() -> hubmix::checkpoint::WeightMap`";
+            let value = assigned(
+                cx,
+                meta,
+                WEIGHT_MAP,
+                what,
+                "weight_map = Self::weights",
+                parse_path,
+            );
+            self.weight_map.set(cx, key, WEIGHT_MAP, value);
         } else {
             return false;
         }
@@ -532,8 +617,8 @@ fn bare_word(tokens: &TokenStream) -> Option<String> {
     }
 }
 
-/// Records an error if a model-card string is empty.
-fn not_empty(cx: &Ctxt, value: &LitStr, what: &str) {
+/// Records an error if a string is empty (`what` names it: "`license`").
+pub fn not_empty(cx: &Ctxt, value: &LitStr, what: &str) {
     if value.value().trim().is_empty() {
         cx.error_spanned_by(value, format!("empty {what}: remove it or write a value"));
     }
@@ -615,6 +700,75 @@ fn list_items(
                 format!("expected a string in `{name}(...)`: write `{name}({suggestion})`"),
             );
             ok = false;
+        }
+        if content.parse::<Option<Token![,]>>().is_err() {
+            break;
+        }
+    }
+    ok.then_some(items)
+}
+
+/// `key("a" => "b", ...)`: ordered pairs of strings; `what` names them in messages, `example`
+/// is one pair.
+fn pair_list(
+    cx: &Ctxt,
+    meta: &ParseNestedMeta,
+    name: Symbol,
+    what: &str,
+    example: &str,
+) -> Option<Vec<Pair>> {
+    let input = meta.input;
+    let key = &meta.path;
+    if !input.peek(syn::token::Paren) {
+        let eq = input.parse::<Option<Token![=]>>().ok().flatten();
+        let value = skip_value(input);
+        cx.error_spanned_by(
+            quote!(#key #eq #value),
+            format!("`{name}` takes a parenthesized list of {what}: write `{name}({example})`"),
+        );
+        return None;
+    }
+    let items = (|| {
+        let content;
+        syn::parenthesized!(content in input);
+        Ok(pair_items(cx, &content, name, example))
+    })();
+    expect_separator(cx, input);
+    items.unwrap_or_else(|error| {
+        cx.syn_error(error);
+        None
+    })
+}
+
+/// The pairs of `key(...)`; `None` if one is not `"a" => "b"`.
+fn pair_items(cx: &Ctxt, content: ParseStream, name: Symbol, example: &str) -> Option<Vec<Pair>> {
+    let mut items = Vec::new();
+    let mut ok = true;
+    while !content.is_empty() {
+        let fork = content.fork();
+        let pair = (|| {
+            let from = fork.parse::<LitStr>()?;
+            fork.parse::<Token![=>]>()?;
+            let to = fork.parse::<LitStr>()?;
+            if fork.is_empty() || fork.peek(Token![,]) {
+                Ok(Pair { from, to })
+            } else {
+                Err(fork.error("expected `,`"))
+            }
+        })();
+        match pair {
+            Ok(pair) => {
+                content.advance_to(&fork);
+                items.push(pair);
+            }
+            Err(_) => {
+                let bad = skip_value(content);
+                cx.error_spanned_by(
+                    &bad,
+                    format!("expected `\"from\" => \"to\"` in `{name}(...)`, e.g. `{name}({example})`"),
+                );
+                ok = false;
+            }
         }
         if content.parse::<Option<Token![,]>>().is_err() {
             break;

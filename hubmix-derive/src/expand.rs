@@ -9,10 +9,11 @@ use syn::spanned::Spanned;
 use syn::{DeriveInput, Generics, parse_quote};
 
 use crate::ast::Input;
-use crate::attr::{Attrs, Ctxt, Layout};
+use crate::attr::{Attrs, Ctxt, Layout, Pair};
 use crate::card::CardBody;
 use crate::fallback;
 use crate::valid::{self, Access, Model};
+use crate::weight_map::{Rules, WeightMap};
 
 /// `#[derive(HubModel)]` on `node`: the impl, or every error plus a stub impl.
 pub fn derive(node: &DeriveInput) -> TokenStream {
@@ -33,7 +34,7 @@ fn impl_hub_model(model: &Model) -> TokenStream {
     let (impl_generics, _, where_clause) = generics.split_for_impl();
     let (_, ty_generics, _) = input.generics.split_for_impl();
     let config_ty = model.config_ty;
-    let info = model_info(&krate, input, &model.card);
+    let info = model_info(&krate, model);
     let card_body = card_body_fn(&krate, &model.card);
     // Spanned at the user's tokens, so that a type error points at the field or the attribute.
     let hub_config = match &model.access {
@@ -141,8 +142,55 @@ fn card_body_fn(krate: &TokenStream, card: &CardBody) -> TokenStream {
     }
 }
 
+/// `weight_map` and `config_keys` of `ModelInfo`: a `fn() -> WeightMap` (the user's, or a
+/// non-capturing closure that builds the rules' map) and the renamed config keys.
+fn weight_map_info(
+    krate: &TokenStream,
+    weight_map: &WeightMap,
+    config_keys: &[Pair],
+) -> [(TokenStream, Option<TokenStream>); 2] {
+    let weight_map = match weight_map {
+        WeightMap::None => None,
+        // Spanned at the path, so that a function of the wrong type is reported there.
+        WeightMap::Fn(path) => Some(quote_spanned!(path.span()=> ::core::option::Option::Some(#path))),
+        WeightMap::Rules(rules) => {
+            let calls = rule_calls(rules);
+            Some(quote!(::core::option::Option::Some(|| #krate::checkpoint::WeightMap::new() #(#calls)*)))
+        }
+    };
+    let config_keys = (!config_keys.is_empty()).then(|| {
+        let pairs = config_keys.iter().map(|Pair { from, to }| quote!((#from, #to)));
+        quote!(&[#(#pairs),*])
+    });
+    [
+        (quote!(weight_map), weight_map),
+        (quote!(config_keys), config_keys),
+    ]
+}
+
+/// The builder calls of the rule keys, in a fixed order: `base_model_prefix`, `strip_prefix`,
+/// the renames as written, `add_prefix`, `allow`, `ignore`.
+fn rule_calls(rules: &Rules) -> Vec<TokenStream> {
+    let renames = rules
+        .rename
+        .iter()
+        .map(|Pair { from, to }| quote!(.rename(#from, #to)));
+    let one = |name: TokenStream, value: Option<&syn::LitStr>| value.map(|value| quote!(.#name(#value)));
+    let allow = rules.allow.iter().map(|value| quote!(.allow(#value)));
+    let ignore = rules.ignore.iter().map(|value| quote!(.ignore(#value)));
+    one(quote!(base_model_prefix), rules.base_model_prefix)
+        .into_iter()
+        .chain(one(quote!(strip_prefix), rules.strip_prefix))
+        .chain(renames)
+        .chain(one(quote!(add_prefix), rules.add_prefix))
+        .chain(allow)
+        .chain(ignore)
+        .collect()
+}
+
 /// `ModelInfo::new("Mlp")`, with the fields the attributes set.
-fn model_info(krate: &TokenStream, input: &Input, card: &CardBody) -> TokenStream {
+fn model_info(krate: &TokenStream, model: &Model) -> TokenStream {
+    let input = model.input;
     let attrs = &input.attrs;
     let some = |value: Option<&syn::LitStr>| value.map(|value| quote!(::core::option::Option::Some(#value)));
     let list = |values: Option<&Vec<syn::LitStr>>| values.map(|values| quote!(&[#(#values),*]));
@@ -167,7 +215,8 @@ fn model_info(krate: &TokenStream, input: &Input, card: &CardBody) -> TokenStrea
     ];
     let set: Vec<TokenStream> = fields
         .into_iter()
-        .chain(card_info(attrs, card))
+        .chain(card_info(attrs, &model.card))
+        .chain(weight_map_info(krate, &model.weight_map, model.config_keys))
         .filter_map(|(name, value)| value.map(|value| quote!(#name: #value)))
         .collect();
     let type_name = input.ident.unraw().to_string();
@@ -350,6 +399,94 @@ mod tests {
             ::hubmix::ModelInfo { tags: &[], layout: ::hubmix::Layout::Burn, ..::hubmix::ModelInfo::new("Mlp") }
         };
         assert_eq!(expand(input), mlp_impl(info));
+    }
+
+    #[test]
+    fn weight_map_rules_become_one_closure_in_a_fixed_order() {
+        // Written in another order than applied: the closure calls the builder in its own.
+        let input = parse_quote! {
+            #[hub(config = MlpConfig, ignore(r"^cls\.", "position_ids$"), allow(r"^bert\."))]
+            #[hub(add_prefix = "backbone.", rename(r"^encoder\.layer\.(\d+)\." => "encoder.layers.$1.", r"\.LayerNorm\." => ".layer_norm."))]
+            #[hub(strip_prefix = "model.", base_model_prefix = "bert")]
+            #[hub(config_keys("hidden_size" => "d_model", "num_hidden_layers" => "n_layers"))]
+            pub struct Mlp { #[module(skip)] config: MlpConfig }
+        };
+        let info = quote! {
+            ::hubmix::ModelInfo {
+                weight_map: ::core::option::Option::Some(|| ::hubmix::checkpoint::WeightMap::new()
+                    .base_model_prefix("bert")
+                    .strip_prefix("model.")
+                    .rename(r"^encoder\.layer\.(\d+)\.", "encoder.layers.$1.")
+                    .rename(r"\.LayerNorm\.", ".layer_norm.")
+                    .add_prefix("backbone.")
+                    .allow(r"^bert\.")
+                    .ignore(r"^cls\.")
+                    .ignore("position_ids$")),
+                config_keys: &[("hidden_size", "d_model"), ("num_hidden_layers", "n_layers")],
+                ..::hubmix::ModelInfo::new("Mlp")
+            }
+        };
+        assert_eq!(expand(input), mlp_impl(info));
+    }
+
+    #[test]
+    fn weight_map_fn_is_the_path() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig, weight_map = gpt2_weights, config_keys("n_embd" => "d_model"))]
+            pub struct Mlp { #[module(skip)] config: MlpConfig }
+        };
+        let info = quote! {
+            ::hubmix::ModelInfo {
+                weight_map: ::core::option::Option::Some(gpt2_weights),
+                config_keys: &[("n_embd", "d_model")],
+                ..::hubmix::ModelInfo::new("Mlp")
+            }
+        };
+        assert_eq!(expand(input), mlp_impl(info));
+    }
+
+    #[test]
+    fn weight_map_errors_all_at_once() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig, base_model_prefix = "bert.", strip_prefix = "", allow("("))]
+            #[hub(rename(r"^h\.(\d+)\." => "blocks.$2.", "(?P<n>x)" => "${m}", "^(a)" => "$1b"))]
+            #[hub(config_keys("a" => "a", "b" => "c", "b" => "d", "e" => "c"))]
+            pub struct Mlp { #[module(skip)] config: MlpConfig }
+        };
+        let errors = errors(input);
+        let expected = [
+            "empty `strip_prefix`",
+            "`base_model_prefix` is a name without the dot (transformers' `base_model_prefix`): write \
+             `base_model_prefix = ",
+            "`$2` in the replacement refers to a group the pattern does not have: it has one group, `$1`",
+            "`${m}` in the replacement refers to a group named `m` the pattern does not have: its named groups \
+             are `${n}`",
+            "`$1b` in the replacement is the group named `1b`, which the pattern does not have: for group 1 \
+             followed by `b`, write `${1}b`",
+            "this pattern of `allow` is not a valid regex (the `regex` crate's syntax): unclosed group\\n    (\\n    ^",
+            "`config_keys` maps `a` to itself",
+            "`b` is renamed twice in `config_keys(...)`",
+            "two keys of `config_keys(...)` become `c`",
+        ];
+        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+        for (error, expected) in errors.iter().zip(expected) {
+            assert!(
+                error.starts_with(expected),
+                "{error:?} does not start with {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn weight_map_beside_rule_keys_points_at_each_rule_key() {
+        let input = parse_quote! {
+            #[hub(config = MlpConfig, weight_map = Self::weights, rename("a" => "b"), ignore("c"))]
+            pub struct Mlp { #[module(skip)] config: MlpConfig }
+        };
+        let errors = errors(input);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].starts_with("`rename` with `weight_map`: the function gives the whole map, so put this rule in it (`WeightMap::new().rename(..)`)"), "{errors:#?}");
+        assert!(errors[1].starts_with("`ignore` with `weight_map`"), "{errors:#?}");
     }
 
     #[test]

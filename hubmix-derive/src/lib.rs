@@ -14,6 +14,7 @@ mod card;
 mod expand;
 mod fallback;
 mod valid;
+mod weight_map;
 
 use proc_macro::TokenStream;
 use syn::{DeriveInput, parse_macro_input};
@@ -84,6 +85,14 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `card_template = "card.md"` | The model card's body: a Markdown file, relative to the crate's folder (where its `Cargo.toml` is), read at compile time (`include_str!`, so editing it rebuilds). Placeholders, filled at each save and push: `{{ repo_id }}` (the repository id, or the folder name), `{{ model_type }}` (the type name), `{{ usage }}` (Rust code that loads the model, without a code fence), `{{ repo_url }}`, `{{ paper_url }}`, `{{ docs_url }}` (the links, or `[More Information Needed]`). An unknown placeholder is a compile error. Not with `card_fn`. |
 /// | `card_fn = path` | The model card's body from code: a `fn(&Self, &hubmix::card::ModelCard) -> String`, given the card hubmix made (title, usage, links, metadata). Not with `card_template`. |
 /// | `layout = "burn"` or `"pytorch"` | The weight layout saved by default: Burn's own tensor names and shapes, or the ones PyTorch (`PyTorchModelHubMixin`) uses. Default `"burn"`. |
+/// | `base_model_prefix = "bert"` | transformers' `base_model_prefix`: a checkpoint of the model with a head (`bert.encoder...`) loads into the base model (`encoder...`), and the other way round. One name, without dots. |
+/// | `strip_prefix = "model."` | Removes this prefix from the checkpoint's names that start with it. |
+/// | `rename(r"^h\.(\d+)\." => "blocks.$1.", ...)` | Ordered rename rules over the checkpoint's names: a regex (the `regex` crate's syntax) and its replacement (`$1`, `${name}` refer to the pattern's groups; `$$` is a `$`). Any number of pairs, applied in the order written. |
+/// | `add_prefix = "backbone."` | Puts this prefix in front of every name. |
+/// | `allow(r"^bert\.", ...)` | Reads only the tensors whose stored name matches one of these regexes. |
+/// | `ignore(r"^cls\.", ...)` | Never reads the tensors whose stored name matches one of these regexes (reported as ignored, not as unexpected). |
+/// | `weight_map = path` | Instead of the rule keys above: a `fn() -> hubmix::checkpoint::WeightMap` that gives the whole map (for splits, ties, layout marks, transposes, a function over the tensors, or another order). Not with any rule key. |
+/// | `config_keys("hidden_size" => "d_model", ...)` | `config.json` keys read under another name: a transformers config into the Burn config. |
 /// | `crate = path` | Where the `hubmix` crate is, if not at `::hubmix` (when re-exported by another crate). A path or a string: `crate = my_crate::hubmix`, `crate = "my_crate::hubmix"`. |
 ///
 /// Without `card_template` or `card_fn` the body is hubmix's: the title, links and usage. Either
@@ -91,7 +100,15 @@ use syn::{DeriveInput, parse_macro_input};
 /// (`PushOptions::replace_card_body`), and metadata set per save (`base_model`, evaluation
 /// results...) goes in `SaveOptions`.
 ///
-/// `config`, `config_field`, `config_fn`, `init_fn`, `card_fn` and `crate` also take their value in a string
+/// The rule keys become a `WeightMap` (see `hubmix::checkpoint::WeightMap` for what each rule
+/// does), used by `from_pretrained` unless `LoadOptions::weight_map` gives another. Whatever order
+/// the keys are written in, it is built in one fixed order: `base_model_prefix`, `strip_prefix`,
+/// the renames as written, `add_prefix`, then `allow` and `ignore`. The loader applies `allow`
+/// and `ignore` to the names as stored, before anything reads a tensor, and the base-model prefix
+/// before the rules; so a checkpoint's `model.encoder.layer.0...` is stripped of `model.`, then
+/// renamed, then prefixed. For another order, write the map in a function (`weight_map = path`).
+///
+/// `config`, `config_field`, `config_fn`, `init_fn`, `card_fn`, `weight_map` and `crate` also take their value in a string
 /// (`config = "MlpConfig"`), as serde's attributes do.
 ///
 /// Generic models work: the impl carries the type's generics and where clause and, for a type
@@ -104,7 +121,12 @@ use syn::{DeriveInput, parse_macro_input};
 /// instead, all reported in one build: a missing `config`, an unknown key (with the closest known
 /// key), a key given twice, a value of the wrong kind (`license = 3`, `tags = "x"`), an empty tag,
 /// a layout other than `burn`/`pytorch`, a URL that is not http(s), a card template that cannot be
-/// read or has an unknown placeholder, both `card_template` and `card_fn`, no field holding the config,
+/// read or has an unknown placeholder, both `card_template` and `card_fn`, a `rename`, `allow` or
+/// `ignore` pattern that is not a valid regex (with the regex crate's message), a replacement
+/// naming a group its pattern does not have (`$2` of a pattern with one group; `$1a`, which is the
+/// group named `1a`), an empty `strip_prefix` or `add_prefix`, a `base_model_prefix` that is empty
+/// or has a dot, a `config_keys` key renamed twice, two keys renamed to the same field, or a key
+/// renamed to itself, `weight_map` beside a rule key, no field holding the config,
 /// a config field without `#[module(skip)]`, both `config_field` and `config_fn`, an enum
 /// without `config_fn`, a union, a tuple struct without `config_field = N` or `config_fn`, and a
 /// `#[hub(...)]` on a field or variant.

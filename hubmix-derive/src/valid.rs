@@ -5,8 +5,9 @@ use quote::{ToTokens, quote};
 use syn::{Member, Path, Type};
 
 use crate::ast::{Data, Field, Input, Style};
-use crate::attr::{Ctxt, FieldName, Slot};
+use crate::attr::{Ctxt, FieldName, Pair, Slot};
 use crate::card::{self, CardBody};
+use crate::weight_map::{self, WeightMap};
 
 /// A model the derive can implement `HubModel` for.
 pub struct Model<'a> {
@@ -14,6 +15,9 @@ pub struct Model<'a> {
     pub config_ty: &'a Type,
     pub access: Access<'a>,
     pub card: CardBody<'a>,
+    pub weight_map: WeightMap<'a>,
+    /// `config_keys(...)`, checked.
+    pub config_keys: &'a [Pair],
 }
 
 /// How `hub_config` gets the config.
@@ -47,11 +51,15 @@ pub fn check<'a>(cx: &Ctxt, input: &'a Input<'a>) -> Option<Model<'a>> {
     }
     let access = access(cx, input, config_ty);
     let card = card::check(cx, attrs);
+    let weight_map = weight_map::check(cx, attrs);
+    let config_keys = weight_map::config_keys(cx, attrs);
     Some(Model {
         input,
         config_ty: config_ty?,
         access: access?,
         card: card?,
+        weight_map: weight_map?,
+        config_keys: config_keys?,
     })
 }
 

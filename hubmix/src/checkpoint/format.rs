@@ -251,6 +251,30 @@ fn insert(
     Ok(())
 }
 
+/// Refuses a pickle that calls anything but PyTorch's tensor rebuilders: such a file would run
+/// that code in Python's `torch.load` (`posix.system`, `builtins.exec`, ...). burn-store's
+/// reader never runs it either, but it leaves the call as an opaque value beside the tensors;
+/// a state dict that holds one is not what it claims to be.
+fn refuse_code(path: &Path, bad: &dyn Fn(String) -> Error) -> Result<(), Error> {
+    use burn::store::pytorch_reader::PickleValue;
+    let root = PytorchReader::read_pickle_data(path, None)
+        .map_err(|e| bad(format!("it is not a PyTorch state dict hubmix can read ({e})")))?;
+    let mut stack = vec![&root];
+    while let Some(value) = stack.pop() {
+        match value {
+            PickleValue::List(items) => stack.extend(items),
+            PickleValue::Dict(map) => stack.extend(map.values()),
+            PickleValue::Unsupported(name) if !name.starts_with("torch.") => {
+                return Err(bad(format!(
+                    "its pickle calls `{name}`, code that Python's torch.load would run; hubmix runs none and refuses the file: ask for a safetensors version"
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Adds the tensors of a pickled PyTorch state dict (`pytorch_model.bin`).
 fn open_pickle(path: &Path, map: &Compiled, opened: &mut Opened, what: &str) -> Result<(), Error> {
     use burn::store::pytorch_reader::DType as PtDType;
@@ -259,6 +283,7 @@ fn open_pickle(path: &Path, map: &Compiled, opened: &mut Opened, what: &str) -> 
         what: format!("{what} ({name})"),
         reason,
     };
+    refuse_code(path, &bad)?;
     let reader = PytorchReader::new(path).map_err(|e| {
         bad(format!(
             "it is not a PyTorch state dict hubmix can read ({e}); hubmix never runs a pickle's code, so a file that needs it cannot be loaded: ask for a safetensors version"

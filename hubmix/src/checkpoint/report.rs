@@ -165,11 +165,17 @@ pub(crate) fn name_by_analogy(param: &str, loaded: &[Assigned]) -> Option<String
 impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for m in &self.missing {
-            write!(f, "  MISSING    {} (in the model; the checkpoint has no ", m.param)?;
+            write!(
+                f,
+                "  MISSING    {} (in the model; the checkpoint has no ",
+                m.param
+            )?;
             match &m.checkpoint_name {
-                Some(name) if !m.looked_for.contains(name) => {
-                    writeln!(f, "{name}, which the weight map would make {})", m.looked_for.join(" or "))?
-                }
+                Some(name) if !m.looked_for.contains(name) => writeln!(
+                    f,
+                    "{name}, which the weight map would make {})",
+                    m.looked_for.join(" or ")
+                )?,
                 _ => writeln!(f, "{})", m.looked_for.join(" or "))?,
             }
         }
@@ -213,8 +219,14 @@ mod tests {
     #[test]
     fn a_missing_parameter_is_named_as_the_checkpoint_would_name_it() {
         let loaded = [
-            assigned("encoder.layers.1.output.dense.weight", "bert.encoder.layer.1.output.dense.weight"),
-            assigned("encoder.layers.0.output.dense.bias", "bert.encoder.layer.0.output.dense.bias"),
+            assigned(
+                "encoder.layers.1.output.dense.weight",
+                "bert.encoder.layer.1.output.dense.weight",
+            ),
+            assigned(
+                "encoder.layers.0.output.dense.bias",
+                "bert.encoder.layer.0.output.dense.bias",
+            ),
             assigned("pooler.gamma", "pooler.weight"),
         ];
         assert_eq!(

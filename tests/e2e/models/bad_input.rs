@@ -264,14 +264,18 @@ fn a_config_that_disagrees_with_the_weights() {
                 panic!("one mismatch expected: {report}");
             };
             assert_eq!(
-                (m.param.path.as_str(), &m.param.shape[..], &m.tensor.origin.shape[..]),
+                (
+                    m.param.path.as_str(),
+                    &m.param.shape[..],
+                    &m.tensor.origin.shape[..]
+                ),
                 ("fc1.weight", &[5, 8][..], &[4, 8][..]),
                 "{report}"
             );
             assert!(
-                report
-                    .to_string()
-                    .contains("fc1.weight [5, 8] F32: the checkpoint's fc1.weight [4, 8] F32 in model.safetensors"),
+                report.to_string().contains(
+                    "fc1.weight [5, 8] F32: the checkpoint's fc1.weight [4, 8] F32 in model.safetensors"
+                ),
                 "{report}"
             )
         }
@@ -318,11 +322,21 @@ fn f64_weights_are_cast_and_int_or_bool_weights_are_refused_without_aborting() {
     let kinds: Vec<(&str, &str, &str)> = report
         .mismatched
         .iter()
-        .map(|m| (m.param.path.as_str(), m.param.dtype.as_str(), m.tensor.origin.dtype.as_str()))
+        .map(|m| {
+            (
+                m.param.path.as_str(),
+                m.param.dtype.as_str(),
+                m.tensor.origin.dtype.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         kinds,
-        [("fc1.weight", "F32", "I32"), ("fc1.bias", "F32", "BOOL"), ("fc2.bias", "F32", "I64")],
+        [
+            ("fc1.weight", "F32", "I32"),
+            ("fc1.bias", "F32", "BOOL"),
+            ("fc2.bias", "F32", "I64")
+        ],
         "{report}"
     );
     let lenient = load(dir.path(), false).expect("a lenient load");

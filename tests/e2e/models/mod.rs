@@ -6,6 +6,8 @@
 //! - `strict`: missing, unexpected and wrong-shaped tensors, strict and lenient.
 //! - `bad_input`: damaged or mismatched checkpoints give typed errors, never a panic or abort.
 //! - `card`: the model card is written once locally and merged, not overwritten, on push.
+//! - `foreign`: the checkpoint loader on hand-written foreign checkpoints: maps, lazy functions,
+//!   shards fetched on need, hostile indexes.
 //! - `pytorch`: interop with PyTorch's `PyTorchModelHubMixin`, both ways.
 //! - `training`: the function API without the derive, and training checkpoints that resume.
 //! - `transformers`: transformers' own checkpoints into the Burn BERT and GPT-2 of the examples.
@@ -13,6 +15,7 @@
 mod archs;
 mod bad_input;
 mod card;
+mod foreign;
 mod hub;
 mod pytorch;
 mod roundtrip;

@@ -258,11 +258,7 @@ fn config_overrides_change_the_built_model() {
     let Error::WeightsMismatch { report } = &err else {
         panic!("expected WeightsMismatch, got {err:?}");
     };
-    let mut mismatched: Vec<&str> = report
-        .mismatched
-        .iter()
-        .map(|m| m.param.path.as_str())
-        .collect();
+    let mut mismatched: Vec<&str> = report.mismatched.iter().map(|m| m.param.path.as_str()).collect();
     mismatched.sort();
     assert_eq!(mismatched, ["fc1.bias", "fc1.weight", "fc2.weight"], "{report}");
     let lenient = Mlp::from_pretrained_with(

@@ -72,7 +72,13 @@ fn missing_unexpected_and_wrong_shaped_tensors_are_each_listed() {
     let mismatched: Vec<_> = report
         .mismatched
         .iter()
-        .map(|m| (m.param.path.as_str(), m.param.shape.clone(), m.tensor.shape.clone()))
+        .map(|m| {
+            (
+                m.param.path.as_str(),
+                m.param.shape.clone(),
+                m.tensor.shape.clone(),
+            )
+        })
         .collect();
     assert_eq!(mismatched, [("fc1.bias", vec![8], vec![9])]);
     let loaded: Vec<&str> = report.loaded.iter().map(|a| a.param.as_str()).collect();
@@ -172,5 +178,7 @@ fn a_vec_of_modules_of_another_length_is_reported_block_by_block() {
     let missing = block(3).to_vec();
     assert_eq!(longer.report.missing_names(), missing);
     assert!(longer.report.unexpected.is_empty());
-    assert!(matches!(load(4, true), Err(Error::WeightsMismatch { report }) if report.missing_names() == missing));
+    assert!(
+        matches!(load(4, true), Err(Error::WeightsMismatch { report }) if report.missing_names() == missing)
+    );
 }

@@ -268,7 +268,7 @@ fn a_head_checkpoint_loads_into_the_base_model(reference: &Value, options: &Load
     let report = &loaded.report;
     assert!(report.missing.is_empty(), "nothing missing: {report}");
     assert!(report.mismatched.is_empty(), "nothing mismatched: {report}");
-    let unexpected = report.unexpected.join(" ");
+    let unexpected = report.unexpected_names().join(" ");
     for head in [
         "cls.predictions.bias",
         "cls.predictions.transform.dense.weight",
@@ -292,7 +292,23 @@ type BertMlmConfig = bert::BertConfig;
 /// A module shaped as transformers' `BertForMaskedLM` (without its tied decoder): the base
 /// model under `bert`, the head under `cls`.
 #[derive(Module, Debug, HubModel)]
-#[hub(config = BertMlmConfig, init_fn = init_bert_mlm, layout = "pytorch")]
+#[hub(
+    config = BertMlmConfig,
+    init_fn = init_bert_mlm,
+    layout = "pytorch",
+    base_model_prefix = "bert",
+    rename(
+        r"\bencoder\.layer\.(\d+)\." => "encoder.layers.$1.",
+        r"\.attention\.self\." => ".attention.self_attention.",
+        r"\.LayerNorm\." => ".layer_norm.",
+    ),
+    config_keys(
+        "hidden_size" => "d_model",
+        "num_hidden_layers" => "n_layers",
+        "num_attention_heads" => "n_heads",
+        "intermediate_size" => "d_ff",
+    )
+)]
 pub struct BertMlm {
     bert: bert::Bert,
     cls: MlmHead,
@@ -346,7 +362,7 @@ fn a_base_checkpoint_loads_into_a_head_model_leniently(out: &Path, reference: &V
     let loaded =
         BertMlm::from_pretrained_with(path_str(&source), &device, &LoadOptions::default().strict(false))
             .unwrap_or_else(|e| panic!("BertModel into BertMlm, lenient: {e}"));
-    let missing = loaded.report.missing.join(" ");
+    let missing = loaded.report.missing_names().join(" ");
     for head in [
         "cls.predictions.transform.dense.weight",
         "cls.predictions.transform.layer_norm",
