@@ -55,7 +55,6 @@ use std::time::Instant;
 use burn::module::Param;
 use burn::store::{FloatCastAdapter, ModuleAdapter, ModuleSnapshot, PyTorchToBurnAdapter, SafetensorsStore};
 use burn::tensor::{DType, Device, Tensor};
-use hubmix::checkpoint::WeightMap;
 use hubmix::{DownloadOptions, HubClient, LoadOptions, ModelHubMixin, StorageType};
 use hubmix_examples::transformers::bert::{Bert, BertConfig};
 
@@ -76,20 +75,12 @@ const TIME_TARGET: f64 = 1.5;
 /// A load: peak RSS at most this times the f32 model.
 const RSS_TARGET: f64 = 1.3;
 
-/// transformers' names that are not the Burn BERT's fields (regex, replacement), for hubmix's
-/// map and burn-store's key remapping alike.
+/// transformers' names that are not the Burn BERT's fields (regex, replacement): the renames of
+/// its `#[hub(...)]` attributes, given to burn-store's key remapping.
 const RENAMES: [(&str, &str); 3] = [
     (r"^encoder\.layer\.", "encoder.layers."),
     (r"\.attention\.self\.", ".attention.self_attention."),
     (r"\.LayerNorm\.", ".layer_norm."),
-];
-
-/// transformers' config keys that have other names in [`BertConfig`].
-const CONFIG_KEYS: [(&str, &str); 4] = [
-    ("hidden_size", "d_model"),
-    ("num_hidden_layers", "n_layers"),
-    ("num_attention_heads", "n_heads"),
-    ("intermediate_size", "d_ff"),
 ];
 
 /// Writes a random bf16 `BertModel` of `$LAYERS` layers of width `$HIDDEN` into `$OUT/model`
@@ -253,21 +244,10 @@ fn bert_config(layers: usize, hidden: usize) -> BertConfig {
     )
 }
 
-/// hubmix's options for a transformers BERT checkpoint: its config keys (and the pooler, which a
-/// `BertModel`'s `config.json` does not mention) and names, loaded in f32, through `client`.
+/// hubmix's options: f32, through `client` (the names and config keys are the model type's,
+/// from its `#[hub(...)]` attributes).
 fn load_options(client: HubClient, local_files_only: bool) -> LoadOptions {
-    let map = RENAMES
-        .iter()
-        .fold(WeightMap::new().base_model_prefix("bert"), |map, (from, to)| {
-            map.rename(*from, *to)
-        });
-    CONFIG_KEYS
-        .iter()
-        .fold(LoadOptions::default(), |options, (from, to)| {
-            options.config_key(*from, *to)
-        })
-        .config_override("add_pooling_layer", true)
-        .weight_map(map)
+    LoadOptions::default()
         .dtype(StorageType::F32)
         .client(client)
         .download(DownloadOptions::default().local_files_only(local_files_only))
