@@ -8,6 +8,8 @@
 //! - `card`: the model card is written once locally and merged, not overwritten, on push.
 //! - `foreign`: the checkpoint loader on hand-written foreign checkpoints: maps, lazy functions,
 //!   shards fetched on need, hostile indexes.
+//! - `hub_map`: the weight map and config keys of `#[hub(...)]` on a foreign checkpoint, and
+//!   `LoadOptions::weight_map` replacing them.
 //! - `pytorch`: interop with PyTorch's `PyTorchModelHubMixin`, both ways.
 //! - `training`: the function API without the derive, and training checkpoints that resume.
 //! - `transformers`: transformers' own checkpoints into the Burn BERT and GPT-2 of the examples.
@@ -17,6 +19,7 @@ mod bad_input;
 mod card;
 mod foreign;
 mod hub;
+mod hub_map;
 mod pytorch;
 mod roundtrip;
 mod strict;
