@@ -1,6 +1,6 @@
 //! Which weight files a checkpoint has and how they are opened, as transformers chooses:
 //! `model.safetensors`, then its sharded index, then `pytorch_model.bin`, then its sharded
-//! index. Only the files holding tensors the weight map keeps are fetched. Safetensors headers
+//! index; then the same four of diffusers (`diffusion_pytorch_model.*`). Only the files holding tensors the weight map keeps are fetched. Safetensors headers
 //! are read bounded (`hubmix_protocol::safetensors`); `.bin` files are read by burn-store's
 //! pickle reader, which interprets a state dict and never executes the pickle's code.
 
@@ -31,11 +31,23 @@ pub const INDEX_FILE: &str = "model.safetensors.index.json";
 pub const PYTORCH_WEIGHTS_FILE: &str = "pytorch_model.bin";
 /// The index of a sharded `pytorch_model.bin`.
 pub const PYTORCH_INDEX_FILE: &str = "pytorch_model.bin.index.json";
+/// diffusers' names for the same four files (a model folder of a pipeline: `unet/`, `vae/`).
+const DIFFUSERS_CHOICES: [&str; 4] = [
+    "diffusion_pytorch_model.safetensors",
+    "diffusion_pytorch_model.safetensors.index.json",
+    "diffusion_pytorch_model.bin",
+    "diffusion_pytorch_model.bin.index.json",
+];
 /// The largest index file read (transformers' indexes are a few hundred kB).
 const MAX_INDEX_BYTES: u64 = 64 << 20;
 
 /// The weight files, in the order transformers prefers them.
 const CHOICES: [&str; 4] = [WEIGHTS_FILE, INDEX_FILE, PYTORCH_WEIGHTS_FILE, PYTORCH_INDEX_FILE];
+
+/// Every name looked for, in order: transformers', then diffusers'.
+fn choices() -> impl Iterator<Item = &'static str> {
+    CHOICES.into_iter().chain(DIFFUSERS_CHOICES)
+}
 
 /// The tensors of a checkpoint, unread, and what its files say about it.
 pub(crate) struct Opened {
@@ -65,7 +77,7 @@ pub(crate) fn open(files: &ModelFiles, map: &Compiled) -> Result<Opened, Error> 
     // others does not know they are absent: its "not cached" only counts when none is there.
     let mut not_cached = None;
     let mut found = None;
-    for name in CHOICES {
+    for name in choices() {
         match files.find(name) {
             Ok(Some(path)) => {
                 found = Some((name, path));
@@ -82,7 +94,10 @@ pub(crate) fn open(files: &ModelFiles, map: &Compiled) -> Result<Opened, Error> 
         if let Some(e) = not_cached {
             return Err(e.into());
         }
-        return Err(bad(format!("it has none of {}", CHOICES.join(", "))));
+        return Err(bad(format!(
+            "it has none of {}",
+            choices().collect::<Vec<_>>().join(", ")
+        )));
     };
     let mut opened = Opened {
         tensors: TensorMap::default(),
@@ -90,7 +105,7 @@ pub(crate) fn open(files: &ModelFiles, map: &Compiled) -> Result<Opened, Error> 
         stated_layout: None,
         bytes_read: Arc::new(AtomicU64::new(0)),
     };
-    let pickled = name.starts_with("pytorch_model");
+    let pickled = name.ends_with(".bin") || name.ends_with(".bin.index.json");
     let paths = if name.ends_with(".index.json") {
         shards(files, &path, name, map, &bad)?
     } else {

@@ -93,6 +93,37 @@ fn a_pytorch_layout_file_loads_through_a_map_with_its_buffer_reported_not_refuse
 }
 
 #[test]
+fn a_diffusers_weight_file_is_found_under_its_own_name() {
+    let device = Device::flex();
+    let dir = tempfile::tempdir().expect("temp dir");
+    write_foreign(dir.path());
+    std::fs::rename(
+        dir.path().join("model.safetensors"),
+        dir.path().join("diffusion_pytorch_model.safetensors"),
+    )
+    .expect("rename");
+    let mut model = net(&device);
+    let report = load_weights(
+        &mut model,
+        path_str(dir.path()),
+        &LoadOptions::default().weight_map(map()),
+    )
+    .expect("a diffusers-named file loads");
+    assert_eq!(
+        report.source_of("norm.gamma").expect("loaded").origin.file,
+        "diffusion_pytorch_model.safetensors"
+    );
+    std::fs::remove_file(dir.path().join("diffusion_pytorch_model.safetensors")).expect("remove");
+    let err = load_weights(&mut net(&device), path_str(dir.path()), &LoadOptions::default())
+        .expect_err("no weights");
+    assert!(
+        err.to_string().contains("none of model.safetensors")
+            && err.to_string().contains("diffusion_pytorch_model.bin"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_missing_tensor_and_a_wrong_shape_name_both_vocabularies() {
     let device = Device::flex();
     let dir = tempfile::tempdir().expect("temp dir");
