@@ -264,6 +264,17 @@ mod tests {
     }
 
     /// The `compile_error!` messages in an expansion.
+    /// One error per expected beginning, in order.
+    fn assert_errors_start_with(errors: &[String], expected: &[&str]) {
+        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+        for (error, expected) in errors.iter().zip(expected) {
+            assert!(
+                error.starts_with(expected),
+                "{error:?} does not start with {expected:?}"
+            );
+        }
+    }
+
     fn errors(input: syn::DeriveInput) -> Vec<String> {
         let output = super::derive(&input);
         let file: Vec<TokenStream> = vec![output];
@@ -468,13 +479,7 @@ mod tests {
             "`b` is renamed twice in `config_keys(...)`",
             "two keys of `config_keys(...)` become `c`",
         ];
-        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
-        for (error, expected) in errors.iter().zip(expected) {
-            assert!(
-                error.starts_with(expected),
-                "{error:?} does not start with {expected:?}"
-            );
-        }
+        assert_errors_start_with(&errors, &expected);
     }
 
     #[test]
@@ -683,13 +688,7 @@ mod tests {
             "duplicate `config`: it is already set earlier; keep one",
             "the config field `config` needs `#[module(skip)]`",
         ];
-        assert_eq!(errors.len(), expected.len(), "{errors:#?}");
-        for (error, expected) in errors.iter().zip(expected) {
-            assert!(
-                error.starts_with(expected),
-                "{error:?} does not start with {expected:?}"
-            );
-        }
+        assert_errors_start_with(&errors, &expected);
     }
 
     #[test]

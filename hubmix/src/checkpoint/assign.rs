@@ -91,28 +91,22 @@ pub(crate) fn assign<M: Module>(
     for m in &mut report.missing {
         m.checkpoint_name = name_by_analogy(&m.param.path, &report.loaded);
     }
-    report.unexpected = tensors
+    // PyTorch's BatchNorm counts its training steps in a `num_batches_tracked` buffer that
+    // Burn's BatchNorm has no counterpart for: not a mismatch, next to loaded statistics.
+    let loaded: std::collections::HashSet<&str> = report.loaded.iter().map(|a| a.param.as_str()).collect();
+    let step_count = |name: &str| {
+        pytorch
+            && name
+                .strip_suffix("num_batches_tracked")
+                .is_some_and(|p| loaded.contains(format!("{p}running_mean").as_str()))
+    };
+    let unexpected = tensors
         .into_inner()
         .into_iter()
+        .filter(|(name, _)| !step_count(name))
         .map(|(name, t)| tensor_ref(&name, &t))
         .collect();
-    if pytorch {
-        // PyTorch's BatchNorm counts its training steps in a `num_batches_tracked` buffer that
-        // Burn's BatchNorm has no counterpart for: not a mismatch, next to loaded statistics.
-        let loaded: std::collections::HashSet<&str> =
-            report.loaded.iter().map(|a| a.param.as_str()).collect();
-        let stats: Vec<bool> = report
-            .unexpected
-            .iter()
-            .map(|t| {
-                t.name
-                    .strip_suffix("num_batches_tracked")
-                    .is_some_and(|p| loaded.contains(format!("{p}running_mean").as_str()))
-            })
-            .collect();
-        let mut stats = stats.into_iter();
-        report.unexpected.retain(|_| !stats.next().unwrap_or(false));
-    }
+    report.unexpected = unexpected;
 
     let result = module.apply(packs, None, None, pytorch);
     for e in result.errors {

@@ -161,22 +161,28 @@ pub(crate) fn transpose(
         tiles_map::<2, 4>(src, &mut out, rows, cols, f);
         return Ok(out);
     }
-    let width = dtype.size();
-    let mut cast = zeroed(src.len(), width);
-    cast.copy_from_slice(src);
-    let cast = convert(cast, dtype, to)?;
+    // Other pairs: cast first (not at all when the types agree or are not floats).
     let target = if is_castable(dtype) && is_castable(to) {
         to
     } else {
         dtype
     };
+    let cast;
+    let src = if target == dtype {
+        src
+    } else {
+        let mut copy = zeroed(src.len(), dtype.size());
+        copy.copy_from_slice(src);
+        cast = convert(copy, dtype, to)?;
+        &cast[..]
+    };
     let w = target.size();
     let mut out = zeroed(rows * cols * w, w);
     match w {
-        8 => tiles_map::<8, 8>(&cast, &mut out, rows, cols, std::convert::identity),
-        4 => tiles_map::<4, 4>(&cast, &mut out, rows, cols, std::convert::identity),
-        2 => tiles_map::<2, 2>(&cast, &mut out, rows, cols, std::convert::identity),
-        _ => tiles_map::<1, 1>(&cast, &mut out, rows, cols, std::convert::identity),
+        8 => tiles_map::<8, 8>(src, &mut out, rows, cols, std::convert::identity),
+        4 => tiles_map::<4, 4>(src, &mut out, rows, cols, std::convert::identity),
+        2 => tiles_map::<2, 2>(src, &mut out, rows, cols, std::convert::identity),
+        _ => tiles_map::<1, 1>(src, &mut out, rows, cols, std::convert::identity),
     }
     Ok(out)
 }
