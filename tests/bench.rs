@@ -1,5 +1,5 @@
 //! What the benchmark programs (`hubmix/benches/*.rs`) share: knobs from the environment, the
-//! machine's load, medians and verdicts.
+//! machine's load, CPU times, medians and verdicts.
 
 /// The positive number in the environment variable `name`, or `default` when it is unset.
 ///
@@ -22,6 +22,29 @@ pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
+}
+
+/// The sum of fields `field` and `field + 1` (1-based, as `man proc` numbers them) of a
+/// `/proc/.../stat` file, as seconds: CPU ticks, in the kernel's fixed 100 per second. Fields 14
+/// and 15 are a process's own user and system time (all its threads), 16 and 17 its waited-for
+/// children's.
+///
+/// # Panics
+/// When the file cannot be read or is not a `stat` file.
+pub fn cpu_seconds(stat: &str, field: usize) -> f64 {
+    let text = std::fs::read_to_string(stat).unwrap_or_else(|e| panic!("read {stat}: {e}"));
+    // After the command name, which may hold spaces: field 3 (state) comes first.
+    let fields: Vec<&str> = text
+        .rsplit_once(')')
+        .expect("stat format")
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[field - 3..field - 1]
+        .iter()
+        .map(|f| f.parse::<u64>().expect("ticks"))
+        .sum();
+    ticks as f64 / 100.0
 }
 
 /// The median of `field` over `samples` (the upper one of an even count).
@@ -50,5 +73,6 @@ mod tests {
         assert_eq!(verdict(true), "PASS");
         assert_eq!(verdict(false), "FAIL");
         assert_eq!(env_number("HUBMIX_BENCH_SURELY_UNSET_KNOB", 7), 7);
+        assert!(cpu_seconds("/proc/self/stat", 14) >= 0.0);
     }
 }

@@ -41,7 +41,7 @@
 //! machine that shares its cores with the server it is what decides the ratios. All data lives
 //! in a temporary folder under `target/tmp` and is removed at the end.
 
-use hubmix_e2e::bench::{env_number, load_average, median, verdict};
+use hubmix_e2e::bench::{cpu_seconds, env_number, load_average, median, verdict};
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -658,24 +658,6 @@ fn run(command: &mut Command) -> (String, f64) {
 /// fields 16 and 17 of `/proc/self/stat`).
 fn children_cpu() -> f64 {
     cpu_seconds("/proc/self/stat", 16)
-}
-
-/// The sum of fields `field` and `field + 1` (1-based, as `man proc` numbers them) of a
-/// `/proc/.../stat` file: CPU ticks, in the kernel's fixed 100 per second.
-fn cpu_seconds(stat: &str, field: usize) -> f64 {
-    let text = fs::read_to_string(stat).unwrap_or_else(|e| panic!("read {stat}: {e}"));
-    // After the command name, which may hold spaces: field 3 (state) comes first.
-    let fields: Vec<&str> = text
-        .rsplit_once(')')
-        .expect("stat format")
-        .1
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields[field - 3..field - 1]
-        .iter()
-        .map(|f| f.parse::<u64>().expect("ticks"))
-        .sum();
-    ticks as f64 / 100.0
 }
 
 /// `sync; echo 3 > /proc/sys/vm/drop_caches`; false if not allowed.

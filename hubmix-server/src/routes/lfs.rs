@@ -6,11 +6,12 @@
 //! permanent id, the object id, its size and an expiry ([`crate::app::LfsGrant`]); an URL is
 //! good for its one step until it expires, and never for a repository created since under the
 //! same name or database key. Uploaded bytes are
-//! streamed to disk and hashed on the way; an object enters the blob store only once its size and
-//! SHA-256 match what the batch announced.
+//! streamed to disk: a whole object hashed on the way, the parts of a multipart upload each at its
+//! offset in the object's file, hashed in one pass on completion ([`crate::storage`]'s
+//! `multipart`). An object enters the blob store only once its size and SHA-256 match what the
+//! batch announced.
 
 use std::io;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -29,7 +30,7 @@ use crate::app::{App, LfsGrant};
 use crate::error::ApiError;
 use crate::limits::{Limit, Limits, MAX_LFS_PARTS};
 use crate::repo_id::RepoId;
-use crate::storage::{RepoRow, TempBlob};
+use crate::storage::{CompleteError, RepoRow, Sink, TempBlob};
 use crate::time::{format_millis, unix_now};
 
 /// Whether `s` is a SHA-256 in lowercase hex, the only oid form accepted.
@@ -220,7 +221,7 @@ pub(super) async fn transfer(
     match step {
         LfsStep::Upload => match part {
             None => {
-                let temp = receive(app, body, size).await?;
+                let temp = receive(app, body, size, move |a| a.store.blobs.writer(Some(size))).await?;
                 store_object(app, &repo, &oid, size, temp).await?;
                 Ok(etag_response(&oid))
             }
@@ -231,27 +232,14 @@ pub(super) async fn transfer(
                         "part {n} is not between 1 and {parts}"
                     )));
                 }
-                let expected = if n < parts {
-                    part_size
-                } else {
-                    size - part_size * (parts - 1)
-                };
-                let temp = receive(app, body, expected).await?;
-                if temp.size != expected {
-                    return Err(ApiError::BadRequest(format!(
-                        "part {n} of {oid} has {} bytes: expected {expected}",
-                        temp.size
-                    )));
-                }
-                let sha = temp.sha256.clone();
-                let dest = part_path(app, &repo, &oid, n);
-                app.run(move |_| {
-                    std::fs::create_dir_all(dest.parent().expect("part paths have a parent"))?;
-                    std::fs::rename(&temp.path, &dest)?;
-                    Ok(())
+                let offset = (n - 1) * part_size;
+                let expected = part_size.min(size - offset);
+                let name = upload_name(&repo, &oid);
+                receive(app, body, expected, move |a| {
+                    a.store.blobs.multipart(&name).part(n, offset, expected)
                 })
                 .await?;
-                Ok(etag_response(&sha))
+                Ok(etag_response(&format!("{oid}-{n}")))
             }
         },
         LfsStep::Complete => {
@@ -266,22 +254,17 @@ pub(super) async fn transfer(
             if stored_size(app, &repo, &oid).await? == Some(size) {
                 return Ok(json(Message::new("ok")));
             }
-            let parts: Vec<PathBuf> = (1..=size.div_ceil(part_size))
-                .map(|n| part_path(app, &repo, &oid, n))
-                .collect();
-            if let Some(missing) = parts.iter().position(|p| !p.is_file()) {
-                return Err(ApiError::BadRequest(format!(
-                    "part {} of {oid} was not uploaded",
-                    missing + 1
-                )));
-            }
-            let dir = parts[0].parent().map(PathBuf::from);
-            let temp = app.run(move |a| Ok(a.store.blobs.concat_temp(&parts)?)).await?;
-            let result = store_object(app, &repo, &oid, size, temp).await;
-            if let Some(dir) = dir {
-                let _ = tokio::fs::remove_dir_all(dir).await;
-            }
-            result?;
+            let parts = size.div_ceil(part_size);
+            let name = upload_name(&repo, &oid);
+            let completed = app
+                .run(move |a| Ok(a.store.blobs.multipart(&name).complete(&a.store.blobs, parts)))
+                .await?;
+            let temp = completed.map_err(|e| match e {
+                CompleteError::MissingPart(_) => ApiError::BadRequest(format!("{oid}: {e}")),
+                CompleteError::Io(e) => ApiError::Internal(format!("completing the upload of {oid}: {e}")),
+            })?;
+            // Refused or stored, the upload is over: its parts are gone with its folder.
+            store_object(app, &repo, &oid, size, temp).await?;
             Ok(json(Message::new("ok")))
         }
         LfsStep::Verify => match stored_size(app, &repo, &oid).await? {
@@ -328,14 +311,10 @@ fn etag_response(etag: &str) -> Response {
     response
 }
 
-/// Where part `n` of a multipart upload of `oid` to `repo` waits for the completion: under the
-/// repository's permanent id, which no later repository shares.
-fn part_path(app: &App, repo: &RepoRow, oid: &str, n: u64) -> PathBuf {
-    app.store
-        .blobs
-        .parts_dir()
-        .join(format!("{}-{oid}", repo.object_id))
-        .join(n.to_string())
+/// The name of the multipart upload of `oid` to `repo`: under the repository's permanent id,
+/// which no later repository shares.
+fn upload_name(repo: &RepoRow, oid: &str) -> String {
+    format!("{}-{oid}", repo.object_id)
 }
 
 /// Checks a received object against its announced size and hash, then stores it and records
@@ -362,14 +341,19 @@ async fn store_object(
     .await
 }
 
-/// Streams a request body into a temporary blob on the blocking pool, refusing more than
-/// `expected` bytes.
-async fn receive(app: &Arc<App>, body: Body, expected: u64) -> Result<TempBlob, ApiError> {
+/// Streams a request body into the sink that `open` makes, on the blocking pool, refusing more
+/// than `expected` bytes.
+async fn receive<S, F>(app: &Arc<App>, body: Body, expected: u64, open: F) -> Result<S::Done, ApiError>
+where
+    S: Sink,
+    S::Done: Send + 'static,
+    F: FnOnce(&App) -> io::Result<S> + Send + 'static,
+{
     let (tx, mut rx) = mpsc::channel::<io::Result<Bytes>>(16);
     let writer = {
         let app = Arc::clone(app);
         tokio::task::spawn_blocking(move || {
-            let mut blob = app.store.blobs.writer(Some(expected))?;
+            let mut blob = open(&app)?;
             let mut left = expected;
             while let Some(chunk) = rx.blocking_recv() {
                 let chunk = chunk?;

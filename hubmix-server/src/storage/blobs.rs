@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
+use super::multipart;
 use crate::failpoint;
 
 /// The blob folder and its temporary area.
@@ -39,11 +40,23 @@ impl Drop for TempBlob {
     }
 }
 
-/// Size of the reads of [`BlobStore::write_temp`].
-const READ_BUFFER: usize = 1 << 20;
+/// Size of the reads of [`BlobStore::write_temp`] and of a multipart upload's hashing pass.
+pub(super) const READ_BUFFER: usize = 1 << 20;
 
-/// Bytes written to a [`BlobWriter`] between two wake-ups of its flusher thread.
-const FLUSH_STEP: u64 = 32 << 20;
+/// Bytes written to a [`BlobWriter`] (or a multipart upload's part) between two wake-ups of its
+/// flusher thread.
+pub(super) const FLUSH_STEP: u64 = 32 << 20;
+
+/// Where an upload's bytes are streamed as they come: a whole blob ([`BlobWriter`]), or a part of
+/// a multipart upload ([`super::multipart::PartWriter`]).
+pub(crate) trait Sink {
+    /// What the finished sink gives.
+    type Done;
+    /// Writes the next bytes.
+    fn write(&mut self, chunk: &[u8]) -> io::Result<()>;
+    /// Ends the bytes; the sink checks they are whole, if it knows how many to expect.
+    fn finish(self) -> io::Result<Self::Done>;
+}
 
 /// A blob being streamed into the temporary area, hashed as it is written.
 ///
@@ -62,16 +75,52 @@ pub(crate) struct BlobWriter {
     flusher: Option<Flusher>,
 }
 
-/// The thread that flushes a [`BlobWriter`]'s file, woken every [`FLUSH_STEP`] bytes.
+/// The thread that flushes a file as it is written (a [`BlobWriter`]'s, or a multipart upload's),
+/// woken every [`FLUSH_STEP`] bytes.
 #[derive(Debug)]
-struct Flusher {
+pub(super) struct Flusher {
     wake: SyncSender<()>,
     thread: JoinHandle<io::Result<()>>,
 }
 
-impl BlobWriter {
+impl Flusher {
+    /// Wakes the flusher of `file` in `slot` (started on first use) to write what the file has
+    /// so far.
+    pub(super) fn wake(slot: &mut Option<Flusher>, file: &File) -> io::Result<()> {
+        let flusher = match slot {
+            Some(f) => f,
+            None => {
+                let file = file.try_clone()?;
+                let (wake, woken) = mpsc::sync_channel::<()>(1);
+                let thread = thread::Builder::new()
+                    .name("blob-flusher".into())
+                    .spawn(move || woken.iter().try_for_each(|()| file.sync_data()))?;
+                slot.insert(Flusher { wake, thread })
+            }
+        };
+        // Full: a flush is pending already, and it will write these bytes too.
+        let _ = flusher.wake.try_send(());
+        Ok(())
+    }
+
+    /// Waits for the flusher in `slot`, if it was started, and returns its error: the file
+    /// descriptor is shared, so a later `fsync` would not report it again.
+    pub(super) fn join(slot: Option<Flusher>) -> io::Result<()> {
+        let Some(Flusher { wake, thread }) = slot else {
+            return Ok(());
+        };
+        drop(wake);
+        thread
+            .join()
+            .map_err(|_| io::Error::other("the flusher thread panicked"))?
+    }
+}
+
+impl Sink for BlobWriter {
+    type Done = TempBlob;
+
     /// Hashes and writes the next bytes.
-    pub(crate) fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+    fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
         self.hasher.update(chunk);
         self.file.write_all(chunk)?;
         let before = self.blob.size;
@@ -80,32 +129,13 @@ impl BlobWriter {
             failpoint::hit(failpoint::Point::LfsUploadHalfway);
         }
         if before / FLUSH_STEP < self.blob.size / FLUSH_STEP {
-            self.flush_in_background()?;
+            Flusher::wake(&mut self.flusher, &self.file)?;
         }
         Ok(())
     }
 
-    /// Wakes the flusher thread (started on first use) to write what the file has so far.
-    fn flush_in_background(&mut self) -> io::Result<()> {
-        let flusher = match &mut self.flusher {
-            Some(f) => f,
-            None => {
-                let file = self.file.try_clone()?;
-                let (wake, woken) = mpsc::sync_channel::<()>(1);
-                let thread = thread::Builder::new()
-                    .name("blob-flusher".into())
-                    .spawn(move || woken.iter().try_for_each(|()| file.sync_data()))?;
-                self.flusher.insert(Flusher { wake, thread })
-            }
-        };
-        // Full: a flush is pending already, and it will write these bytes too.
-        let _ = flusher.wake.try_send(());
-        Ok(())
-    }
-
-    /// Waits for the flusher (its errors are this blob's: the file descriptor is shared, so the
-    /// final `fsync` would not report them again), syncs the file and returns the blob.
-    pub(crate) fn finish(self) -> io::Result<TempBlob> {
+    /// Waits for the flusher (its errors are this blob's), syncs the file and returns the blob.
+    fn finish(self) -> io::Result<TempBlob> {
         let BlobWriter {
             file,
             hasher,
@@ -113,12 +143,7 @@ impl BlobWriter {
             flusher,
             ..
         } = self;
-        if let Some(Flusher { wake, thread }) = flusher {
-            drop(wake);
-            thread
-                .join()
-                .map_err(|_| io::Error::other("the flusher thread panicked"))??;
-        }
+        Flusher::join(flusher)?;
         file.sync_all()?;
         blob.sha256 = hex::encode(hasher.finalize());
         Ok(blob)
@@ -220,23 +245,14 @@ impl BlobStore {
         Ok(())
     }
 
-    /// Concatenates part files, in order, into one temporary blob.
-    pub(crate) fn concat_temp(&self, parts: &[PathBuf]) -> io::Result<TempBlob> {
-        let files: io::Result<Vec<File>> = parts.iter().map(File::open).collect();
-        let mut chain: Box<dyn Read> = Box::new(io::empty());
-        for f in files? {
-            chain = Box::new(chain.chain(f));
-        }
-        self.write_temp(&mut chain, None)
-    }
-
-    /// The folder that holds the parts of multipart uploads.
+    /// The folder that holds the multipart uploads in progress, a folder each
+    /// ([`super::multipart`]).
     pub(crate) fn parts_dir(&self) -> PathBuf {
         self.tmp.join("parts")
     }
 
-    /// The part folders of multipart uploads that no part has been added to for `age`: uploads
-    /// that were given up (a completed one removes its folder).
+    /// The folders of multipart uploads that no part has landed in, and no byte been written
+    /// to, for `age`: uploads that were given up (a completed one removes its folder).
     pub(crate) fn abandoned_parts(&self, age: Duration) -> io::Result<Vec<PathBuf>> {
         let entries = match fs::read_dir(self.parts_dir()) {
             Ok(entries) => entries,
@@ -246,7 +262,14 @@ impl BlobStore {
         let mut abandoned = Vec::new();
         for entry in entries {
             let entry = entry?;
-            if idle_for(&entry.metadata()?) >= age {
+            // A part that lands adds its mark to the folder; one being written changes the
+            // object's file.
+            let written = match fs::metadata(multipart::object_file(&entry.path())) {
+                Ok(meta) => idle_for(&meta),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => age,
+                Err(e) => return Err(e),
+            };
+            if idle_for(&entry.metadata()?).min(written) >= age {
                 abandoned.push(entry.path());
             }
         }
@@ -368,8 +391,17 @@ mod tests {
         }
         let two_days_ago = SystemTime::now() - 2 * day;
         File::open(&old).unwrap().set_modified(two_days_ago).unwrap();
-        assert_eq!(store.abandoned_parts(day).unwrap(), [old]);
+        assert_eq!(store.abandoned_parts(day).unwrap(), std::slice::from_ref(&old));
         assert_eq!(store.abandoned_parts(Duration::ZERO).unwrap().len(), 2);
+        // No part landed for two days, but one is being written: not abandoned.
+        fs::write(multipart::object_file(&old), b"part being written").unwrap();
+        File::open(&old).unwrap().set_modified(two_days_ago).unwrap();
+        assert!(store.abandoned_parts(day).unwrap().is_empty());
+        File::open(multipart::object_file(&old))
+            .unwrap()
+            .set_modified(two_days_ago)
+            .unwrap();
+        assert_eq!(store.abandoned_parts(day).unwrap(), [old]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod commits;
 mod discussions;
 pub(crate) mod gc;
 mod migrate;
+mod multipart;
 mod refs;
 mod repos;
 mod schema;
@@ -20,9 +21,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
-pub(crate) use blobs::{BlobStore, TempBlob};
+pub(crate) use blobs::{BlobStore, Sink, TempBlob};
 pub(crate) use commits::{CommitRow, CommitTarget, FileOp, NewCommit};
 pub(crate) use discussions::Discussion;
+pub(crate) use multipart::CompleteError;
 pub(crate) use refs::{RefKind, parse_full_ref};
 pub(crate) use repos::{RepoOrder, RepoRow};
 pub(crate) use trees::TreeItem;

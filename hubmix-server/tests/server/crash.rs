@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::{
-    ALICE, Body, Client, Proc, Repo, assert_consistent, file_line, header, lfs_line, pattern, random_below,
-    sha256_hex,
+    ALICE, Body, Client, Proc, Repo, assert_consistent, file_line, files_below, header, lfs_line, pattern,
+    random_below, sha256_hex,
 };
 
 /// Part size of the multipart uploads in these tests.
@@ -234,6 +234,8 @@ fn crash_at(failpoint: &str, op: Op) {
 
     let server = Proc::start(root, None, ARGS);
     let alice = server.client(ALICE);
+    // The interrupted upload was discarded whole (its parts and the object's file), not resumed.
+    assert_eq!(files_below(&root.join("tmp")), Vec::<std::path::PathBuf>::new());
     let heads = assert_consistent(&alice, root, std::slice::from_ref(&repo));
     // Every failpoint is before the ref moves: the branch is exactly where it was.
     assert_eq!(heads[&repo.id], old_head, "{failpoint}: main moved");

@@ -1,6 +1,6 @@
 //! Integration tests of `hubmix-server`, through HTTP: API behaviour, refusals of bad input,
-//! crash safety of the real binary, concurrent commits, slow peers, connection caps and
-//! graceful shutdown, listings, garbage collection, the database schema, the limits (sizes,
+//! crash safety of the real binary, concurrent commits, multipart uploads, slow peers,
+//! connection caps and graceful shutdown, listings, garbage collection, the database schema, the limits (sizes,
 //! rates, signed URLs, secrets), and hostile input against the release build. One test binary,
 //! one server (and one temporary root) per test.
 
@@ -13,6 +13,7 @@ mod gc;
 mod hostile;
 mod limits;
 mod listings;
+mod multipart;
 mod schema;
 mod slow_peers;
 mod support;
