@@ -22,6 +22,7 @@ use crate::card::{CardMetadata, CardUpdate, ModelCard, ModelCardData};
 use crate::client::HubClient;
 use crate::download::DownloadOptions;
 use crate::error::HubError;
+use crate::files::Durability;
 use crate::manage::CreateRepoOptions;
 use crate::patterns::PathFilter;
 use crate::repo::{RepoId, RepoRef, Source, revision_of};
@@ -325,6 +326,14 @@ pub trait ModelHubMixin: Sized {
         ModelCard::new(title, ModelCardData::default())
     }
 
+    /// How durable `save_pretrained_with(dir, options)` makes the files it writes (the model
+    /// card included). Default: [`Durability::PageCache`], as the Python libraries save; a
+    /// framework whose save options can ask for [`Durability::Durable`] says so here.
+    fn durability(options: &Self::SaveOptions) -> Durability {
+        let _ = options;
+        Durability::PageCache
+    }
+
     /// The client of a call given none: [`HubClient::new`], from the environment. A framework
     /// adds itself to the user agent here (`HubClient::builder().user_agent(..)`).
     fn default_client() -> Result<HubClient, HubError> {
@@ -345,6 +354,7 @@ pub trait ModelHubMixin: Sized {
     ) -> Result<Vec<PathBuf>, Self::Error> {
         save_folder(
             dir.as_ref(),
+            Self::durability(options),
             |dir| self.save_files(dir, options),
             |title| self.model_card(title, options),
         )
@@ -396,9 +406,11 @@ pub trait ModelHubMixin: Sized {
 }
 
 /// Saves a model into `dir` (created if needed) with `save`, plus a `README.md` made by `card`
-/// if the folder has none: the body of [`ModelHubMixin::save_pretrained_with`].
+/// if the folder has none, written as durable as `durability` says: the body of
+/// [`ModelHubMixin::save_pretrained_with`].
 pub fn save_folder<E: From<HubError>>(
     dir: &Path,
+    durability: Durability,
     save: impl FnOnce(&Path) -> Result<Vec<PathBuf>, E>,
     card: impl FnOnce(&str) -> ModelCard,
 ) -> Result<Vec<PathBuf>, E> {
@@ -407,7 +419,7 @@ pub fn save_folder<E: From<HubError>>(
     let readme = dir.join(README);
     if !readme.exists() {
         let title = dir.file_name().and_then(|n| n.to_str()).unwrap_or("model");
-        crate::files::write_atomic(&readme, card(title).render().as_bytes())?;
+        crate::files::write_atomic_with(&readme, card(title).render().as_bytes(), durability)?;
         files.push(readme);
     }
     Ok(files)
@@ -436,7 +448,9 @@ pub fn open_files(
 /// Publishes what `save` writes into a temporary folder as one commit with `client`, with the
 /// model card `card` makes merged into the Hub's: the body of [`ModelHubMixin::push_to_hub`].
 /// Remote files matching `replaced` are deleted in the same commit when the push uploads any
-/// such file.
+/// such file. The files `save` writes with [`AtomicFile`](crate::files::AtomicFile) are hashed
+/// as they are written, so that the commit does not read them again to hash them (and are not
+/// `fsync`ed: they are temporary).
 pub fn push_folder<E: From<HubError>>(
     client: &HubClient,
     repo_id: &str,
@@ -453,7 +467,8 @@ pub fn push_folder<E: From<HubError>>(
         std::env::temp_dir(),
     ))?;
     let dir = staging.path();
-    let written = save(dir)?;
+    let (written, hashes) = crate::files::stage(|| save(dir));
+    let written = written?;
 
     let mut create = CreateRepoOptions::default().exist_ok(true);
     create.private = options.private;
@@ -471,7 +486,7 @@ pub fn push_folder<E: From<HubError>>(
         Some(existing) => card.merge_into(&existing, &options.card)?,
         None => card.render(),
     };
-    crate::files::write_atomic(&dir.join(README), readme.as_bytes())?;
+    crate::files::write_atomic_with(&dir.join(README), readme.as_bytes(), Durability::PageCache)?;
 
     let mut commit = options.commit.clone();
     commit.revision = repo.revision.clone();
@@ -485,7 +500,7 @@ pub fn push_folder<E: From<HubError>>(
         delete_patterns,
         commit,
     };
-    Ok(client.upload_folder(&repo.id, dir, &upload)?)
+    Ok(client.upload_folder_hashed(&repo.id, dir, &upload, &hashes)?)
 }
 
 /// Whether a push uploads one of the `written` files (in `dir`) that match `patterns`; a push
