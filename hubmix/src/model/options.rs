@@ -321,3 +321,19 @@ impl HubSource for LoadOptions {
         &self.download
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_are_durable_by_default_only_when_they_are_training_checkpoints() {
+        let default = SaveOptions::default();
+        assert_eq!(default.durability(false), Durability::PageCache);
+        assert_eq!(default.durability(true), Durability::Durable);
+        let durable = SaveOptions::default().durable(true);
+        assert_eq!(durable.durability(false), Durability::Durable);
+        let fast = SaveOptions::default().durable(false);
+        assert_eq!(fast.durability(true), Durability::PageCache);
+    }
+}
