@@ -622,6 +622,53 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_push_takes_the_hashes_of_the_files_it_staged_instead_of_reading_them_again() {
+        use crate::files::{AtomicFile, Durability, write_all_at};
+
+        let dir = tempfile::tempdir().unwrap();
+        let server = hubmix_server::spawn(
+            hubmix_server::ServerConfig::new(dir.path().join("hub"))
+                .user("alice", "hf_alice", hubmix_server::Role::Write)
+                .lfs_threshold(1),
+        )
+        .unwrap();
+        let client = HubClient::builder()
+            .endpoint(server.url())
+            .token("hf_alice")
+            .cache_dir(dir.path().join("cache"))
+            .build()
+            .unwrap();
+        let card = |title: &str| ModelCard::new(title, ModelCardData::default());
+        // Writes the weights; `tamper`: then changes them behind the writer's back, keeping
+        // their size and modification time, which only a commit that reads them can notice.
+        let save = |tamper: bool| {
+            move |dir: &Path| -> Result<Vec<PathBuf>, HubError> {
+                let path = dir.join("weights.safetensors");
+                let mut file = AtomicFile::create(&path)?;
+                file.write_all(&[1; 1000])?;
+                file.finish(Durability::PageCache)?;
+                if tamper {
+                    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+                    let file = std::fs::File::options().write(true).open(&path).unwrap();
+                    write_all_at(&file, &[2; 1000], 0).unwrap();
+                    file.set_modified(modified).unwrap();
+                }
+                Ok(vec![path])
+            }
+        };
+        let push = PushOptions::default();
+        push_folder(&client, "alice/staged", &push, &[], save(false), card).unwrap();
+        let got = client
+            .hub_download("alice/staged", "weights.safetensors", &DownloadOptions::default())
+            .unwrap();
+        assert_eq!(std::fs::read(got).unwrap(), [1; 1000]);
+
+        // The commit declared the hash taken while writing, so the Hub refuses the other bytes.
+        let err = push_folder(&client, "alice/tampered", &push, &[], save(true), card).unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("sha"), "{err}");
+    }
+
     fn is_revision_conflict(err: &CounterError) -> bool {
         matches!(err, CounterError::Hub(HubError::InvalidArgument { name, .. }) if name == "revision")
     }
