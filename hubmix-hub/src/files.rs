@@ -1,11 +1,24 @@
-//! Local file helpers the layers above share: atomic writes and positional I/O that is correct
-//! on Unix and on Windows.
+//! Local file helpers the layers above share: atomic writes ([`AtomicFile`], [`write_atomic`])
+//! at page-cache speed or durable, and positional I/O that is correct on Unix and on Windows.
+//!
+//! A push hashes the files it stages while they are written: on a thread where a push saves its
+//! model into its temporary folder (`stage`), [`AtomicFile`] notes the SHA-256 of every file
+//! it finishes (and never `fsync`s it), and the commit takes those hashes instead of reading
+//! the files again.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io::{self, IoSlice, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
 
 use crate::error::HubError;
+
+/// Writes at least this large are hashed on a second thread while they are written.
+const PARALLEL_HASH_BYTES: usize = 4 << 20;
 
 /// Eight random hex digits, for the names of temporary files.
 pub fn random_suffix() -> String {
@@ -14,8 +27,240 @@ pub fn random_suffix() -> String {
     hex::encode(b)
 }
 
+/// How far a finished [`AtomicFile`] is made to last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Written into the page cache and renamed into place, as torch, safetensors and
+    /// transformers save: readers see all of the file or none of it, and it survives the
+    /// process; a crash of the machine before the kernel writes it back may lose it.
+    #[default]
+    PageCache,
+    /// Also `fsync`ed before the rename, and its folder after: on disk when the call returns,
+    /// whatever happens to the machine next (costs the disk's write time, 0.1–0.5 s per 200 MB
+    /// on a typical SSD).
+    Durable,
+}
+
+/// The SHA-256 of a file's content, known from when it was written, with the size (and
+/// modification time, when known) of that version of the file: what
+/// [`CommitOperation::add_file_hashed`](crate::CommitOperation::add_file_hashed) gives a commit
+/// so that it does not read the file to hash it. A file whose size or modification time no
+/// longer match is hashed again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileHash {
+    sha256: [u8; 32],
+    size: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileHash {
+    /// The hash of a file of `size` bytes whose SHA-256 is `sha256`.
+    pub fn new(sha256: [u8; 32], size: u64) -> Self {
+        FileHash {
+            sha256,
+            size,
+            modified: None,
+        }
+    }
+
+    /// The SHA-256, in lowercase hex (the Git LFS object id).
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    /// The size of the file hashed.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether `metadata` is of the version of the file this hash was taken of.
+    pub(crate) fn matches(&self, metadata: &fs::Metadata) -> bool {
+        metadata.len() == self.size
+            && self
+                .modified
+                .is_none_or(|m| metadata.modified().is_ok_and(|now| now == m))
+    }
+}
+
+thread_local! {
+    /// While a push stages files on this thread: the hashes of those finished so far.
+    static STAGED: RefCell<Option<HashMap<PathBuf, FileHash>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f`, which writes files for an upload into a temporary folder, and returns with its
+/// result the hashes of the files [`AtomicFile`] finished on this thread meanwhile (by path, as
+/// given to [`AtomicFile::create`]). Such files are temporary: they are never `fsync`ed, whatever
+/// durability they are finished with. Outside `f`, files are not hashed: a plain save costs no
+/// hashing.
+pub(crate) fn stage<T>(f: impl FnOnce() -> T) -> (T, HashMap<PathBuf, FileHash>) {
+    let outer = STAGED.with(|r| r.replace(Some(HashMap::new())));
+    let result = f();
+    let staged = STAGED.with(|r| r.replace(outer)).unwrap_or_default();
+    (result, staged)
+}
+
+/// A file written through a temporary sibling and renamed into place by
+/// [`finish`](Self::finish), so that readers see all of it or none of it; dropped unfinished, it
+/// leaves nothing behind. Writes go straight to the file (no buffer in between: give it large
+/// writes, or several at once with [`write_vectored_all`](Self::write_vectored_all)).
+///
+/// ```
+/// use hubmix_hub::files::{AtomicFile, Durability};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("weights.bin");
+/// let mut file = AtomicFile::create(&path)?;
+/// file.write_vectored_all(&[b"head", b"er", b" and body"])?;
+/// assert!(!path.exists(), "not in place before it is finished");
+/// file.finish(Durability::PageCache)?;
+/// assert_eq!(std::fs::read(&path)?, b"header and body");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct AtomicFile {
+    path: PathBuf,
+    temp: PathBuf,
+    file: File,
+    /// The SHA-256 of what was written, when the file is staged for a push (`stage`).
+    hasher: Option<Sha256>,
+    len: u64,
+    finished: bool,
+}
+
+impl AtomicFile {
+    /// Starts writing `path` (its folder is created if needed).
+    pub fn create(path: &Path) -> Result<Self, HubError> {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        fs::create_dir_all(parent).map_err(HubError::io("creating", parent))?;
+        let temp = parent.join(format!(
+            ".{}.{}.tmp",
+            path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+            random_suffix()
+        ));
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .map_err(HubError::io("creating", &temp))?;
+        let staged = STAGED.with(|r| r.borrow().is_some());
+        Ok(AtomicFile {
+            path: path.to_owned(),
+            temp,
+            file,
+            hasher: staged.then(Sha256::new),
+            len: 0,
+            finished: false,
+        })
+    }
+
+    /// Appends `buf`.
+    pub fn write_all(&mut self, buf: &[u8]) -> Result<(), HubError> {
+        self.write_vectored_all(&[buf])
+    }
+
+    /// Appends `bufs`, in order, with as few system calls as the OS allows (`writev`).
+    pub fn write_vectored_all(&mut self, bufs: &[&[u8]]) -> Result<(), HubError> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        let (file, hasher) = (&mut self.file, &mut self.hasher);
+        let written = match hasher {
+            // A large write is hashed on a second core while it goes to the page cache.
+            Some(hasher) if total >= PARALLEL_HASH_BYTES => std::thread::scope(|s| {
+                let hashing = s.spawn(move || bufs.iter().for_each(|b| hasher.update(b)));
+                let written = write_all_vectored(file, bufs);
+                hashing.join().expect("hashing does not panic");
+                written
+            }),
+            Some(hasher) => {
+                bufs.iter().for_each(|b| hasher.update(b));
+                write_all_vectored(file, bufs)
+            }
+            None => write_all_vectored(file, bufs),
+        };
+        written.map_err(HubError::io("writing", &self.path))?;
+        self.len += total as u64;
+        Ok(())
+    }
+
+    /// Moves the file into place, as durable as `durability` says (a file staged for a push is
+    /// temporary, and never `fsync`ed).
+    pub fn finish(mut self, durability: Durability) -> Result<(), HubError> {
+        let durable = durability == Durability::Durable && self.hasher.is_none();
+        if durable {
+            self.file
+                .sync_all()
+                .map_err(HubError::io("writing", &self.path))?;
+        }
+        let modified = self.file.metadata().and_then(|m| m.modified()).ok();
+        fs::rename(&self.temp, &self.path).map_err(HubError::io("moving into place", &self.path))?;
+        self.finished = true;
+        if durable {
+            sync_folder(&self.path).map_err(HubError::io("writing the folder of", &self.path))?;
+        }
+        if let Some(hasher) = self.hasher.take() {
+            let hash = FileHash {
+                sha256: hasher.finalize().into(),
+                size: self.len,
+                modified,
+            };
+            STAGED.with(|r| {
+                if let Some(staged) = r.borrow_mut().as_mut() {
+                    staged.insert(self.path.clone(), hash);
+                }
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// Writes all of `bufs` with `writev` calls (`Write::write_all_vectored` is not stable yet).
+fn write_all_vectored(file: &mut File, bufs: &[&[u8]]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = bufs
+        .iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| IoSlice::new(b))
+        .collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// `fsync`s the folder of `path`, so that a rename into it is on disk (Unix; elsewhere the
+/// rename's durability is the file system's).
+fn sync_folder(path: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        File::open(parent)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
 /// Writes a file through a temporary sibling, `fsync` and a rename, so readers see all of it or
-/// none of it, even after a crash.
+/// none of it, even after a crash: [`write_atomic_with`] and [`Durability::Durable`].
 ///
 /// ```
 /// let dir = tempfile::tempdir()?;
@@ -25,23 +270,15 @@ pub fn random_suffix() -> String {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<(), HubError> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(HubError::io("creating", parent))?;
-    let temp = parent.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        random_suffix()
-    ));
-    let result = (|| {
-        let mut f = File::create(&temp)?;
-        f.write_all(content)?;
-        f.sync_all()?;
-        fs::rename(&temp, path)
-    })();
-    result.map_err(|e| {
-        let _ = fs::remove_file(&temp);
-        HubError::io("writing", path)(e)
-    })
+    write_atomic_with(path, content, Durability::Durable)
+}
+
+/// Writes a file through a temporary sibling and a rename ([`AtomicFile`]), as durable as
+/// `durability` says.
+pub fn write_atomic_with(path: &Path, content: &[u8], durability: Durability) -> Result<(), HubError> {
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(content)?;
+    file.finish(durability)
 }
 
 /// Opens `path` with `options`, refusing a symbolic link at `path` itself: where hubmix writes
@@ -171,5 +408,55 @@ mod tests {
         write_atomic(&path, b"22").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"22");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        write_atomic_with(&path, b"333", Durability::PageCache).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"333");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_unfinished_file_leaves_nothing_and_replaces_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        fs::write(&path, b"old").unwrap();
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"half of the new").unwrap();
+        drop(file);
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn staged_files_are_hashed_as_they_are_written_and_others_not() {
+        let dir = tempfile::tempdir().unwrap();
+        // Small writes hashed inline, a large one on a second thread, in order.
+        let big: Vec<u8> = (0..PARALLEL_HASH_BYTES + 5).map(|i| (i % 251) as u8).collect();
+        let pieces: [&[u8]; 4] = [b"", b"head", &big, b"tail"];
+        let content = pieces.concat();
+        let (a, b) = (dir.path().join("a.bin"), dir.path().join("b.json"));
+        let (result, staged) = stage(|| {
+            let mut file = AtomicFile::create(&a)?;
+            file.write_vectored_all(&pieces[..2])?;
+            file.write_vectored_all(&pieces[2..])?;
+            file.finish(Durability::Durable)?;
+            write_atomic(&b, b"{}")
+        });
+        result.unwrap();
+        assert_eq!(fs::read(&a).unwrap(), content);
+        let hash = &staged[&a];
+        assert_eq!(hash.sha256_hex(), hex::encode(Sha256::digest(&content)));
+        assert_eq!(hash.size(), content.len() as u64);
+        assert!(hash.matches(&fs::metadata(&a).unwrap()));
+        assert_eq!(staged[&b].sha256_hex(), hex::encode(Sha256::digest(b"{}")));
+        assert_eq!(staged.len(), 2);
+
+        // Changed since: the hash no longer matches the file.
+        fs::write(&a, b"other").unwrap();
+        assert!(!hash.matches(&fs::metadata(&a).unwrap()));
+
+        // Outside a push's staging nothing is noted (nor hashed).
+        let (_, inner) = stage(|| ());
+        assert!(inner.is_empty());
+        let file = AtomicFile::create(&a).unwrap();
+        assert!(file.hasher.is_none());
     }
 }

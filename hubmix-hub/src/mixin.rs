@@ -22,6 +22,7 @@ use crate::card::{CardMetadata, CardUpdate, ModelCard, ModelCardData};
 use crate::client::HubClient;
 use crate::download::DownloadOptions;
 use crate::error::HubError;
+use crate::files::Durability;
 use crate::manage::CreateRepoOptions;
 use crate::patterns::PathFilter;
 use crate::repo::{RepoId, RepoRef, Source, revision_of};
@@ -325,6 +326,14 @@ pub trait ModelHubMixin: Sized {
         ModelCard::new(title, ModelCardData::default())
     }
 
+    /// How durable `save_pretrained_with(dir, options)` makes the files it writes (the model
+    /// card included). Default: [`Durability::PageCache`], as the Python libraries save; a
+    /// framework whose save options can ask for [`Durability::Durable`] says so here.
+    fn durability(options: &Self::SaveOptions) -> Durability {
+        let _ = options;
+        Durability::PageCache
+    }
+
     /// The client of a call given none: [`HubClient::new`], from the environment. A framework
     /// adds itself to the user agent here (`HubClient::builder().user_agent(..)`).
     fn default_client() -> Result<HubClient, HubError> {
@@ -345,6 +354,7 @@ pub trait ModelHubMixin: Sized {
     ) -> Result<Vec<PathBuf>, Self::Error> {
         save_folder(
             dir.as_ref(),
+            Self::durability(options),
             |dir| self.save_files(dir, options),
             |title| self.model_card(title, options),
         )
@@ -396,9 +406,11 @@ pub trait ModelHubMixin: Sized {
 }
 
 /// Saves a model into `dir` (created if needed) with `save`, plus a `README.md` made by `card`
-/// if the folder has none: the body of [`ModelHubMixin::save_pretrained_with`].
+/// if the folder has none, written as durable as `durability` says: the body of
+/// [`ModelHubMixin::save_pretrained_with`].
 pub fn save_folder<E: From<HubError>>(
     dir: &Path,
+    durability: Durability,
     save: impl FnOnce(&Path) -> Result<Vec<PathBuf>, E>,
     card: impl FnOnce(&str) -> ModelCard,
 ) -> Result<Vec<PathBuf>, E> {
@@ -407,7 +419,7 @@ pub fn save_folder<E: From<HubError>>(
     let readme = dir.join(README);
     if !readme.exists() {
         let title = dir.file_name().and_then(|n| n.to_str()).unwrap_or("model");
-        crate::files::write_atomic(&readme, card(title).render().as_bytes())?;
+        crate::files::write_atomic_with(&readme, card(title).render().as_bytes(), durability)?;
         files.push(readme);
     }
     Ok(files)
@@ -436,7 +448,9 @@ pub fn open_files(
 /// Publishes what `save` writes into a temporary folder as one commit with `client`, with the
 /// model card `card` makes merged into the Hub's: the body of [`ModelHubMixin::push_to_hub`].
 /// Remote files matching `replaced` are deleted in the same commit when the push uploads any
-/// such file.
+/// such file. The files `save` writes with [`AtomicFile`](crate::files::AtomicFile) are hashed
+/// as they are written, so that the commit does not read them again to hash them (and are not
+/// `fsync`ed: they are temporary).
 pub fn push_folder<E: From<HubError>>(
     client: &HubClient,
     repo_id: &str,
@@ -453,7 +467,8 @@ pub fn push_folder<E: From<HubError>>(
         std::env::temp_dir(),
     ))?;
     let dir = staging.path();
-    let written = save(dir)?;
+    let (written, hashes) = crate::files::stage(|| save(dir));
+    let written = written?;
 
     let mut create = CreateRepoOptions::default().exist_ok(true);
     create.private = options.private;
@@ -471,7 +486,7 @@ pub fn push_folder<E: From<HubError>>(
         Some(existing) => card.merge_into(&existing, &options.card)?,
         None => card.render(),
     };
-    crate::files::write_atomic(&dir.join(README), readme.as_bytes())?;
+    crate::files::write_atomic_with(&dir.join(README), readme.as_bytes(), Durability::PageCache)?;
 
     let mut commit = options.commit.clone();
     commit.revision = repo.revision.clone();
@@ -485,7 +500,7 @@ pub fn push_folder<E: From<HubError>>(
         delete_patterns,
         commit,
     };
-    Ok(client.upload_folder(&repo.id, dir, &upload)?)
+    Ok(client.upload_folder_hashed(&repo.id, dir, &upload, &hashes)?)
 }
 
 /// Whether a push uploads one of the `written` files (in `dir`) that match `patterns`; a push
@@ -605,6 +620,53 @@ mod tests {
                 .user_agent("counter", "1.0")
                 .build()
         }
+    }
+
+    #[test]
+    fn a_push_takes_the_hashes_of_the_files_it_staged_instead_of_reading_them_again() {
+        use crate::files::{AtomicFile, Durability, write_all_at};
+
+        let dir = tempfile::tempdir().unwrap();
+        let server = hubmix_server::spawn(
+            hubmix_server::ServerConfig::new(dir.path().join("hub"))
+                .user("alice", "hf_alice", hubmix_server::Role::Write)
+                .lfs_threshold(1),
+        )
+        .unwrap();
+        let client = HubClient::builder()
+            .endpoint(server.url())
+            .token("hf_alice")
+            .cache_dir(dir.path().join("cache"))
+            .build()
+            .unwrap();
+        let card = |title: &str| ModelCard::new(title, ModelCardData::default());
+        // Writes the weights; `tamper`: then changes them behind the writer's back, keeping
+        // their size and modification time, which only a commit that reads them can notice.
+        let save = |tamper: bool| {
+            move |dir: &Path| -> Result<Vec<PathBuf>, HubError> {
+                let path = dir.join("weights.safetensors");
+                let mut file = AtomicFile::create(&path)?;
+                file.write_all(&[1; 1000])?;
+                file.finish(Durability::PageCache)?;
+                if tamper {
+                    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+                    let file = std::fs::File::options().write(true).open(&path).unwrap();
+                    write_all_at(&file, &[2; 1000], 0).unwrap();
+                    file.set_modified(modified).unwrap();
+                }
+                Ok(vec![path])
+            }
+        };
+        let push = PushOptions::default();
+        push_folder(&client, "alice/staged", &push, &[], save(false), card).unwrap();
+        let got = client
+            .hub_download("alice/staged", "weights.safetensors", &DownloadOptions::default())
+            .unwrap();
+        assert_eq!(std::fs::read(got).unwrap(), [1; 1000]);
+
+        // The commit declared the hash taken while writing, so the Hub refuses the other bytes.
+        let err = push_folder(&client, "alice/tampered", &push, &[], save(true), card).unwrap_err();
+        assert!(err.to_string().to_lowercase().contains("sha"), "{err}");
     }
 
     fn is_revision_conflict(err: &CounterError) -> bool {

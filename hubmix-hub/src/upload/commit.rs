@@ -3,7 +3,8 @@
 //! The flow of one commit: check everything local (paths, files) and that the token may write;
 //! ask the Hub which files go through LFS (`preupload`); hash each file once, several at a time
 //! (SHA-256 for LFS files, the git blob SHA-1 for the others, so that unchanged files are
-//! skipped); upload the LFS objects the Hub does not have yet ([`crate::lfs`]); then send one
+//! skipped), or take an LFS file's SHA-256 known from when it was written
+//! ([`CommitOperation::add_file_hashed`]); upload the LFS objects the Hub does not have yet ([`crate::lfs`]); then send one
 //! NDJSON commit in which small files travel inline, base64-encoded. Files are streamed from
 //! disk at every step: neither hashing, nor uploading, nor the commit body holds a whole file in
 //! memory. Nothing is committed until that last request succeeds, so an interrupted push leaves
@@ -26,6 +27,7 @@ use ureq::http::Method;
 
 use crate::client::HubClient;
 use crate::error::HubError;
+use crate::files::FileHash;
 use crate::repo::{
     DEFAULT_REVISION, IntoRepoRef, RepoId, RepoRef, encode_revision, is_commit_id, revision_of,
 };
@@ -63,7 +65,8 @@ pub struct CommitOperation {
 
 #[derive(Debug, Clone)]
 enum OpKind {
-    Add(Content),
+    /// The content, and its hash when known beforehand.
+    Add(Content, Option<FileHash>),
     Delete,
     DeleteFolder,
 }
@@ -73,6 +76,23 @@ impl CommitOperation {
     /// (streamed, never loaded whole).
     pub fn add_file(path_in_repo: impl Into<String>, local: impl Into<PathBuf>) -> Self {
         Self::add(path_in_repo, Content::Path(local.into()))
+    }
+
+    /// Adds the local file `local` as `path_in_repo`, whose SHA-256 is known already (say, it
+    /// was hashed while it was written, as a push does with the model it saves): a file going
+    /// through LFS is then not read to be hashed, only to be uploaded when the Hub lacks it. The
+    /// hash must be of the file's current content: a file whose size (or modification time,
+    /// when the hash has one) differs from the hash's is hashed again, and the Hub checks what
+    /// it receives against the hash.
+    pub fn add_file_hashed(
+        path_in_repo: impl Into<String>,
+        local: impl Into<PathBuf>,
+        hash: FileHash,
+    ) -> Self {
+        CommitOperation {
+            path_in_repo: path_in_repo.into(),
+            kind: OpKind::Add(Content::Path(local.into()), Some(hash)),
+        }
     }
 
     /// Adds `bytes` as `path_in_repo`.
@@ -110,7 +130,7 @@ impl CommitOperation {
     fn add(path_in_repo: impl Into<String>, source: Content) -> Self {
         CommitOperation {
             path_in_repo: path_in_repo.into(),
-            kind: OpKind::Add(source),
+            kind: OpKind::Add(source, None),
         }
     }
 
@@ -240,6 +260,8 @@ pub(crate) struct Addition<'a> {
     path: &'a str,
     source: &'a Content,
     size: u64,
+    /// The SHA-256 known beforehand, if any.
+    known: Option<&'a FileHash>,
     /// Through LFS (else inline), as `preupload` decided.
     lfs: bool,
     /// The object now at that path, in the form of the chosen mode.
@@ -359,11 +381,25 @@ fn git_blob_hasher(size: u64) -> Sha1 {
 }
 
 /// The id preupload compares with: SHA-256 for LFS, the git blob SHA-1 otherwise. Reads the
-/// content once, in chunks.
+/// content once, in chunks, unless its SHA-256 is known and it goes through LFS.
 fn digest(a: &Addition<'_>) -> Result<String, HubError> {
     fn run<D: Digest>(mut hasher: D, a: &Addition<'_>) -> Result<String, HubError> {
         a.source.read_all(a.size, |b| hasher.update(b))?;
         Ok(hex::encode(hasher.finalize()))
+    }
+    if a.lfs
+        && let Some(known) = a.known
+    {
+        let current = a.source.file().map(std::fs::metadata);
+        if let Some(Ok(metadata)) = current
+            && known.matches(&metadata)
+        {
+            return Ok(known.sha256_hex());
+        }
+        tracing::debug!(
+            "{} changed since it was hashed: hashing it again",
+            a.source.describe().display()
+        );
     }
     if a.lfs {
         run(Sha256::new(), a)
@@ -792,7 +828,7 @@ pub(crate) fn check_operations<'a>(
         .iter()
         .map(|op| {
             Ok(match &op.kind {
-                OpKind::Add(source) => {
+                OpKind::Add(source, known) => {
                     let path = check_path_in_repo(&op.path_in_repo)?;
                     if !added.insert(path) {
                         return Err(HubError::InvalidPath {
@@ -804,6 +840,7 @@ pub(crate) fn check_operations<'a>(
                         path,
                         source,
                         size: source.size()?,
+                        known: known.as_ref(),
                         lfs: false,
                         remote_oid: None,
                     })
@@ -885,6 +922,45 @@ mod tests {
         }]));
         let err = body.read_to_end(&mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("changed"), "{err}");
+    }
+
+    #[test]
+    fn a_known_hash_spares_reading_an_lfs_file_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        std::fs::write(&path, b"weights").unwrap();
+        let source = Content::Path(path.clone());
+        // A hash the content does not have: what `digest` gives shows whether it read the file.
+        let known = FileHash::new([7; 32], 7);
+        let addition = |known, lfs| Addition {
+            path: "model.safetensors",
+            source: &source,
+            size: 7,
+            known,
+            lfs,
+            remote_oid: None,
+        };
+        let sha256 = hex::encode(Sha256::digest(b"weights"));
+        assert_eq!(
+            digest(&addition(Some(&known), true)).unwrap(),
+            hex::encode([7; 32])
+        );
+        assert_eq!(digest(&addition(None, true)).unwrap(), sha256);
+        // Not through LFS: the git blob id, which a SHA-256 does not give.
+        let mut blob = git_blob_hasher(7);
+        blob.update(b"weights");
+        assert_eq!(
+            digest(&addition(Some(&known), false)).unwrap(),
+            hex::encode(blob.finalize())
+        );
+        // The file changed (another size): hashed again.
+        std::fs::write(&path, b"weights!").unwrap();
+        let changed = FileHash::new([7; 32], 7);
+        let a = Addition {
+            size: 8,
+            ..addition(Some(&changed), true)
+        };
+        assert_eq!(digest(&a).unwrap(), hex::encode(Sha256::digest(b"weights!")));
     }
 
     #[test]

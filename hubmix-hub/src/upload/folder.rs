@@ -1,10 +1,12 @@
 //! Uploads built on [`HubClient::create_commit`]: one file, or a folder with
 //! `huggingface_hub`'s selection rules (`hub-protocol.md` §5.7), each in one commit.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::client::HubClient;
 use crate::error::HubError;
+use crate::files::FileHash;
 use crate::patterns::{PathFilter, glob_set};
 use crate::repo::{IntoRepoRef, RepoRef, revision_of};
 use crate::upload::commit::{
@@ -195,7 +197,18 @@ impl HubClient {
         folder: impl AsRef<Path>,
         options: &UploadFolderOptions,
     ) -> Result<CommitInfo, HubError> {
-        let folder = folder.as_ref();
+        self.upload_folder_hashed(repo, folder.as_ref(), options, &HashMap::new())
+    }
+
+    /// [`upload_folder`](Self::upload_folder), with the hashes of some of the files (by their
+    /// path: `folder` joined with the relative path) known already.
+    pub(crate) fn upload_folder_hashed(
+        &self,
+        repo: impl IntoRepoRef,
+        folder: &Path,
+        options: &UploadFolderOptions,
+        known: &HashMap<PathBuf, FileHash>,
+    ) -> Result<CommitInfo, HubError> {
         let bad_folder = |reason: &str| HubError::UploadSource {
             path: folder.to_owned(),
             reason: reason.to_owned(),
@@ -218,7 +231,11 @@ impl HubClient {
             .filter(|rel| filter.matches(rel))
             .map(|rel| {
                 let local: PathBuf = folder.join(&rel);
-                CommitOperation::add_file(format!("{prefix}{rel}"), local)
+                let path_in_repo = format!("{prefix}{rel}");
+                match known.get(&local) {
+                    Some(hash) => CommitOperation::add_file_hashed(path_in_repo, local, hash.clone()),
+                    None => CommitOperation::add_file(path_in_repo, local),
+                }
             })
             .collect();
 

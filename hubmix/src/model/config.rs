@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::ModelInfo;
 use super::options::{Layout, StorageType};
 use crate::error::Error;
+use hubmix_hub::files::Durability;
 
 /// The file name.
 pub const CONFIG_FILE: &str = "config.json";
@@ -60,6 +61,7 @@ pub(crate) fn write_config<C: Serialize>(
     dir: &Path,
     config: &C,
     provenance: &Provenance,
+    durability: Durability,
 ) -> Result<PathBuf, Error> {
     let path = dir.join(CONFIG_FILE);
     let bad = |reason: String| Error::Checkpoint {
@@ -83,7 +85,7 @@ pub(crate) fn write_config<C: Serialize>(
     );
     let mut text = serde_json::to_string_pretty(&value).expect("JSON values serialize");
     text.push('\n');
-    hubmix_hub::files::write_atomic(&path, text.as_bytes())?;
+    hubmix_hub::files::write_atomic_with(&path, text.as_bytes(), durability)?;
     Ok(path)
 }
 
@@ -241,6 +243,7 @@ mod tests {
             dir.path(),
             &cfg,
             &Provenance::now("Mlp", Layout::Burn, StorageType::F32),
+            Durability::PageCache,
         )
         .unwrap();
         let json: Value =
@@ -269,6 +272,7 @@ mod tests {
                     dropout: 0.0,
                 },
                 &p,
+                Durability::PageCache,
             )
             .unwrap()
         };

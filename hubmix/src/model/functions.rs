@@ -27,6 +27,7 @@ use crate::training::{
 use hubmix_hub::HubClient;
 use hubmix_hub::HubError;
 use hubmix_hub::card::{ModelCard, ModelCardData};
+use hubmix_hub::files::Durability;
 use hubmix_hub::mixin::{PushOptions, client_or, open_files, push_folder, save_folder};
 use hubmix_hub::repo::RepoId;
 use hubmix_hub::upload::CommitInfo;
@@ -162,7 +163,12 @@ pub fn save_pretrained_burn<M: Module, C: Config>(
     options: &BurnOptions,
 ) -> Result<Vec<PathBuf>, Error> {
     let save = Save::new(model, config, options);
-    save_folder(dir.as_ref(), |dir| save.write(dir), |title| save.card(title))
+    save_folder(
+        dir.as_ref(),
+        save.durability(),
+        |dir| save.write(dir),
+        |title| save.card(title),
+    )
 }
 
 /// Pushes `model` and its `config` to `repo_id` in one commit: what [`save_pretrained_burn`]
@@ -502,9 +508,22 @@ impl<'a, M: Module, C: Config> Save<'a, M, C> {
         }
     }
 
+    /// A save with a training state is a checkpoint: durable unless the options say otherwise.
+    fn durability(&self) -> Durability {
+        self.options.save.durability(!self.options.training.is_empty())
+    }
+
     /// Config, weights, training state and picture (stale ones of an earlier save removed).
     fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, Error> {
-        let mut files = save_module(self.model, self.config, &self.info, dir, &self.options.save)?;
+        let checkpoint = !self.options.training.is_empty();
+        let mut files = save_module(
+            self.model,
+            self.config,
+            &self.info,
+            dir,
+            &self.options.save,
+            checkpoint,
+        )?;
         for stale in STATE_FILES {
             let path = dir.join(stale);
             if path.exists() {
@@ -513,12 +532,12 @@ impl<'a, M: Module, C: Config> Save<'a, M, C> {
         }
         let training = &self.options.training;
         if !training.is_empty() {
-            files.extend(training.save(self.model, self.precision, dir)?);
+            files.extend(training.save(self.model, self.precision, dir, self.durability())?);
         }
         if self.options.plot_model {
             let path = dir.join(PLOT_FILE);
             let svg = self.tree.to_svg(self.info.type_name);
-            hubmix_hub::files::write_atomic(&path, svg.as_bytes())?;
+            hubmix_hub::files::write_atomic_with(&path, svg.as_bytes(), self.durability())?;
             files.push(path);
         }
         Ok(files)

@@ -193,6 +193,10 @@ macro_rules! __model_hub_mixin {
         -> ::core::result::Result<$crate::model::hub_model::HubClient, $crate::model::hub_model::HubError> {
             $crate::model::default_client()
         }
+
+        fn durability(options: &Self::SaveOptions) -> $crate::model::hub_model::Durability {
+            $crate::model::hub_model::durability(options)
+        }
     };
 }
 
@@ -214,6 +218,7 @@ pub mod hub_model {
     pub use super::{Device, LoadOptions, LoadReport, Loaded, SaveOptions};
     pub use crate::error::Error;
     pub use hubmix_hub::card::ModelCard;
+    pub use hubmix_hub::files::Durability;
     pub use hubmix_hub::mixin::ModelFiles;
     pub use hubmix_hub::{HubClient, HubError};
 
@@ -228,7 +233,12 @@ pub mod hub_model {
         dir: &Path,
         options: &SaveOptions,
     ) -> Result<Vec<PathBuf>, Error> {
-        save_module(model, &model.hub_config(), M::hub_info(), dir, options)
+        save_module(model, &model.hub_config(), M::hub_info(), dir, options, false)
+    }
+
+    /// How durable a save with `options` is (a model alone: durable only when asked).
+    pub fn durability(options: &SaveOptions) -> Durability {
+        options.durability(false)
     }
 
     /// Config, module, weights (strictly unless the options say otherwise).
@@ -260,25 +270,27 @@ pub mod hub_model {
     }
 }
 
-/// Writes `config.json` (with the provenance) and the weights of `module` into `dir`.
+/// Writes `config.json` (with the provenance) and the weights of `module` into `dir`;
+/// `checkpoint`: the save has a training state (which makes it durable by default).
 fn save_module<M: Module, C: Config>(
     module: &M,
     config: &C,
     info: &ModelInfo,
     dir: &Path,
     options: &SaveOptions,
+    checkpoint: bool,
 ) -> Result<Vec<PathBuf>, Error> {
     let layout = options.layout.unwrap_or(info.layout);
-    let saved = weights::save_weights(
-        module,
-        dir,
+    let durability = options.durability(checkpoint);
+    let weight_options = weights::WeightOptions {
         layout,
-        options.dtype,
-        options.max_shard_size,
-        info.type_name,
-    )?;
+        storage: options.dtype,
+        max_shard_size: options.max_shard_size,
+        durability,
+    };
+    let saved = weights::save_weights(module, dir, &weight_options, info.type_name)?;
     let provenance = Provenance::now(info.type_name, layout, saved.dtype);
-    let config = config::write_config(dir, config, &provenance)?;
+    let config = config::write_config(dir, config, &provenance, durability)?;
     let mut files = vec![config];
     files.extend(saved.files);
     Ok(files)

@@ -4,6 +4,7 @@
 
 use crate::checkpoint::WeightMap;
 use hubmix_hub::card::ModelCardData;
+use hubmix_hub::files::Durability;
 use hubmix_hub::mixin::{HubSource, Loaded};
 use hubmix_hub::{DownloadOptions, HubClient};
 
@@ -28,6 +29,10 @@ pub struct SaveOptions {
     pub max_shard_size: Option<u64>,
     /// Model-card metadata on top of the model's own.
     pub card: ModelCardData,
+    /// `fsync` every file written, and the folder, before the save returns (see
+    /// [`durable`](Self::durable)). Default (`None`): only for a training checkpoint (a save of
+    /// [`save_pretrained_burn`](crate::save_pretrained_burn) with a training state).
+    pub durable: Option<bool>,
 }
 
 impl SaveOptions {
@@ -47,6 +52,29 @@ impl SaveOptions {
     pub fn max_shard_size(mut self, bytes: u64) -> Self {
         self.max_shard_size = Some(bytes);
         self
+    }
+
+    /// Make the save durable: each file is `fsync`ed before it is renamed into place, and the
+    /// folder after, so that the model is on disk when the save returns, whatever happens to
+    /// the machine next. `false`: files are written into the page cache and renamed into place,
+    /// as torch, safetensors and transformers save (a reader sees a whole file or none, and the
+    /// files survive the process; a crash of the machine in the next seconds may lose them),
+    /// several times faster. Default: durable for a training checkpoint (a save with a training
+    /// state, which often replaces the checkpoint a run would resume from, and whose `fsync` is
+    /// small next to an epoch), page cache otherwise. A push ignores it: the files it writes are
+    /// temporary, and the Hub keeps them.
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.durable = Some(durable);
+        self
+    }
+
+    /// How durable the files of this save are; `checkpoint`: the save has a training state.
+    pub(crate) fn durability(&self, checkpoint: bool) -> Durability {
+        if self.durable.unwrap_or(checkpoint) {
+            Durability::Durable
+        } else {
+            Durability::PageCache
+        }
     }
 
     /// Add model-card metadata (on top of what earlier calls set: its values win, lists are
@@ -291,5 +319,21 @@ impl HubSource for LoadOptions {
 
     fn download_options(&self) -> &DownloadOptions {
         &self.download
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_are_durable_by_default_only_when_they_are_training_checkpoints() {
+        let default = SaveOptions::default();
+        assert_eq!(default.durability(false), Durability::PageCache);
+        assert_eq!(default.durability(true), Durability::Durable);
+        let durable = SaveOptions::default().durable(true);
+        assert_eq!(durable.durability(false), Durability::Durable);
+        let fast = SaveOptions::default().durable(false);
+        assert_eq!(fast.durability(true), Durability::PageCache);
     }
 }

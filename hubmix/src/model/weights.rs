@@ -3,11 +3,12 @@
 //! [`checkpoint`](crate::checkpoint)'s.
 //!
 //! Saving streams: the header is planned from shapes and types alone, then each tensor is read
-//! back from its device and written, so at most one tensor is in host memory at a time.
+//! back from its device and written straight from the buffer it is read into (one copy, the
+//! backend's read-back; no write buffer), small tensors several at once (`writev`), so that at
+//! most one large tensor is in host memory at a time. Running statistics (BatchNorm's) are
+//! synced first: the file holds what the model computes with.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleVisitor, Param};
@@ -19,14 +20,17 @@ use serde::Serialize;
 use super::options::{Layout, StorageType};
 use crate::checkpoint::{INDEX_FILE, WEIGHTS_FILE};
 use crate::error::Error;
+use hubmix_hub::files::{AtomicFile, Durability};
 use hubmix_protocol::safetensors::Dtype;
 
 /// The names of shards (`model-00001-of-00003.safetensors`), as a pattern.
 pub(crate) const SHARD_PATTERN: &str = "model-*-of-*.safetensors";
 /// Every file a save of the weights may write, as patterns: what a new save replaces.
 pub(crate) const WEIGHT_FILES: &[&str] = &[WEIGHTS_FILE, INDEX_FILE, SHARD_PATTERN];
-/// Write buffer.
-const WRITE_BUFFER: usize = 8 << 20;
+/// Tensors read back and written together (one `writev`) while their bytes total less.
+const BATCH_BYTES: usize = 8 << 20;
+/// At most this many tensors in one `writev` (Linux allows 1024 pieces).
+const BATCH_TENSORS: usize = 256;
 
 /// `model.safetensors.index.json`.
 #[derive(Debug, Serialize)]
@@ -109,15 +113,27 @@ pub(crate) struct Saved {
     pub dtype: StorageType,
 }
 
+/// How [`save_weights`] writes: layout, float type, shards, durability.
+pub(crate) struct WeightOptions {
+    pub layout: Layout,
+    pub storage: Option<StorageType>,
+    pub max_shard_size: Option<u64>,
+    pub durability: Durability,
+}
+
 /// Writes the module's weights into `dir`, replacing those of an earlier save.
 pub(crate) fn save_weights<M: Module>(
     module: &M,
     dir: &Path,
-    layout: Layout,
-    storage: Option<StorageType>,
-    max_shard_size: Option<u64>,
+    options: &WeightOptions,
     type_name: &str,
 ) -> Result<Saved, Error> {
+    let WeightOptions {
+        layout,
+        storage,
+        max_shard_size,
+        durability,
+    } = *options;
     let stored = match storage {
         Some(s) => s,
         None => match module_float_dtype(module) {
@@ -131,6 +147,9 @@ pub(crate) fn save_weights<M: Module>(
         Layout::Burn => Box::new(IdentityAdapter.chain(cast)),
         Layout::PyTorch => Box::new(BurnToPyTorchAdapter.chain(cast)),
     };
+    // Running statistics keep their last update pending until synced, which `valid` does (for
+    // the module itself: they are shared); its snapshot, without autodiff, is what is written.
+    let module = module.valid();
     let mut tensors = module.collect(None, Some(adapter), layout == Layout::PyTorch);
     tensors.sort_by(|a, b| a.name.cmp(&b.name));
     let bad = |reason: String| Error::Checkpoint {
@@ -165,7 +184,7 @@ pub(crate) fn save_weights<M: Module>(
     let mut files = Vec::new();
     if shards.len() == 1 {
         let path = dir.join(WEIGHTS_FILE);
-        write_file(&path, &shards[0], &metadata).map_err(bad)?;
+        write_file(&path, &shards[0], &metadata, durability, &bad)?;
         files.push(path);
     } else {
         let n = shards.len();
@@ -176,7 +195,7 @@ pub(crate) fn save_weights<M: Module>(
         for (i, shard) in shards.iter().enumerate() {
             let name = format!("model-{:05}-of-{n:05}.safetensors", i + 1);
             let path = dir.join(&name);
-            write_file(&path, shard, &metadata).map_err(bad)?;
+            write_file(&path, shard, &metadata, durability, &bad)?;
             for t in shard {
                 index.metadata.total_size += t.byte_len() as u64;
                 index.weight_map.insert(t.name.clone(), name.clone());
@@ -185,18 +204,21 @@ pub(crate) fn save_weights<M: Module>(
         }
         let path = dir.join(INDEX_FILE);
         let text = serde_json::to_string_pretty(&index).expect("the index serializes");
-        hubmix_hub::files::write_atomic(&path, text.as_bytes())?;
+        hubmix_hub::files::write_atomic_with(&path, text.as_bytes(), durability)?;
         files.push(path);
     }
     Ok(Saved { files, dtype: stored })
 }
 
-/// Writes one safetensors file through a temporary sibling, streaming tensor by tensor.
+/// Writes one safetensors file through a temporary sibling, streaming tensor by tensor: each is
+/// read back from its device and written from that buffer, small ones together.
 fn write_file(
     path: &Path,
     tensors: &[&PackTensor],
     metadata: &BTreeMap<String, String>,
-) -> Result<(), String> {
+    durability: Durability,
+    bad: &impl Fn(String) -> Error,
+) -> Result<(), Error> {
     let mut header = serde_json::Map::new();
     header.insert(
         "__metadata__".into(),
@@ -207,33 +229,33 @@ fn write_file(
         let end = offset + t.byte_len();
         header.insert(
             t.name.clone(),
-            serde_json::json!({"dtype": st_dtype(t.dtype)?.as_str(), "shape": t.shape.as_slice(), "data_offsets": [offset, end]}),
+            serde_json::json!({"dtype": st_dtype(t.dtype).map_err(bad)?.as_str(), "shape": t.shape.as_slice(), "data_offsets": [offset, end]}),
         );
         offset = end;
     }
     let mut header = serde_json::to_vec(&header).expect("JSON values serialize");
     header.resize(header.len().next_multiple_of(8), b' ');
-    let temp = path.with_extension(format!("{}.tmp", hubmix_hub::files::random_suffix()));
-    let result = (|| -> Result<(), String> {
-        let file = File::create(&temp).map_err(|e| format!("cannot create {}: {e}", temp.display()))?;
-        let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
-        let io = |e: std::io::Error| format!("cannot write {}: {e}", temp.display());
-        out.write_all(&(header.len() as u64).to_le_bytes()).map_err(io)?;
-        out.write_all(&header).map_err(io)?;
-        for t in tensors {
-            let bytes = t
-                .to_bytes()
-                .map_err(|e| format!("cannot read tensor {} back: {e}", t.name))?;
-            out.write_all(&bytes).map_err(io)?;
+    let mut out = AtomicFile::create(path)?;
+    let len = (header.len() as u64).to_le_bytes();
+    out.write_vectored_all(&[&len, &header])?;
+    let mut batch = Vec::new();
+    let mut batch_bytes = 0;
+    for (i, t) in tensors.iter().enumerate() {
+        let bytes = t
+            .to_bytes()
+            .map_err(|e| bad(format!("tensor {} cannot be read back: {e}", t.name)))?;
+        batch_bytes += bytes.len();
+        batch.push(bytes);
+        let last = i + 1 == tensors.len();
+        if last || batch_bytes >= BATCH_BYTES || batch.len() == BATCH_TENSORS {
+            let slices: Vec<&[u8]> = batch.iter().map(|b| &b[..]).collect();
+            out.write_vectored_all(&slices)?;
+            batch.clear();
+            batch_bytes = 0;
         }
-        let file = out.into_inner().map_err(|e| io(e.into_error()))?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&temp, path).map_err(|e| format!("cannot move {} into place: {e}", path.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
     }
-    result
+    out.finish(durability)?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use crate::error::Error;
 use crate::model::config::{BURN_VERSION, FORMAT, minor};
+use hubmix_hub::files::{Durability, write_atomic_with};
 use hubmix_hub::mixin::ModelFiles;
 
 /// The optimizer state file.
@@ -259,13 +260,19 @@ impl TrainingInfo {
             && self.history.is_empty()
     }
 
-    /// Writes the state files into `dir`; returns them.
-    pub fn save<M: Module>(&self, model: &M, precision: &str, dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    /// Writes the state files into `dir`, as durable as `durability` says; returns them.
+    pub fn save<M: Module>(
+        &self,
+        model: &M,
+        precision: &str,
+        dir: &Path,
+        durability: Durability,
+    ) -> Result<Vec<PathBuf>, Error> {
         let mut files = Vec::new();
         if let Some(optimizer) = &self.optimizer {
             let bytes = optimizer_to_paths(&optimizer.optimizer, model)?;
             let path = dir.join(OPTIMIZER_FILE);
-            hubmix_hub::files::write_atomic(&path, &bytes)?;
+            write_atomic_with(&path, &bytes, durability)?;
             files.push(path);
         }
         if let Some(scheduler) = &self.scheduler {
@@ -278,7 +285,7 @@ impl TrainingInfo {
                     reason: format!("it does not serialize: {e}"),
                 })?;
             let path = dir.join(SCHEDULER_FILE);
-            hubmix_hub::files::write_atomic(&path, &bytes)?;
+            write_atomic_with(&path, &bytes, durability)?;
             files.push(path);
         }
         let record = TrainingRecord {
@@ -295,7 +302,7 @@ impl TrainingInfo {
         let mut text = serde_json::to_string_pretty(&record).expect("JSON values serialize");
         text.push('\n');
         let path = dir.join(TRAINING_FILE);
-        hubmix_hub::files::write_atomic(&path, text.as_bytes())?;
+        write_atomic_with(&path, text.as_bytes(), durability)?;
         files.push(path);
         Ok(files)
     }

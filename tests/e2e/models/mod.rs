@@ -12,6 +12,8 @@
 //!   `LoadOptions::weight_map` replacing them.
 //! - `pytorch`: interop with PyTorch's `PyTorchModelHubMixin`, both ways.
 //! - `training`: the function API without the derive, and training checkpoints that resume.
+//! - `trained`: a model saved or pushed straight after training (BatchNorm's pending running
+//!   statistics) loads with the trained model's eval outputs, to the bit.
 //! - `transformers`: transformers' own checkpoints into the Burn BERT and GPT-2 of the examples.
 
 mod archs;
@@ -24,5 +26,6 @@ mod pytorch;
 mod roundtrip;
 mod strict;
 mod support;
+mod trained;
 mod training;
 mod transformers;
