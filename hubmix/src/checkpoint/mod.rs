@@ -29,6 +29,7 @@ pub(crate) mod cast;
 mod format;
 mod lazy;
 mod map;
+mod mapped;
 mod params;
 mod report;
 
@@ -74,7 +75,9 @@ pub(crate) fn load<M: Module>(
         None => info.weight_map.map(|f| f()).unwrap_or_default(),
     };
     let map = map.compile()?;
-    let opened = format::open(files, &map)?;
+    // Mapped by default where the files keep the mapping's contract: the Hub cache's blobs.
+    let mmap = options.mmap.unwrap_or(files.repo().is_some());
+    let opened = format::open(files, &map, mmap)?;
     let layout = layout.or(opened.stated_layout).unwrap_or(info.layout);
     assign::assign(module, opened, &map, layout, options.dtype.map(burn_dtype))
 }
