@@ -1,7 +1,7 @@
 //! Tensor bytes: aligned buffers, float casts (f64 / f32 / f16 / bf16, little-endian) and 2-D
-//! transposes. A widening cast reads the stored bytes into the upper part of the wider buffer
-//! and expands them in place, front to back, so a bf16 checkpoint loaded as f32 costs one
-//! buffer of the f32 size, not two.
+//! transposes. A cast or a transpose reads the stored bytes a small part at a time into a
+//! buffer that stays in cache, and writes the result once, straight into the tensor: a bf16
+//! checkpoint loaded as f32 costs one buffer of the f32 size, and its bytes cross memory once.
 
 use burn::tensor::{Bytes, DType};
 use half::{bf16, f16};
@@ -31,7 +31,7 @@ pub(crate) fn casts(from: DType, to: DType) -> bool {
     from != to && is_castable(from) && is_castable(to)
 }
 
-/// Elements a thread of a read, a widening or a transpose takes at the least: below that,
+/// Elements a thread of a read, a cast or a transpose takes at the least: below that,
 /// starting it costs more than it saves.
 const ELEMENTS_PER_THREAD: usize = 1 << 18;
 
@@ -44,9 +44,13 @@ pub(crate) fn threads_for(elements: usize) -> usize {
         .max(1)
 }
 
+/// Stored bytes a cast reads at once, into a buffer that stays in cache.
+const CHUNK_BYTES: usize = 64 << 10;
+
 /// Reads `len` stored bytes of type `from` and returns them as `to` (as stored when either is
-/// not a float type). `read(buf, start)` fills `buf` with the stored bytes from `start`; with
-/// `threads` above one, bands of the tensor are read (and widened) by that many threads at
+/// not a float type). `read(buf, start)` fills `buf` with the stored bytes from `start`: the
+/// tensor itself when no cast is needed, else a chunk at a time that is cast into the tensor.
+/// With `threads` above one, bands of the tensor are read (and cast) by that many threads at
 /// once, each into its own part of the result.
 pub(crate) fn read_as(
     from: DType,
@@ -56,23 +60,24 @@ pub(crate) fn read_as(
     read: impl Fn(&mut [u8], usize) -> std::io::Result<()> + Sync,
 ) -> Result<Bytes, String> {
     let (sw, dw) = (from.size(), to.size());
-    let n = len / sw;
-    if casts(from, to) && dw > sw {
-        // Each band's stored bytes are read into the upper part of its own wider band, then
-        // expanded in place: no band reads or writes another's bytes.
-        let mut buf = zeroed(n * dw, dw);
-        in_bands(&mut buf, dw, threads, |band, first| -> std::io::Result<()> {
-            let count = band.len() / dw;
-            read(&mut band[count * (dw - sw)..], first * sw)?;
-            widen_in_place(band, count, from, to);
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
+    if !casts(from, to) {
+        let mut buf = zeroed(len, sw);
+        in_bands(&mut buf, sw, threads, |band, first| read(band, first * sw)).map_err(|e| e.to_string())?;
         return Ok(buf);
     }
-    let mut buf = zeroed(len, sw);
-    in_bands(&mut buf, sw, threads, |band, first| read(band, first * sw)).map_err(|e| e.to_string())?;
-    convert(buf, from, to)
+    let mut out = zeroed(len / sw * dw, dw);
+    in_bands(&mut out, dw, threads, |band, first| -> std::io::Result<()> {
+        let per = (CHUNK_BYTES / sw).min(band.len() / dw);
+        let mut chunk = vec![0u8; per * sw];
+        for (i, dst) in band.chunks_mut(per * dw).enumerate() {
+            let src = &mut chunk[..dst.len() / dw * sw];
+            read(src, (first + i * per) * sw)?;
+            cast_into(src, dst, from, to);
+        }
+        Ok(())
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(out)
 }
 
 /// A reader (as [`read_as`] and [`transpose`] take) of bytes already in memory.
@@ -120,49 +125,24 @@ pub(crate) fn convert(bytes: Bytes, from: DType, to: DType) -> Result<Bytes, Str
     if !casts(from, to) {
         return Ok(bytes);
     }
-    let (sw, dw) = (from.size(), to.size());
-    let n = bytes.len() / sw;
-    let mut out = zeroed(n * dw, dw);
-    match (from, to) {
-        (DType::BF16, DType::F32) => map(&bytes, &mut out, bf16_to_f32),
-        (DType::F16, DType::F32) => map(&bytes, &mut out, f16_to_f32),
-        (DType::F32, DType::BF16) => map(&bytes, &mut out, f32_to_bf16),
-        (DType::F32, DType::F16) => map(&bytes, &mut out, f32_to_f16),
-        _ => {
-            for i in 0..n {
-                encode(to, decode(from, &bytes[i * sw..][..sw]), &mut out[i * dw..][..dw]);
-            }
-        }
-    }
+    let dw = to.size();
+    let mut out = zeroed(bytes.len() / from.size() * dw, dw);
+    cast_into(&bytes, &mut out, from, to);
     Ok(out)
 }
 
-/// Expands `n` elements of `from` stored at the end of `buf` into `to` from its start. Each
-/// write ends before the first element not read yet begins, so nothing is overwritten early.
-fn widen_in_place(buf: &mut [u8], n: usize, from: DType, to: DType) {
-    let (sw, dw) = (from.size(), to.size());
-    let off = n * dw - n * sw;
+/// The elements of `src`, of type `from`, cast into `dst` as `to` (both float types).
+fn cast_into(src: &[u8], dst: &mut [u8], from: DType, to: DType) {
     match (from, to) {
-        (DType::BF16, DType::F32) => widen::<2, 4>(buf, n, off, bf16_to_f32),
-        (DType::F16, DType::F32) => widen::<2, 4>(buf, n, off, f16_to_f32),
+        (DType::BF16, DType::F32) => map(src, dst, bf16_to_f32),
+        (DType::F16, DType::F32) => map(src, dst, f16_to_f32),
+        (DType::F32, DType::BF16) => map(src, dst, f32_to_bf16),
+        (DType::F32, DType::F16) => map(src, dst, f32_to_f16),
         _ => {
-            for i in 0..n {
-                let v = decode(from, &buf[off + i * sw..][..sw]);
-                encode(to, v, &mut buf[i * dw..][..dw]);
+            for (s, d) in src.chunks_exact(from.size()).zip(dst.chunks_exact_mut(to.size())) {
+                encode(to, decode(from, s), d);
             }
         }
-    }
-}
-
-fn widen<const S: usize, const D: usize>(
-    buf: &mut [u8],
-    n: usize,
-    off: usize,
-    f: impl Fn([u8; S]) -> [u8; D],
-) {
-    for i in 0..n {
-        let s: [u8; S] = buf[off + i * S..][..S].try_into().expect("S bytes");
-        buf[i * D..][..D].copy_from_slice(&f(s));
     }
 }
 
@@ -313,7 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn every_float_pair_casts_and_widening_reads_in_place() {
+    fn every_float_pair_casts_in_the_read() {
         let values = [0.0, 1.0, -2.5, 0.15625, 65504.0, -1e-3];
         let all = [DType::F64, DType::F32, DType::F16, DType::BF16];
         for from in all {
@@ -341,7 +321,8 @@ mod tests {
 
     #[test]
     fn reads_in_bands_equal_a_read_in_one() {
-        let values: Vec<f64> = (0..1001).map(|i| f64::from(i % 300) - 150.0).collect();
+        // Several chunks of a cast per band.
+        let values: Vec<f64> = (0..70_001).map(|i| f64::from(i % 300) - 150.0).collect();
         for (from, to) in [
             (DType::BF16, DType::F32),
             (DType::F32, DType::F32),
@@ -349,6 +330,8 @@ mod tests {
         ] {
             let stored = bytes_of(from, &values);
             let one = read_as(from, to, stored.len(), 1, in_memory(&stored)).unwrap();
+            let back: Vec<f64> = one.chunks_exact(to.size()).map(|c| decode(to, c)).collect();
+            assert_eq!(back, values, "{from:?} -> {to:?}: every value, exactly");
             for threads in [2, 3, 7] {
                 let banded = read_as(from, to, stored.len(), threads, in_memory(&stored)).unwrap();
                 assert_eq!(&banded[..], &one[..], "{from:?} -> {to:?} in {threads} bands");
