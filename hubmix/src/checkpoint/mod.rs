@@ -3,6 +3,10 @@
 //! and its index), the name mapping and transforms ([`WeightMap`] over a lazy [`TensorMap`]),
 //! and the [`LoadReport`] of what went where.
 //!
+//! Safetensors files of the Hub cache are memory-mapped, and the tensors stored as their
+//! parameters hold them are the file's pages, not a copy (`LoadOptions::mmap`); the others
+//! are read, cast and transposed on every core, a small cached part at a time.
+//!
 //! `#[derive(HubModel)]` models load through `from_pretrained` with the map of their
 //! `#[hub(...)]` attributes; any module loads with [`load_weights`]:
 //!

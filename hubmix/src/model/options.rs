@@ -225,7 +225,8 @@ pub struct LoadOptions {
     /// files of the Hub cache, whose blobs are never changed in place; off for a local
     /// folder. The contract of `Some(true)` on a folder: no file is truncated or rewritten
     /// in place while the model lives (replacing it by a rename, as `save_pretrained` does,
-    /// is fine) — a truncated mapped file faults (`SIGBUS`) when read.
+    /// is fine) — a truncated mapped file faults (`SIGBUS`) when read. On Windows, a mapped
+    /// file cannot be replaced or deleted while the model lives.
     pub mmap: Option<bool>,
 }
 
