@@ -15,8 +15,9 @@ use burn::store::pytorch_reader::PytorchReader;
 use burn::tensor::DType;
 use serde::Deserialize;
 
-use super::lazy::{LazyTensor, ReadInto, TensorMap, TensorOrigin};
+use super::lazy::{LazyTensor, ReadInto, TensorMap, TensorOrigin, byte_len};
 use super::map::Compiled;
+use super::mapped::MappedFile;
 use crate::Layout;
 use crate::error::Error;
 use hubmix_hub::HubError;
@@ -66,8 +67,9 @@ struct Index {
     weight_map: BTreeMap<String, String>,
 }
 
-/// Opens the weights of `files`: the first of [`CHOICES`] present.
-pub(crate) fn open(files: &ModelFiles, map: &Compiled) -> Result<Opened, Error> {
+/// Opens the weights of `files`: the first of [`CHOICES`] present; safetensors files
+/// memory-mapped when `mmap` (see [`mapped`](super::mapped)).
+pub(crate) fn open(files: &ModelFiles, map: &Compiled, mmap: bool) -> Result<Opened, Error> {
     let what = files.describe();
     let bad = |reason: String| Error::Checkpoint {
         what: what.clone(),
@@ -115,7 +117,7 @@ pub(crate) fn open(files: &ModelFiles, map: &Compiled) -> Result<Opened, Error> 
         if pickled {
             open_pickle(path, map, &mut opened, &what)?;
         } else {
-            open_safetensors(path, map, &mut opened, &what)?;
+            open_safetensors(path, map, mmap, &mut opened, &what)?;
         }
     }
     if pickled {
@@ -202,8 +204,15 @@ fn stated_layout(metadata: &HashMap<String, String>) -> Option<Layout> {
     }
 }
 
-/// Adds the entries of one safetensors file, as lazy tensors reading from it.
-fn open_safetensors(path: &Path, map: &Compiled, opened: &mut Opened, what: &str) -> Result<(), Error> {
+/// Adds the entries of one safetensors file, as lazy tensors reading from it (from a mapping
+/// of it, when `mmap` and it can be mapped).
+fn open_safetensors(
+    path: &Path,
+    map: &Compiled,
+    mmap: bool,
+    opened: &mut Opened,
+    what: &str,
+) -> Result<(), Error> {
     let name = file_name(path);
     let bad = |reason: String| Error::Checkpoint {
         what: format!("{what} ({name})"),
@@ -223,6 +232,13 @@ fn open_safetensors(path: &Path, map: &Compiled, opened: &mut Opened, what: &str
     if opened.stated_layout.is_none() {
         opened.stated_layout = stated_layout(&header.metadata);
     }
+    // Mapped only now that the header is checked against the file's length. A file that
+    // cannot be mapped (a file system without mmap) is read instead.
+    let mapped = if mmap && !header.tensors.is_empty() {
+        MappedFile::new(&file, file_len).map_err(bad)?
+    } else {
+        None
+    };
     let file = Arc::new(file);
     for t in header.tensors {
         let origin = TensorOrigin {
@@ -242,12 +258,15 @@ fn open_safetensors(path: &Path, map: &Compiled, opened: &mut Opened, what: &str
             ))
         })?;
         let (file, offset) = (Arc::clone(&file), data_start + t.begin);
-        let read: ReadInto =
-            Arc::new(move |buf: &mut [u8]| hubmix_hub::files::read_exact_at(&file, buf, offset));
+        let len = byte_len(dtype, &t.shape).map_err(bad)?;
+        let in_map = mapped.as_ref().and_then(|m| m.tensor(offset, len, dtype));
+        let read: ReadInto = Arc::new(move |buf: &mut [u8], at: usize| {
+            hubmix_hub::files::read_exact_at(&file, buf, offset + at as u64)
+        });
         insert(
             opened,
             t.name,
-            LazyTensor::stored(origin, dtype, read, Arc::clone(&opened.bytes_read)),
+            LazyTensor::stored(origin, dtype, read, true, in_map, Arc::clone(&opened.bytes_read)),
             &bad,
         )?;
     }
@@ -332,9 +351,10 @@ fn open_pickle(path: &Path, map: &Compiled, opened: &mut Opened, what: &str) -> 
             opened.ignored.push(origin);
             continue;
         }
-        let read: ReadInto = Arc::new(move |buf: &mut [u8]| {
+        // The whole tensor at once: burn-store's reader has no reads of parts.
+        let read: ReadInto = Arc::new(move |buf: &mut [u8], at: usize| {
             let bytes = t.read()?;
-            if bytes.len() != buf.len() {
+            if at != 0 || bytes.len() != buf.len() {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
                     format!("{} bytes stored where {} were expected", bytes.len(), buf.len()),
@@ -346,7 +366,7 @@ fn open_pickle(path: &Path, map: &Compiled, opened: &mut Opened, what: &str) -> 
         insert(
             opened,
             key,
-            LazyTensor::stored(origin, dtype, read, Arc::clone(&opened.bytes_read)),
+            LazyTensor::stored(origin, dtype, read, false, None, Arc::clone(&opened.bytes_read)),
             &bad,
         )?;
     }

@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use burn::tensor::{Bytes, DType};
 
 use super::cast;
+use super::mapped::MappedTensor;
 use crate::error::Error;
 
-/// Reads a stored tensor's bytes into a buffer of exactly its length.
-pub(crate) type ReadInto = Arc<dyn Fn(&mut [u8]) -> std::io::Result<()> + Send + Sync>;
+/// Reads a stored tensor's bytes from the given byte of it into a buffer, filling it.
+pub(crate) type ReadInto = Arc<dyn Fn(&mut [u8], usize) -> std::io::Result<()> + Send + Sync>;
 
 /// Where a tensor comes from, as the checkpoint has it: what a report names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,12 @@ pub struct LazyTensor {
 enum Source {
     Stored {
         read: ReadInto,
+        /// Whether `read` reads parts cheaply (a file at an offset): a large tensor is then
+        /// read by several threads at once, each its own band.
+        in_parts: bool,
+        /// The bytes in a mapping of the file, when it is mapped: the tensor itself when no
+        /// cast is needed.
+        mapped: Option<MappedTensor>,
         bytes_read: Arc<AtomicU64>,
     },
     Narrow {
@@ -90,11 +97,14 @@ fn bad(reason: String) -> Error {
 }
 
 impl LazyTensor {
-    /// A stored tensor: `read` fills a buffer of `byte_len(dtype, shape)` bytes.
+    /// A stored tensor of `byte_len(dtype, shape)` bytes, which `read` reads (in parts, when
+    /// `in_parts`), unless they are `mapped` and needed as they are.
     pub(crate) fn stored(
         origin: TensorOrigin,
         dtype: DType,
         read: ReadInto,
+        in_parts: bool,
+        mapped: Option<MappedTensor>,
         bytes_read: Arc<AtomicU64>,
     ) -> Self {
         LazyTensor {
@@ -103,7 +113,12 @@ impl LazyTensor {
             origin: Arc::new(origin),
             burn_layout: false,
             steps: Vec::new(),
-            source: Source::Stored { read, bytes_read },
+            source: Source::Stored {
+                read,
+                in_parts,
+                mapped,
+                bytes_read,
+            },
         }
     }
 
@@ -254,18 +269,41 @@ impl LazyTensor {
         self.materialize(self.dtype).map_err(bad)
     }
 
-    /// Its bytes as `target` (a float type, when the tensor is a float; otherwise its own).
+    /// Its bytes as `target` (a float type, when the tensor is a float; otherwise its own). A
+    /// mapped tensor that needs no cast is the mapping itself.
     pub(crate) fn materialize(&self, target: DType) -> Result<Bytes, String> {
+        self.produce(target, true)
+    }
+
+    /// Its bytes as `target`; the mapping itself only when `may_map`. The bytes a transform
+    /// starts from are read, not mapped: the pages of a mapping stay in the process's memory
+    /// until the load ends, beside the transformed tensors.
+    fn produce(&self, target: DType, may_map: bool) -> Result<Bytes, String> {
         let width = self.dtype.size();
         match &self.source {
-            Source::Stored { read, bytes_read } => {
+            Source::Stored {
+                read,
+                in_parts,
+                mapped,
+                bytes_read,
+            } => {
                 let len = byte_len(self.dtype, &self.shape)?;
                 bytes_read.fetch_add(len as u64, Ordering::Relaxed);
-                cast::read_as(self.dtype, target, len, |buf| read(buf))
-                    .map_err(|e| format!("cannot read {}: {e}", self.origin))
+                match mapped {
+                    Some(mapped) if may_map && !cast::casts(self.dtype, target) => Ok(mapped.to_bytes()),
+                    _ => {
+                        let threads = if *in_parts {
+                            cast::threads_for(len / width)
+                        } else {
+                            1
+                        };
+                        cast::read_as(self.dtype, target, len, threads, |buf, at| read(buf, at))
+                    }
+                }
+                .map_err(|e| format!("cannot read {}: {e}", self.origin))
             }
             Source::Narrow { base, axis, start } => {
-                let src = base.materialize(base.dtype)?;
+                let src = base.produce(base.dtype, false)?;
                 let outer: usize = base.shape[..*axis].iter().product();
                 let inner: usize = base.shape[axis + 1..].iter().product::<usize>() * width;
                 let (from, take) = (base.shape[*axis] * inner, self.shape[*axis] * inner);
@@ -277,9 +315,23 @@ impl LazyTensor {
                 cast::convert(out, self.dtype, target)
             }
             Source::Transpose(base) => {
-                let src = base.materialize(base.dtype)?;
                 let (rows, cols) = (base.shape[0], base.shape[1]);
-                cast::transpose(&src, self.dtype, rows, cols, target)
+                // A stored matrix is transposed as it is read, a stripe at a time; anything
+                // else is produced first.
+                if let Source::Stored {
+                    read,
+                    in_parts: true,
+                    bytes_read,
+                    ..
+                } = &base.source
+                {
+                    let len = byte_len(base.dtype, &base.shape)?;
+                    bytes_read.fetch_add(len as u64, Ordering::Relaxed);
+                    return cast::transpose(self.dtype, rows, cols, target, |buf, at| read(buf, at))
+                        .map_err(|e| format!("cannot read {}: {e}", base.origin));
+                }
+                let src = base.produce(base.dtype, false)?;
+                cast::transpose(self.dtype, rows, cols, target, cast::in_memory(&src))
             }
             Source::Concat { parts, axis } => {
                 let outer: usize = self.shape[..*axis].iter().product();
@@ -288,7 +340,7 @@ impl LazyTensor {
                 let mut out = cast::zeroed(outer * total, width);
                 let mut at = 0;
                 for p in parts {
-                    let src = p.materialize(p.dtype)?;
+                    let src = p.produce(p.dtype, false)?;
                     let take = p.shape[*axis] * inner;
                     for o in 0..outer {
                         out[o * total + at..o * total + at + take]
@@ -409,12 +461,12 @@ pub(crate) mod tests {
             shape: shape.to_vec(),
             dtype: "F32".into(),
         };
-        let read: ReadInto = Arc::new(move |buf: &mut [u8]| {
-            buf.copy_from_slice(&bytes);
+        let read: ReadInto = Arc::new(move |buf: &mut [u8], at: usize| {
+            buf.copy_from_slice(&bytes[at..at + buf.len()]);
             Ok(())
         });
         (
-            LazyTensor::stored(origin, DType::F32, read, Arc::clone(&counter)),
+            LazyTensor::stored(origin, DType::F32, read, true, None, Arc::clone(&counter)),
             counter,
         )
     }
@@ -441,6 +493,13 @@ pub(crate) mod tests {
             floats(&joined.read().unwrap()),
             [4.0, 5.0, 0.0, 1.0, 10.0, 11.0, 6.0, 7.0]
         );
+        // A stored matrix transposes as it is read, counted once.
+        let before = counter.load(Ordering::Relaxed);
+        assert_eq!(
+            floats(&t.transpose().unwrap().read().unwrap()),
+            [0.0, 6.0, 1.0, 7.0, 2.0, 8.0, 3.0, 9.0, 4.0, 10.0, 5.0, 11.0]
+        );
+        assert_eq!(counter.load(Ordering::Relaxed) - before, 12 * 4);
         let rows = t.chunk(0, 2).unwrap();
         assert_eq!(floats(&rows[1].read().unwrap()), [6.0, 7.0, 8.0, 9.0, 10.0, 11.0]);
         assert!(t.chunk(1, 4).is_err() && t.chunk(2, 1).is_err() && t.narrow(0, 1, 2).is_err());

@@ -3,6 +3,10 @@
 //! and its index), the name mapping and transforms ([`WeightMap`] over a lazy [`TensorMap`]),
 //! and the [`LoadReport`] of what went where.
 //!
+//! Safetensors files of the Hub cache are memory-mapped, and the tensors stored as their
+//! parameters hold them are the file's pages, not a copy (`LoadOptions::mmap`); the others
+//! are read, cast and transposed on every core, a small cached part at a time.
+//!
 //! `#[derive(HubModel)]` models load through `from_pretrained` with the map of their
 //! `#[hub(...)]` attributes; any module loads with [`load_weights`]:
 //!
@@ -29,6 +33,7 @@ pub(crate) mod cast;
 mod format;
 mod lazy;
 mod map;
+mod mapped;
 mod params;
 mod report;
 
@@ -74,7 +79,9 @@ pub(crate) fn load<M: Module>(
         None => info.weight_map.map(|f| f()).unwrap_or_default(),
     };
     let map = map.compile()?;
-    let opened = format::open(files, &map)?;
+    // Mapped by default where the files keep the mapping's contract: the Hub cache's blobs.
+    let mmap = options.mmap.unwrap_or(files.repo().is_some());
+    let opened = format::open(files, &map, mmap)?;
     let layout = layout.or(opened.stated_layout).unwrap_or(info.layout);
     assign::assign(module, opened, &map, layout, options.dtype.map(burn_dtype))
 }

@@ -110,7 +110,7 @@ pub struct LoadReport {
     pub errors: Vec<String>,
     /// Compatibility warnings (versions), one line each.
     pub warnings: Vec<String>,
-    /// Bytes read from the checkpoint's files.
+    /// Bytes taken from the checkpoint's files (read, or mapped: `LoadOptions::mmap`).
     pub bytes_read: u64,
 }
 

@@ -245,6 +245,17 @@ pub struct LoadOptions {
     /// `config.json` keys renamed before the config is read (`hidden_size` → `d_model`), after
     /// the model type's `config_keys`.
     pub config_keys: Vec<(String, String)>,
+    /// Memory-map the safetensors weight files, so that tensors stored as their parameters
+    /// hold them (same type, no transpose) are backed by the file's pages instead of a copy:
+    /// the load costs the headers, and the pages are read when first used and shared with
+    /// the page cache. A tensor is copied into memory of its own on its first write
+    /// (training); the file is mapped read-only and never written. Default (`None`): on for
+    /// files of the Hub cache, whose blobs are never changed in place; off for a local
+    /// folder. The contract of `Some(true)` on a folder: no file is truncated or rewritten
+    /// in place while the model lives (replacing it by a rename, as `save_pretrained` does,
+    /// is fine) — a truncated mapped file faults (`SIGBUS`) when read. On Windows, a mapped
+    /// file cannot be replaced or deleted while the model lives.
+    pub mmap: Option<bool>,
 }
 
 impl Default for LoadOptions {
@@ -258,6 +269,7 @@ impl Default for LoadOptions {
             strict: true,
             weight_map: None,
             config_keys: Vec::new(),
+            mmap: None,
         }
     }
 }
@@ -308,6 +320,13 @@ impl LoadOptions {
     /// Read the config's `from` key as `to` (a transformers `config.json` into a Burn config).
     pub fn config_key(mut self, from: impl Into<String>, to: impl Into<String>) -> Self {
         self.config_keys.push((from.into(), to.into()));
+        self
+    }
+
+    /// Memory-map the weight files (`true`) or read them (`false`), instead of the default:
+    /// mapped from the Hub cache, read from a folder (see the field).
+    pub fn mmap(mut self, mmap: bool) -> Self {
+        self.mmap = Some(mmap);
         self
     }
 }

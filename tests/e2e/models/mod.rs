@@ -10,6 +10,8 @@
 //!   shards fetched on need, hostile indexes.
 //! - `hub_map`: the weight map and config keys of `#[hub(...)]` on a foreign checkpoint, and
 //!   `LoadOptions::weight_map` replacing them.
+//! - `mapped`: memory-mapped loads: the cached blob as the parameters, training that leaves it
+//!   unchanged, truncated files as typed errors, a bf16 PyTorch-layout round trip.
 //! - `pytorch`: interop with PyTorch's `PyTorchModelHubMixin`, both ways.
 //! - `training`: the function API without the derive, and training checkpoints that resume.
 //! - `trained`: a model saved or pushed straight after training (BatchNorm's pending running
@@ -22,6 +24,7 @@ mod card;
 mod foreign;
 mod hub;
 mod hub_map;
+mod mapped;
 mod pytorch;
 mod roundtrip;
 mod strict;
