@@ -34,7 +34,7 @@ mod format;
 mod lazy;
 mod map;
 mod mapped;
-mod params;
+pub(crate) mod params;
 mod report;
 
 use burn::module::Module;

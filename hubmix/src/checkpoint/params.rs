@@ -54,20 +54,66 @@ impl ModelParam {
 /// `skip_enum_variants` (PyTorch's naming).
 pub(crate) fn model_params<M: Module>(module: &M, skip_enum_variants: bool) -> Vec<ModelParam> {
     let mut lister = Lister {
-        path: Vec::new(),
-        containers: Vec::new(),
-        skip_enum_variants,
+        path: ModulePath::new(skip_enum_variants),
         params: Vec::new(),
     };
     module.visit(&mut lister);
     lister.params
 }
 
-struct Lister {
+/// Where a [`ModuleVisitor`] is: the dotted path of the parameter it visits, named as
+/// burn-store's `collect` names it, and the module types around it.
+pub(crate) struct ModulePath {
     path: Vec<String>,
     /// Per entered level: its container type and whether it added a path segment.
     containers: Vec<(String, bool)>,
     skip_enum_variants: bool,
+}
+
+impl ModulePath {
+    /// At the root; enum variant names are left out of paths when `skip_enum_variants`.
+    pub(crate) fn new(skip_enum_variants: bool) -> Self {
+        ModulePath {
+            path: Vec::new(),
+            containers: Vec::new(),
+            skip_enum_variants,
+        }
+    }
+
+    /// For [`ModuleVisitor::enter_module`].
+    pub(crate) fn enter(&mut self, name: &str, container_type: &str) {
+        let segment = !(self.skip_enum_variants && container_type.starts_with("Enum:"));
+        if segment {
+            self.path.push(name.to_owned());
+        }
+        self.containers.push((container_type.to_owned(), segment));
+    }
+
+    /// For [`ModuleVisitor::exit_module`].
+    pub(crate) fn exit(&mut self) {
+        if let Some((_, true)) = self.containers.pop() {
+            self.path.pop();
+        }
+    }
+
+    /// The dotted path of the parameter being visited.
+    pub(crate) fn current(&self) -> String {
+        self.path.join(".")
+    }
+
+    /// The innermost user module around it (`Struct:Linear`), if any.
+    fn module_type(&self) -> Option<String> {
+        self.containers
+            .iter()
+            .rev()
+            .map(|(c, _)| c)
+            .find(|c| c.starts_with("Struct:") || c.starts_with("Enum:"))
+            .cloned()
+    }
+}
+
+struct Lister {
+    path: ModulePath,
     params: Vec<ModelParam>,
 }
 
@@ -76,35 +122,22 @@ impl Lister {
     where
         T: burn::module::Parameter,
     {
-        let module_type = self
-            .containers
-            .iter()
-            .rev()
-            .map(|(c, _)| c)
-            .find(|c| c.starts_with("Struct:") || c.starts_with("Enum:"))
-            .cloned();
         self.params.push(ModelParam {
-            path: self.path.join("."),
+            path: self.path.current(),
             shape: param.lazy_shape().as_slice().to_vec(),
             dtype,
-            module_type,
+            module_type: self.path.module_type(),
         });
     }
 }
 
 impl ModuleVisitor for Lister {
     fn enter_module(&mut self, name: &str, container_type: &str) {
-        let segment = !(self.skip_enum_variants && container_type.starts_with("Enum:"));
-        if segment {
-            self.path.push(name.to_owned());
-        }
-        self.containers.push((container_type.to_owned(), segment));
+        self.path.enter(name, container_type);
     }
 
     fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        if let Some((_, true)) = self.containers.pop() {
-            self.path.pop();
-        }
+        self.path.exit();
     }
 
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {

@@ -6,6 +6,7 @@
 
 pub(crate) mod config;
 mod functions;
+mod host;
 pub(crate) mod options;
 pub(crate) mod weights;
 

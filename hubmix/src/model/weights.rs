@@ -8,15 +8,16 @@
 //! most one large tensor is in host memory at a time. Running statistics (BatchNorm's) are
 //! synced first: the file holds what the model computes with.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::burn_pack::Tensor as PackTensor;
 use burn::store::{BurnToPyTorchAdapter, FloatCastAdapter, IdentityAdapter, ModuleAdapter, ModuleSnapshot};
-use burn::tensor::{DType, Tensor};
+use burn::tensor::{Bytes, DType, Tensor};
 use serde::Serialize;
 
+use super::host::{HostBuffer, host_buffers};
 use super::options::{Layout, StorageType};
 use crate::checkpoint::{INDEX_FILE, WEIGHTS_FILE};
 use crate::error::Error;
@@ -151,6 +152,11 @@ pub(crate) fn save_weights<M: Module>(
     // the module itself: they are shared); its snapshot, without autodiff, is what is written.
     let module = module.valid();
     let mut tensors = module.collect(None, Some(adapter), layout == Layout::PyTorch);
+    // In Burn's layout, a tensor stored as the module holds it is written from its own buffer.
+    let host = match layout {
+        Layout::Burn => host_buffers(&module, false),
+        Layout::PyTorch => HashMap::new(),
+    };
     tensors.sort_by(|a, b| a.name.cmp(&b.name));
     let bad = |reason: String| Error::Checkpoint {
         what: format!("the weights of {type_name}"),
@@ -184,7 +190,7 @@ pub(crate) fn save_weights<M: Module>(
     let mut files = Vec::new();
     if shards.len() == 1 {
         let path = dir.join(WEIGHTS_FILE);
-        write_file(&path, &shards[0], &metadata, durability, &bad)?;
+        write_file(&path, &shards[0], &host, &metadata, durability, &bad)?;
         files.push(path);
     } else {
         let n = shards.len();
@@ -195,7 +201,7 @@ pub(crate) fn save_weights<M: Module>(
         for (i, shard) in shards.iter().enumerate() {
             let name = format!("model-{:05}-of-{n:05}.safetensors", i + 1);
             let path = dir.join(&name);
-            write_file(&path, shard, &metadata, durability, &bad)?;
+            write_file(&path, shard, &host, &metadata, durability, &bad)?;
             for t in shard {
                 index.metadata.total_size += t.byte_len() as u64;
                 index.weight_map.insert(t.name.clone(), name.clone());
@@ -210,11 +216,30 @@ pub(crate) fn save_weights<M: Module>(
     Ok(Saved { files, dtype: stored })
 }
 
+/// One tensor's bytes on their way to the file.
+enum Chunk<'a> {
+    /// The module's own buffer ([`host_buffers`]).
+    Host(&'a [u8]),
+    /// Read back from its device.
+    Read(Bytes),
+}
+
+impl Chunk<'_> {
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Chunk::Host(bytes) => bytes,
+            Chunk::Read(bytes) => bytes,
+        }
+    }
+}
+
 /// Writes one safetensors file through a temporary sibling, streaming tensor by tensor: each is
-/// read back from its device and written from that buffer, small ones together.
+/// written from the module's own buffer when `host` has it as stored, else read back from its
+/// device and written from that buffer; small ones together.
 fn write_file(
     path: &Path,
     tensors: &[&PackTensor],
+    host: &HashMap<String, HostBuffer>,
     metadata: &BTreeMap<String, String>,
     durability: Durability,
     bad: &impl Fn(String) -> Error,
@@ -241,14 +266,21 @@ fn write_file(
     let mut batch = Vec::new();
     let mut batch_bytes = 0;
     for (i, t) in tensors.iter().enumerate() {
-        let bytes = t
-            .to_bytes()
-            .map_err(|e| bad(format!("tensor {} cannot be read back: {e}", t.name)))?;
-        batch_bytes += bytes.len();
-        batch.push(bytes);
+        let own = host
+            .get(&t.name)
+            .filter(|h| h.dtype == t.dtype && h.shape.as_slice() == t.shape.as_slice());
+        let chunk = match own {
+            Some(h) => Chunk::Host(h.bytes()),
+            None => Chunk::Read(
+                t.to_bytes()
+                    .map_err(|e| bad(format!("tensor {} cannot be read back: {e}", t.name)))?,
+            ),
+        };
+        batch_bytes += chunk.as_slice().len();
+        batch.push(chunk);
         let last = i + 1 == tensors.len();
         if last || batch_bytes >= BATCH_BYTES || batch.len() == BATCH_TENSORS {
-            let slices: Vec<&[u8]> = batch.iter().map(|b| &b[..]).collect();
+            let slices: Vec<&[u8]> = batch.iter().map(Chunk::as_slice).collect();
             out.write_vectored_all(&slices)?;
             batch.clear();
             batch_bytes = 0;
