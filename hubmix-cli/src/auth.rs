@@ -47,7 +47,7 @@ pub(crate) enum AuthCommand {
 /// `hubmix auth login` options.
 #[derive(Debug, clap::Args)]
 pub(crate) struct LoginArgs {
-    /// The token (from https://huggingface.co/settings/tokens, or your Hub's).
+    /// The token (made in your Hub account's settings, under Access Tokens).
     #[arg(long)]
     token: Option<String>,
     /// Ask for a token even when one is set already.
