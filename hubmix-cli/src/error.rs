@@ -186,13 +186,28 @@ fn describe_hub(e: &HubError, repo_type: Option<RepoType>) -> (String, Option<St
             Some("Check HF_ENDPOINT and the network, or set HF_HUB_OFFLINE=1 to use the cache.".into()),
         ),
         other => {
+            let hint = match other {
+                HubError::Conflict { .. } => {
+                    "The name is taken or the branch moved: pick another name, pass --exist-ok where the command has it, or run the command again."
+                }
+                HubError::Integrity { .. } => "Run the command again: nothing corrupt was kept.",
+                HubError::Io { .. } | HubError::UploadSource { .. } => "Check the path and its permissions.",
+                HubError::InvalidResponse { .. } | HubError::Pagination { .. } => {
+                    "The server does not answer as the Hub does: check HF_ENDPOINT."
+                }
+                HubError::InvalidModelCard { .. } => "Fix the YAML front matter of README.md.",
+                HubError::InvalidArgument { .. } | HubError::InvalidSetting { .. } => {
+                    "Check the value given (`--help` lists the options)."
+                }
+                _ => "The message above is the server's; `hubmix auth whoami` checks the login.",
+            };
             let text = other.to_string();
             let mut chars = text.chars();
             let capitalised = match chars.next() {
                 Some(first) => first.to_uppercase().chain(chars).collect(),
                 None => text,
             };
-            (capitalised, None)
+            (capitalised, Some(hint.to_owned()))
         }
     }
 }

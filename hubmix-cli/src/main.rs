@@ -15,6 +15,7 @@ mod download;
 mod error;
 mod logging;
 mod output;
+mod repos;
 mod upload;
 
 use std::io::Write;
@@ -25,7 +26,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use crate::error::CliError;
 use crate::output::{FormatArgs, Mode, Output};
 
-/// The Hugging Face Hub from your terminal: log in, download, upload.
+/// The Hugging Face Hub from your terminal: log in, download, upload, manage repositories.
 #[derive(Debug, Parser)]
 #[command(
     name = "hubmix",
@@ -61,6 +62,9 @@ enum Command {
     Download(download::DownloadArgs),
     /// Upload a file or a folder to a repository, in one commit.
     Upload(upload::UploadArgs),
+    /// Create, delete, move and configure repositories; their branches and tags.
+    #[command(subcommand, arg_required_else_help = true)]
+    Repos(repos::ReposCommand),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
 }
@@ -118,6 +122,7 @@ fn run(command: Command, out: &Output) -> Result<(), CliError> {
         Command::Auth(command) => auth::run(command, out),
         Command::Download(args) => download::run(args, out),
         Command::Upload(args) => upload::run(args, out),
+        Command::Repos(command) => repos::run(command, out),
         Command::Completions(args) => {
             completions::run(args);
             Ok(())

@@ -16,6 +16,8 @@ use std::io::{IsTerminal, Write};
 
 use serde_json::Value;
 
+use crate::error::CliError;
+
 /// The `--format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Format {
@@ -238,6 +240,33 @@ impl Output {
                     self.hint("Use `--no-truncate` or `--format json` to display full values.");
                 }
             }
+        }
+    }
+
+    /// Asks `question [y/N]: ` on stderr and reads the answer from stdin (human mode; `yes`
+    /// skips it). Anything but `y` / `yes`, or the end of the input, is [`CliError::Aborted`];
+    /// in the other modes, without `yes`, an error that names `--yes`.
+    pub(crate) fn confirm(&self, question: &str, yes: bool) -> Result<(), CliError> {
+        if yes {
+            return Ok(());
+        }
+        if self.mode != Mode::Human {
+            return Err(CliError::failed(
+                format!("{question} Use --yes to skip confirmation."),
+                "Pass --yes (-y) to confirm without a prompt.",
+            ));
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{question} [y/N]: ");
+        let _ = err.flush();
+        let mut answer = String::new();
+        let read = std::io::BufRead::read_line(
+            &mut std::io::Read::take(std::io::stdin().lock(), 1024),
+            &mut answer,
+        );
+        match (read, answer.trim().to_ascii_lowercase().as_str()) {
+            (Ok(n), "y" | "yes") if n > 0 => Ok(()),
+            _ => Err(CliError::Aborted),
         }
     }
 

@@ -24,6 +24,15 @@ fn identities(dir: &Path) -> BTreeMap<String, (u64, std::time::SystemTime)> {
         .collect()
 }
 
+/// Changes a file after its record: both tools allow a second of clock slack, so its time is
+/// set past that.
+fn change(path: &Path) {
+    std::fs::write(path, "changed").unwrap();
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5))
+        .unwrap();
+}
+
 /// A repository with the sample folder, uploaded by hubmix.
 fn setup(env: &Env) {
     let src = env.dir("src");
@@ -73,7 +82,7 @@ fn hubmix_then_hf_into_one_folder_downloads_nothing_twice() {
     assert_eq!(identities(&out), before);
 
     // The check is not vacuous: a file changed locally is fetched again by either tool.
-    std::fs::write(out.join("config.json"), "changed").unwrap();
+    change(&out.join("config.json"));
     env.hf(&["download", "alice/local", "--local-dir", dir, "-q"])
         .ok();
     let after = identities(&out);
@@ -82,7 +91,7 @@ fn hubmix_then_hf_into_one_folder_downloads_nothing_twice() {
         std::fs::read(out.join("config.json")).unwrap(),
         br#"{"d_model": 8}"#
     );
-    std::fs::write(out.join("empty.txt"), "changed").unwrap();
+    change(&out.join("empty.txt"));
     env.hubmix(&["download", "alice/local", "--local-dir", dir, "-q"])
         .ok();
     assert_ne!(identities(&out)["empty.txt"], after["empty.txt"]);
