@@ -14,6 +14,7 @@ mod completions;
 mod download;
 mod error;
 mod logging;
+mod models;
 mod output;
 mod repos;
 mod upload;
@@ -62,6 +63,9 @@ enum Command {
     Download(download::DownloadArgs),
     /// Upload a file or a folder to a repository, in one commit.
     Upload(upload::UploadArgs),
+    /// A model's information, the Hub's models, a model's files.
+    #[command(subcommand, arg_required_else_help = true)]
+    Models(models::ModelsCommand),
     /// Create, delete, move and configure repositories; their branches and tags.
     #[command(subcommand, arg_required_else_help = true)]
     Repos(repos::ReposCommand),
@@ -123,6 +127,7 @@ fn run(command: Command, out: &Output) -> Result<(), CliError> {
         Command::Download(args) => download::run(args, out),
         Command::Upload(args) => upload::run(args, out),
         Command::Repos(command) => repos::run(command, out),
+        Command::Models(command) => models::run(command, out),
         Command::Completions(args) => {
             completions::run(args);
             Ok(())

@@ -465,6 +465,44 @@ pub(crate) fn python_json(value: &Value) -> String {
     }
 }
 
+/// `json.dumps(value, indent=indent)` as Python writes it: one item per line, `": "` between
+/// keys and values, non-ASCII escaped; `[]` and `{}` for empty ones.
+pub(crate) fn python_json_pretty(value: &Value, indent: usize) -> String {
+    fn write(value: &Value, indent: usize, depth: usize, out: &mut String) {
+        let pad = |n: usize| " ".repeat(indent * n);
+        match value {
+            Value::Array(items) if !items.is_empty() => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    out.push_str(if i == 0 { "\n" } else { ",\n" });
+                    out.push_str(&pad(depth + 1));
+                    write(item, indent, depth + 1, out);
+                }
+                out.push('\n');
+                out.push_str(&pad(depth));
+                out.push(']');
+            }
+            Value::Object(map) if !map.is_empty() => {
+                out.push('{');
+                for (i, (key, item)) in map.iter().enumerate() {
+                    out.push_str(if i == 0 { "\n" } else { ",\n" });
+                    out.push_str(&pad(depth + 1));
+                    out.push_str(&python_json_string(key));
+                    out.push_str(": ");
+                    write(item, indent, depth + 1, out);
+                }
+                out.push('\n');
+                out.push_str(&pad(depth));
+                out.push('}');
+            }
+            other => out.push_str(&python_json(other)),
+        }
+    }
+    let mut out = String::new();
+    write(value, indent, 0, &mut out);
+    out
+}
+
 /// An object in the given key order, as [`python_json`] writes it.
 fn python_json_object(object: &[(String, Value)]) -> String {
     let fields: Vec<String> = object
@@ -514,6 +552,10 @@ mod tests {
             r#"{"a": [1, true, null], "b": "\u00e9\ud83d\ude00\"\n"}"#
         );
         assert_eq!(python_str(&json!(true)), "True");
+        assert_eq!(
+            python_json_pretty(&json!({"a": [1, {}], "b": []}), 2),
+            "{\n  \"a\": [\n    1,\n    {}\n  ],\n  \"b\": []\n}"
+        );
         assert_eq!(python_str(&json!("x")), "x");
     }
 

@@ -10,6 +10,8 @@ mod basics;
 mod errors;
 #[path = "cli/local_dir.rs"]
 mod local_dir;
+#[path = "cli/models.rs"]
+mod models;
 #[path = "cli/repos.rs"]
 mod repos;
 #[path = "cli/support.rs"]
