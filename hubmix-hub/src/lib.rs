@@ -91,7 +91,8 @@
 //! |---|---|
 //! | [`repo`] | repository ids, revisions, `repo@rev` references, [`repo::IntoRepoRef`] (what the calls accept) |
 //! | [`settings`] | the client's settings, read from the environment as `huggingface_hub` does; the [`settings::Token`] that never prints |
-//! | [`download`] | download options ([`DownloadOptions`], [`SnapshotOptions`]) |
+//! | [`auth`] | the token files shared with `huggingface_hub` (`HF_TOKEN_PATH`, `stored_tokens`): log in, switch, log out |
+//! | [`download`] | download options ([`DownloadOptions`], [`SnapshotOptions`]); downloads into a plain folder ([`download::local_dir`]) |
 //! | [`upload`] | commits ([`CommitOperation`], [`CommitOptions`]), folders ([`UploadFolderOptions`]) |
 //! | [`manage`] | creating, moving, deleting repositories; branches, tags, settings, history |
 //! | [`info`] | repository information, file trees, model listings |
@@ -105,6 +106,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod auth;
 pub mod card;
 mod client;
 pub mod download;

@@ -25,6 +25,12 @@ impl Token {
     pub(crate) fn secret(&self) -> &str {
         &self.0
     }
+
+    /// The secret itself, for a caller that must show or store it on purpose (`hubmix auth
+    /// token`, the token file). Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Debug for Token {
@@ -55,6 +61,9 @@ pub struct Settings {
     pub token_source: Option<TokenSource>,
     /// `HF_HOME`: default `$XDG_CACHE_HOME/huggingface` or `~/.cache/huggingface`.
     pub hf_home: PathBuf,
+    /// `HF_TOKEN_PATH`: the active token's file, default `$HF_HOME/token` (the stored tokens are
+    /// beside it, see [`crate::auth::TokenStore`]).
+    pub token_path: PathBuf,
     /// The download cache: `HF_HUB_CACHE`, default `$HF_HOME/hub`.
     pub cache_dir: PathBuf,
     /// `HF_HUB_OFFLINE`: never touch the network, serve from the cache.
@@ -223,6 +232,7 @@ impl Settings {
             token,
             token_source,
             hf_home,
+            token_path,
             cache_dir,
             offline: var("HF_HUB_OFFLINE")
                 .or_else(|| var("TRANSFORMERS_OFFLINE"))

@@ -95,6 +95,16 @@ impl RepoCache {
         }
     }
 
+    /// A cache whose repository folder is `root` itself (`blobs/`, `trees/`, `.locks/` and
+    /// `CACHEDIR.TAG` directly inside): the bookkeeping folder of a local-dir download.
+    pub(crate) fn at(root: &Path) -> Self {
+        RepoCache {
+            cache_dir: root.to_owned(),
+            root: root.to_owned(),
+            locks: root.join(".locks"),
+        }
+    }
+
     /// `blobs/<etag>`.
     pub(crate) fn blob_path(&self, etag: &str) -> Result<PathBuf, HubError> {
         validate_etag(etag)?;

@@ -9,6 +9,8 @@
 //! are fetched in parallel ranges when the server accepts ranges.
 
 pub(crate) mod cache;
+pub mod local_dir;
+pub mod plan;
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -1030,6 +1032,29 @@ impl HubClient {
         }
     }
 
+    /// The files of `commit`'s tree, each path checked, as `trees/<commit>.json` holds them.
+    fn fetch_tree(&self, repo: &crate::repo::RepoId, commit: &str) -> Result<CachedTree, HubError> {
+        let tree = self.list_tree(repo, commit, None, true)?;
+        let mut files = std::collections::BTreeMap::new();
+        for e in tree.into_iter().filter(|e| e.is_file()) {
+            hubmix_protocol::path::validate_path(&e.path)?;
+            let lfs = e.lfs.clone();
+            files.insert(
+                e.path.clone(),
+                CachedFile {
+                    size: e.size,
+                    blob_id: e.oid.clone(),
+                    lfs_sha256: lfs.as_ref().map(|l| l.oid.clone()),
+                    lfs_size: lfs.map(|l| l.size),
+                },
+            );
+        }
+        Ok(CachedTree {
+            format_version: 1,
+            files,
+        })
+    }
+
     /// Downloads every file of a revision (filtered by allow / ignore patterns) into the cache,
     /// several at once, and returns the snapshot folder `snapshots/<commit>`.
     pub fn snapshot_download(
@@ -1058,25 +1083,7 @@ impl HubClient {
                 };
             }
             None => {
-                let tree = job.client.list_tree(&repo.id, &commit, None, true)?;
-                let mut files = std::collections::BTreeMap::new();
-                for e in tree.into_iter().filter(|e| e.is_file()) {
-                    hubmix_protocol::path::validate_path(&e.path)?;
-                    let lfs = e.lfs.clone();
-                    files.insert(
-                        e.path.clone(),
-                        CachedFile {
-                            size: e.size,
-                            blob_id: e.oid.clone(),
-                            lfs_sha256: lfs.as_ref().map(|l| l.oid.clone()),
-                            lfs_size: lfs.map(|l| l.size),
-                        },
-                    );
-                }
-                let tree = CachedTree {
-                    format_version: 1,
-                    files,
-                };
+                let tree = job.client.fetch_tree(&repo.id, &commit)?;
                 job.cache.write_tree(&commit, &tree)?;
                 tree
             }

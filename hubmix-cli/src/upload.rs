@@ -1,0 +1,231 @@
+//! `hubmix upload REPO [LOCAL] [PATH_IN_REPO]`: a file or a folder in one commit (the repository
+//! created when missing), with `hf upload`'s path rules. Prints the commit's URL.
+
+use std::path::Path;
+
+use hubmix_hub::manage::CreateRepoOptions;
+use hubmix_hub::{CommitOptions, HubError, UploadFolderOptions};
+use serde_json::Value;
+
+use crate::args::{RepoKind, client, target};
+use crate::error::{CliError, InRepo};
+use crate::output::Output;
+
+/// `hubmix upload` options.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  hubmix upload alice/mlp ./checkpoints
+  hubmix upload alice/mlp ./model.safetensors
+  hubmix upload alice/mlp ./logs logs/run-3 --exclude '*.tmp'
+  hubmix upload alice/mlp . --include '*.json' --delete '*.json' --commit-message 'New configs'
+  hubmix upload datasets/alice/data ./data --create-pr
+  hubmix upload alice/mlp '*.safetensors'")]
+pub(crate) struct UploadArgs {
+    /// The repository: `namespace/name`, `datasets/namespace/name`, or an `hf://` URI.
+    repo_id: String,
+    /// The local file or folder, or a glob of files (default: the folder or file named like the
+    /// repository, in the current folder).
+    local_path: Option<String>,
+    /// Where in the repository (default: the file's name, or the root for a folder).
+    path_in_repo: Option<String>,
+    /// The repository's type.
+    #[arg(long = "repo-type", visible_alias = "type", value_enum)]
+    repo_type: Option<RepoKind>,
+    /// The branch to commit to (created when missing; default: main).
+    #[arg(long)]
+    revision: Option<String>,
+    /// Create the repository private (when it does not exist).
+    #[arg(long, overrides_with = "no_private")]
+    private: bool,
+    /// Create the repository public (when it does not exist).
+    #[arg(long)]
+    no_private: bool,
+    /// Only files matching this pattern (repeatable; `*` also matches `/`).
+    #[arg(long)]
+    include: Vec<String>,
+    /// Not files matching this pattern (repeatable).
+    #[arg(long)]
+    exclude: Vec<String>,
+    /// Delete the remote files matching this pattern in the same commit (repeatable).
+    #[arg(long)]
+    delete: Vec<String>,
+    /// The commit's title.
+    #[arg(long)]
+    commit_message: Option<String>,
+    /// The rest of the commit message.
+    #[arg(long)]
+    commit_description: Option<String>,
+    /// Open a pull request instead of committing to the branch.
+    #[arg(long, overrides_with = "no_create_pr")]
+    create_pr: bool,
+    /// Opposite of --create-pr (the default).
+    #[arg(long, hide = true)]
+    no_create_pr: bool,
+    /// A token instead of the stored one (prefer `hubmix auth login` or HF_TOKEN).
+    #[arg(long)]
+    token: Option<String>,
+}
+
+/// What to upload, resolved.
+#[derive(Debug, PartialEq, Eq)]
+struct Source {
+    local: String,
+    path_in_repo: String,
+    include: Vec<String>,
+}
+
+/// `hf upload`'s path rules: a local path that does not exist and holds `*`, `?` or `[` is a
+/// glob of the current folder; no local path is the file or folder named like the repository;
+/// the path in the repository defaults to a file's name, or the root for a folder.
+fn source(
+    local: Option<&str>,
+    path_in_repo: Option<&str>,
+    include: &[String],
+    repo_name: &str,
+) -> Result<Source, CliError> {
+    let mut include = include.to_vec();
+    let local = match local {
+        Some(glob) if !Path::new(glob).exists() && glob.contains(['*', '?', '[']) => {
+            if !include.is_empty() || path_in_repo.is_some_and(|p| p != ".") {
+                return Err(CliError::failed(
+                    "Cannot set `--include` or `path_in_repo` when passing a glob pattern as local_path.",
+                    "Upload the folder with --include instead.",
+                ));
+            }
+            include = vec![glob.to_owned()];
+            return Ok(Source {
+                local: ".".into(),
+                path_in_repo: ".".into(),
+                include,
+            });
+        }
+        Some(local) => local.to_owned(),
+        None if Path::new(repo_name).exists() => repo_name.to_owned(),
+        None => {
+            return Err(CliError::failed(
+                format!("'{repo_name}' is not a local file or folder."),
+                "Give the local path explicitly: hubmix upload REPO LOCAL_PATH",
+            ));
+        }
+    };
+    let path = Path::new(&local);
+    let path_in_repo = match (path_in_repo, path.is_file()) {
+        (Some(p), _) => p.to_owned(),
+        (None, true) => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| local.clone()),
+        (None, false) => ".".into(),
+    };
+    if !path.exists() {
+        return Err(CliError::failed(
+            format!("No such file or directory: '{local}'."),
+            "Check the local path.",
+        ));
+    }
+    Ok(Source {
+        local,
+        path_in_repo,
+        include,
+    })
+}
+
+/// Runs `hubmix upload`.
+pub(crate) fn run(args: UploadArgs, out: &Output) -> Result<(), CliError> {
+    let target = target(&args.repo_id, args.repo_type, args.revision.as_deref())?;
+    let kind = target.repo_type();
+    let path_in_repo = match (&target.path, &args.path_in_repo) {
+        (Some(_), Some(_)) => {
+            return Err(CliError::Usage(
+                "Cannot combine a path in the hf:// URI with a PATH_IN_REPO argument.".into(),
+            ));
+        }
+        (uri, given) => uri.as_ref().or(given.as_ref()).cloned(),
+    };
+    let source = source(
+        args.local_path.as_deref(),
+        path_in_repo.as_deref(),
+        &args.include,
+        &target.id().name,
+    )?;
+    let hub = client(out, args.token.as_deref(), None)?;
+    let repo = hubmix_hub::RepoRef::from(target.id().clone());
+    let mut create = CreateRepoOptions::default().exist_ok(true);
+    if args.private || args.no_private {
+        create = create.private(args.private);
+    }
+    match hub.create_repo(&repo, &create) {
+        Ok(_) => {}
+        // A token that may write to the repository but not create one: it is enough when the
+        // repository exists.
+        Err(HubError::Forbidden { .. } | HubError::Unauthorized { .. })
+            if hub.repo_exists(&repo).unwrap_or(false) => {}
+        Err(e) => return Err(e).in_repo(kind),
+    }
+    let mut commit = CommitOptions::default().create_pr(args.create_pr);
+    if let Some(message) = args.commit_message {
+        commit = commit.message(message);
+    }
+    if let Some(description) = args.commit_description {
+        commit = commit.description(description);
+    }
+    let local = Path::new(&source.local);
+    let info = if local.is_file() {
+        for (given, what) in [
+            (&source.include, "--include"),
+            (&args.exclude, "--exclude"),
+            (&args.delete, "--delete"),
+        ] {
+            if !given.is_empty() {
+                out.warning(&format!("Ignoring {what} since a single file is uploaded."));
+            }
+        }
+        hub.upload_file(&target.repo, local, &source.path_in_repo, &commit)
+    } else {
+        let mut options = UploadFolderOptions::default()
+            .allow(source.include)
+            .ignore(args.exclude)
+            .delete_patterns(args.delete)
+            .commit(commit);
+        let prefix = source.path_in_repo.trim_matches('/');
+        if !prefix.is_empty() && prefix != "." {
+            options = options.path_in_repo(prefix);
+        }
+        hub.upload_folder(&target.repo, local, &options)
+    }
+    .in_repo(kind)?;
+    out.result("Uploaded", &[("url", Value::String(info.url))]);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_as_hf_upload_resolves_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("model.bin");
+        std::fs::write(&file, b"x").unwrap();
+        let file = file.to_str().unwrap();
+        let folder = dir.path().to_str().unwrap();
+        let s = source(Some(file), None, &[], "mlp").unwrap();
+        assert_eq!((s.local.as_str(), s.path_in_repo.as_str()), (file, "model.bin"));
+        let s = source(Some(folder), None, &[], "mlp").unwrap();
+        assert_eq!(s.path_in_repo, ".");
+        let s = source(Some(folder), Some("sub"), &[], "mlp").unwrap();
+        assert_eq!(s.path_in_repo, "sub");
+        let glob = source(Some("*.nothing-here"), None, &[], "mlp").unwrap();
+        assert_eq!(
+            glob,
+            Source {
+                local: ".".into(),
+                path_in_repo: ".".into(),
+                include: vec!["*.nothing-here".into()]
+            }
+        );
+        assert!(source(Some("*.x"), None, &["a".into()], "mlp").is_err());
+        assert!(source(Some("/no/such/path"), None, &[], "mlp").is_err());
+        assert!(source(None, None, &[], "no-such-local-folder-xyz").is_err());
+    }
+}
