@@ -4,7 +4,8 @@
 //! A push hashes the files it stages while they are written: on a thread where a push saves its
 //! model into its temporary folder (`stage`), [`AtomicFile`] notes the SHA-256 of every file
 //! it finishes (and never `fsync`s it), and the commit takes those hashes instead of reading
-//! the files again.
+//! the files again. A writer whose content already lies in memory can [`hold`] it there
+//! instead of writing it: the push uploads it from those buffers.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -16,6 +17,7 @@ use std::time::SystemTime;
 use sha2::{Digest, Sha256};
 
 use crate::error::HubError;
+use crate::upload::MemoryFile;
 
 /// Writes at least this large are hashed on a second thread while they are written.
 const PARALLEL_HASH_BYTES: usize = 4 << 20;
@@ -82,21 +84,47 @@ impl FileHash {
     }
 }
 
+/// What a push's save staged (`stage`), by path.
+#[derive(Debug, Default)]
+pub(crate) struct Staged {
+    /// The hashes of the files [`AtomicFile`] finished.
+    pub hashes: HashMap<PathBuf, FileHash>,
+    /// The files [`hold`] kept in memory instead of writing them.
+    pub held: HashMap<PathBuf, MemoryFile>,
+}
+
 thread_local! {
-    /// While a push stages files on this thread: the hashes of those finished so far.
-    static STAGED: RefCell<Option<HashMap<PathBuf, FileHash>>> = const { RefCell::new(None) };
+    /// While a push stages files on this thread: what it staged so far.
+    static STAGED: RefCell<Option<Staged>> = const { RefCell::new(None) };
 }
 
 /// Runs `f`, which writes files for an upload into a temporary folder, and returns with its
-/// result the hashes of the files [`AtomicFile`] finished on this thread meanwhile (by path, as
-/// given to [`AtomicFile::create`]). Such files are temporary: they are never `fsync`ed, whatever
-/// durability they are finished with. Outside `f`, files are not hashed: a plain save costs no
-/// hashing.
-pub(crate) fn stage<T>(f: impl FnOnce() -> T) -> (T, HashMap<PathBuf, FileHash>) {
-    let outer = STAGED.with(|r| r.replace(Some(HashMap::new())));
+/// result what it staged on this thread meanwhile: the hashes of the files [`AtomicFile`]
+/// finished and the files [`hold`] kept in memory (by path, as given to them). Staged files are
+/// temporary: they are never `fsync`ed, whatever durability they are finished with. Outside `f`,
+/// files are not hashed and nothing is held: a plain save costs nothing more.
+pub(crate) fn stage<T>(f: impl FnOnce() -> T) -> (T, Staged) {
+    let outer = STAGED.with(|r| r.replace(Some(Staged::default())));
     let result = f();
     let staged = STAGED.with(|r| r.replace(outer)).unwrap_or_default();
     (result, staged)
+}
+
+/// Keeps the content of `path` in memory instead of writing it, when a push is staging files on
+/// this thread: then `content` is called, its buffers are what the push uploads as that file
+/// (no copy, no write, no second read), and `true` is returned. Otherwise nothing is called and
+/// `false` says the caller must write the file itself.
+///
+/// Hold only content that is in memory already (a model's own tensor buffers): holding a copy
+/// would keep a second copy of the model alive until the upload ends.
+pub fn hold(path: &Path, content: impl FnOnce() -> MemoryFile) -> bool {
+    STAGED.with(|r| match r.borrow_mut().as_mut() {
+        Some(staged) => {
+            staged.held.insert(path.to_owned(), content());
+            true
+        }
+        None => false,
+    })
 }
 
 /// A file written through a temporary sibling and renamed into place by
@@ -206,7 +234,7 @@ impl AtomicFile {
             };
             STAGED.with(|r| {
                 if let Some(staged) = r.borrow_mut().as_mut() {
-                    staged.insert(self.path.clone(), hash);
+                    staged.hashes.insert(self.path.clone(), hash);
                 }
             });
         }
@@ -442,12 +470,13 @@ mod tests {
         });
         result.unwrap();
         assert_eq!(fs::read(&a).unwrap(), content);
-        let hash = &staged[&a];
+        let hash = &staged.hashes[&a];
         assert_eq!(hash.sha256_hex(), hex::encode(Sha256::digest(&content)));
         assert_eq!(hash.size(), content.len() as u64);
         assert!(hash.matches(&fs::metadata(&a).unwrap()));
-        assert_eq!(staged[&b].sha256_hex(), hex::encode(Sha256::digest(b"{}")));
-        assert_eq!(staged.len(), 2);
+        assert_eq!(staged.hashes[&b].sha256_hex(), hex::encode(Sha256::digest(b"{}")));
+        assert_eq!(staged.hashes.len(), 2);
+        assert!(staged.held.is_empty());
 
         // Changed since: the hash no longer matches the file.
         fs::write(&a, b"other").unwrap();
@@ -455,8 +484,20 @@ mod tests {
 
         // Outside a push's staging nothing is noted (nor hashed).
         let (_, inner) = stage(|| ());
-        assert!(inner.is_empty());
+        assert!(inner.hashes.is_empty() && inner.held.is_empty());
         let file = AtomicFile::create(&a).unwrap();
         assert!(file.hasher.is_none());
+    }
+
+    #[test]
+    fn held_content_is_kept_only_while_a_push_stages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        let content = || MemoryFile::new(vec![std::sync::Arc::new(b"abc".to_vec())]);
+        assert!(!hold(&path, content), "outside a push the caller writes the file");
+        let (held, staged) = stage(|| hold(&path, content));
+        assert!(held);
+        assert_eq!(staged.held[&path].len(), 3);
+        assert!(!path.exists(), "held content is never written");
     }
 }

@@ -467,7 +467,7 @@ pub fn push_folder<E: From<HubError>>(
         std::env::temp_dir(),
     ))?;
     let dir = staging.path();
-    let (written, hashes) = crate::files::stage(|| save(dir));
+    let (written, staged) = crate::files::stage(|| save(dir));
     let written = written?;
 
     let mut create = CreateRepoOptions::default().exist_ok(true);
@@ -500,7 +500,7 @@ pub fn push_folder<E: From<HubError>>(
         delete_patterns,
         commit,
     };
-    Ok(client.upload_folder_hashed(&repo.id, dir, &upload, &hashes)?)
+    Ok(client.upload_folder_hashed(&repo.id, dir, &upload, &staged)?)
 }
 
 /// Whether a push uploads one of the `written` files (in `dir`) that match `patterns`; a push

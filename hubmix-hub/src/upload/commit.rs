@@ -33,7 +33,7 @@ use crate::repo::{
 };
 use crate::transport::http::{Call, Context, OpenBody, Payload};
 use crate::transport::parallel::try_map;
-use crate::upload::content::{Content, changed};
+use crate::upload::content::{Content, MemoryFile, changed};
 use crate::upload::lfs::LfsUpload;
 use hubmix_protocol::card::README;
 
@@ -98,6 +98,12 @@ impl CommitOperation {
     /// Adds `bytes` as `path_in_repo`.
     pub fn add_bytes(path_in_repo: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
         Self::add(path_in_repo, Content::Bytes(bytes.into()))
+    }
+
+    /// Adds `content`, buffers already in memory, as `path_in_repo`: they are hashed and sent
+    /// from where they are, never copied into one buffer or a file.
+    pub fn add_memory(path_in_repo: impl Into<String>, content: MemoryFile) -> Self {
+        Self::add(path_in_repo, Content::Memory(content))
     }
 
     /// Adds what `reader` yields as `path_in_repo`. The reader is consumed now, into a temporary

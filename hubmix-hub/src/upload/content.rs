@@ -1,5 +1,6 @@
-//! The content of a file an upload adds: a path, bytes in memory, or a spooled reader; opened
-//! again for each retry, hashed, and sent whole or by parts.
+//! The content of a file an upload adds: a path, bytes in memory, shared buffers
+//! ([`MemoryFile`]), or a spooled reader; opened again for each retry, hashed, and sent whole or
+//! by parts.
 
 use std::fmt;
 use std::fs::File;
@@ -20,6 +21,8 @@ pub(crate) enum Content {
     Path(PathBuf),
     /// Bytes in memory.
     Bytes(Arc<[u8]>),
+    /// Buffers in memory, one after the other.
+    Memory(MemoryFile),
     /// A reader's content, spooled to a temporary file (deleted with the last operation).
     Spooled(Arc<tempfile::NamedTempFile>),
 }
@@ -29,8 +32,103 @@ impl fmt::Debug for Content {
         match self {
             Content::Path(p) => write!(f, "Path({})", p.display()),
             Content::Bytes(b) => write!(f, "Bytes({} bytes)", b.len()),
+            Content::Memory(m) => write!(f, "Memory({} bytes in {} buffers)", m.len, m.parts.len()),
             Content::Spooled(t) => write!(f, "Spooled({})", t.path().display()),
         }
+    }
+}
+
+/// A buffer of a [`MemoryFile`].
+pub type SharedBuffer = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// A file's content as buffers in memory, one after the other, shared rather than copied: what
+/// a push uploads for a weight file it never writes (the header, then each tensor's own
+/// buffer), through [`hold`](crate::files::hold) or
+/// [`CommitOperation::add_memory`](crate::CommitOperation::add_memory).
+///
+/// ```
+/// use std::sync::Arc;
+/// use hubmix_hub::upload::MemoryFile;
+/// let file = MemoryFile::new(vec![Arc::new(b"head".to_vec()), Arc::new(*b"er")]);
+/// assert_eq!(file.len(), 6);
+/// ```
+#[derive(Clone)]
+pub struct MemoryFile {
+    parts: Arc<[SharedBuffer]>,
+    len: u64,
+}
+
+impl MemoryFile {
+    /// The content made of `parts`, in order.
+    pub fn new(parts: Vec<SharedBuffer>) -> Self {
+        let len = parts.iter().map(|p| (**p).as_ref().len() as u64).sum();
+        MemoryFile {
+            parts: parts.into(),
+            len,
+        }
+    }
+
+    /// Its size in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A reader of the content from `offset` on.
+    fn reader(&self, offset: u64) -> MemoryReader {
+        MemoryReader {
+            file: self.clone(),
+            part: 0,
+            at: 0,
+            skip: offset,
+        }
+    }
+}
+
+impl fmt::Debug for MemoryFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "MemoryFile({} bytes in {} buffers)",
+            self.len,
+            self.parts.len()
+        )
+    }
+}
+
+/// Reads a [`MemoryFile`] part after part.
+struct MemoryReader {
+    file: MemoryFile,
+    /// The current part, and the position in it.
+    part: usize,
+    at: usize,
+    /// Bytes still to skip before the first read.
+    skip: u64,
+}
+
+impl Read for MemoryReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some(part) = self.file.parts.get(self.part) {
+            let part = (**part).as_ref();
+            let rest = &part[self.at.min(part.len())..];
+            if self.skip >= rest.len() as u64 {
+                self.skip -= rest.len() as u64;
+                self.part += 1;
+                self.at = 0;
+                continue;
+            }
+            let skip = self.skip as usize;
+            self.skip = 0;
+            let n = buf.len().min(rest.len() - skip);
+            buf[..n].copy_from_slice(&rest[skip..skip + n]);
+            self.at += skip + n;
+            return Ok(n);
+        }
+        Ok(0)
     }
 }
 
@@ -49,7 +147,7 @@ impl Content {
         match self {
             Content::Path(p) => Some(p),
             Content::Spooled(t) => Some(t.path()),
-            Content::Bytes(_) => None,
+            Content::Bytes(_) | Content::Memory(_) => None,
         }
     }
 
@@ -63,6 +161,7 @@ impl Content {
     pub(crate) fn size(&self) -> Result<u64, HubError> {
         let path = match self {
             Content::Bytes(b) => return Ok(b.len() as u64),
+            Content::Memory(m) => return Ok(m.len),
             Content::Path(p) => p.as_path(),
             Content::Spooled(t) => t.path(),
         };
@@ -87,6 +186,7 @@ impl Content {
                 cursor.set_position(offset);
                 return Ok(Box::new(cursor.take(len)));
             }
+            Content::Memory(m) => return Ok(Box::new(m.reader(offset).take(len))),
             Content::Path(p) => p.as_path(),
             Content::Spooled(t) => t.path(),
         };
@@ -137,5 +237,38 @@ pub(crate) fn changed(path: &Path) -> HubError {
     HubError::UploadSource {
         path: path.to_owned(),
         reason: "the file changed while it was being uploaded: run the upload again".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_files_read_across_their_buffers_from_any_offset() {
+        let parts: Vec<SharedBuffer> = vec![
+            Arc::new(b"ab".to_vec()),
+            Arc::new(Vec::<u8>::new()),
+            Arc::new(b"cdef".to_vec()),
+            Arc::new(*b"g"),
+        ];
+        let content = Content::Memory(MemoryFile::new(parts));
+        assert_eq!(content.size().unwrap(), 7);
+        for offset in 0..=7u64 {
+            for len in 0..=(7 - offset) {
+                let mut got = Vec::new();
+                // A one-byte buffer too, so that reads stop inside a part.
+                let mut reader = content.open_at(offset, len).unwrap();
+                let mut byte = [0u8; 1];
+                while reader.read(&mut byte).unwrap() == 1 {
+                    got.push(byte[0]);
+                }
+                let start = offset as usize;
+                assert_eq!(got, &b"abcdefg"[start..start + len as usize], "{offset}+{len}");
+            }
+        }
+        let mut all = Vec::new();
+        content.read_all(7, |b| all.extend_from_slice(b)).unwrap();
+        assert_eq!(all, b"abcdefg");
     }
 }

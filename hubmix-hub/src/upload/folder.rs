@@ -1,14 +1,14 @@
 //! Uploads built on [`HubClient::create_commit`]: one file, or a folder with
 //! `huggingface_hub`'s selection rules (`hub-protocol.md` §5.7), each in one commit.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::client::HubClient;
 use crate::error::HubError;
-use crate::files::FileHash;
+use crate::files::Staged;
 use crate::patterns::{PathFilter, glob_set};
 use crate::repo::{IntoRepoRef, RepoRef, revision_of};
+use crate::upload::MemoryFile;
 use crate::upload::commit::{
     CommitInfo, CommitOperation, CommitOptions, check_operations, check_path_in_repo,
 };
@@ -197,17 +197,18 @@ impl HubClient {
         folder: impl AsRef<Path>,
         options: &UploadFolderOptions,
     ) -> Result<CommitInfo, HubError> {
-        self.upload_folder_hashed(repo, folder.as_ref(), options, &HashMap::new())
+        self.upload_folder_hashed(repo, folder.as_ref(), options, &Staged::default())
     }
 
-    /// [`upload_folder`](Self::upload_folder), with the hashes of some of the files (by their
-    /// path: `folder` joined with the relative path) known already.
+    /// [`upload_folder`](Self::upload_folder), with what a push's save staged: the hashes of
+    /// some of the files (by their path: `folder` joined with the relative path) known already,
+    /// and files held in memory instead of written into `folder`.
     pub(crate) fn upload_folder_hashed(
         &self,
         repo: impl IntoRepoRef,
         folder: &Path,
         options: &UploadFolderOptions,
-        known: &HashMap<PathBuf, FileHash>,
+        staged: &Staged,
     ) -> Result<CommitInfo, HubError> {
         let bad_folder = |reason: &str| HubError::UploadSource {
             path: folder.to_owned(),
@@ -226,18 +227,33 @@ impl HubClient {
         let mut ignore = options.ignore.clone();
         ignore.extend(DEFAULT_IGNORE_PATTERNS.iter().map(|p| p.to_string()));
         let filter = PathFilter::new(&options.allow, &ignore)?;
-        let additions: Vec<CommitOperation> = scan(folder)?
+        let mut additions: Vec<CommitOperation> = scan(folder)?
             .into_iter()
             .filter(|rel| filter.matches(rel))
             .map(|rel| {
                 let local: PathBuf = folder.join(&rel);
                 let path_in_repo = format!("{prefix}{rel}");
-                match known.get(&local) {
+                match staged.hashes.get(&local) {
                     Some(hash) => CommitOperation::add_file_hashed(path_in_repo, local, hash.clone()),
                     None => CommitOperation::add_file(path_in_repo, local),
                 }
             })
             .collect();
+        // Files held in memory instead of written: the same paths, as the folder would have them.
+        let mut held: Vec<(String, &MemoryFile)> = staged
+            .held
+            .iter()
+            .filter_map(|(local, content)| {
+                let rel = local.strip_prefix(folder).ok()?.to_str()?.replace('\\', "/");
+                Some((rel, content))
+            })
+            .filter(|(rel, _)| filter.matches(rel))
+            .collect();
+        held.sort_by(|a, b| a.0.cmp(&b.0));
+        additions
+            .extend(held.into_iter().map(|(rel, content)| {
+                CommitOperation::add_memory(format!("{prefix}{rel}"), content.clone())
+            }));
 
         let commit = with_message(&options.commit, || "Upload folder using hubmix".into());
         let r = repo.into_repo_ref()?;

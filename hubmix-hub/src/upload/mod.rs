@@ -7,4 +7,5 @@ pub(crate) mod folder;
 pub(crate) mod lfs;
 
 pub use commit::{CommitInfo, CommitOperation, CommitOptions};
+pub use content::{MemoryFile, SharedBuffer};
 pub use folder::{DEFAULT_IGNORE_PATTERNS, UploadFolderOptions, scan};

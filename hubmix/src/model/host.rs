@@ -13,6 +13,7 @@ use burn::tensor::{Bytes, DType, Tensor};
 use crate::checkpoint::params::ModulePath;
 
 /// A float parameter's bytes in host memory, in the order a safetensors file stores them.
+#[derive(Clone)]
 pub(crate) struct HostBuffer {
     data: Arc<Bytes>,
     len: usize,
@@ -24,6 +25,12 @@ impl HostBuffer {
     /// The parameter's bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.data[..self.len]
+    }
+}
+
+impl AsRef<[u8]> for HostBuffer {
+    fn as_ref(&self) -> &[u8] {
+        self.bytes()
     }
 }
 

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::store::burn_pack::Tensor as PackTensor;
@@ -22,6 +23,7 @@ use super::options::{Layout, StorageType};
 use crate::checkpoint::{INDEX_FILE, WEIGHTS_FILE};
 use crate::error::Error;
 use hubmix_hub::files::{AtomicFile, Durability};
+use hubmix_hub::upload::{MemoryFile, SharedBuffer};
 use hubmix_protocol::safetensors::Dtype;
 
 /// The names of shards (`model-00001-of-00003.safetensors`), as a pattern.
@@ -260,16 +262,33 @@ fn write_file(
     }
     let mut header = serde_json::to_vec(&header).expect("JSON values serialize");
     header.resize(header.len().next_multiple_of(8), b' ');
-    let mut out = AtomicFile::create(path)?;
     let len = (header.len() as u64).to_le_bytes();
+
+    // When every tensor is the module's own buffer, a push uploads them from where they are
+    // (the file is never written).
+    let own = |t: &PackTensor| {
+        host.get(&t.name)
+            .filter(|h| h.dtype == t.dtype && h.shape.as_slice() == t.shape.as_slice())
+    };
+    if tensors.iter().all(|t| own(t).is_some()) {
+        let held = hubmix_hub::files::hold(path, || {
+            let head: SharedBuffer = Arc::new([&len[..], &header].concat());
+            let buffers = tensors
+                .iter()
+                .filter_map(|t| own(t))
+                .map(|h| -> SharedBuffer { Arc::new(h.clone()) });
+            MemoryFile::new(std::iter::once(head).chain(buffers).collect())
+        });
+        if held {
+            return Ok(());
+        }
+    }
+    let mut out = AtomicFile::create(path)?;
     out.write_vectored_all(&[&len, &header])?;
     let mut batch = Vec::new();
     let mut batch_bytes = 0;
     for (i, t) in tensors.iter().enumerate() {
-        let own = host
-            .get(&t.name)
-            .filter(|h| h.dtype == t.dtype && h.shape.as_slice() == t.shape.as_slice());
-        let chunk = match own {
+        let chunk = match own(t) {
             Some(h) => Chunk::Host(h.bytes()),
             None => Chunk::Read(
                 t.to_bytes()
@@ -309,5 +328,66 @@ mod tests {
         );
         let _ = linear.weight.val();
         assert_eq!(module_float_dtype(&linear), DType::F32);
+    }
+
+    #[test]
+    fn a_push_uploads_the_weights_from_the_tensors_and_never_writes_them() {
+        use hubmix_hub::card::{ModelCard, ModelCardData};
+        use hubmix_hub::mixin::{PushOptions, push_folder};
+        use hubmix_hub::{DownloadOptions, HubClient};
+
+        let dir = tempfile::tempdir().unwrap();
+        let server = hubmix_server::spawn(
+            hubmix_server::ServerConfig::new(dir.path().join("hub"))
+                .user("alice", "hf_alice", hubmix_server::Role::Write)
+                .lfs_threshold(1),
+        )
+        .unwrap();
+        let client = HubClient::builder()
+            .endpoint(server.url())
+            .token("hf_alice")
+            .cache_dir(dir.path().join("cache"))
+            .build()
+            .unwrap();
+        let linear = LinearConfig::new(64, 32).init(&Device::flex());
+        let options = |max_shard_size| WeightOptions {
+            layout: Layout::Burn,
+            storage: None,
+            max_shard_size,
+            durability: Durability::PageCache,
+        };
+        let card = |title: &str| ModelCard::new(title, ModelCardData::default());
+        // One file, and shards (the bias alone in the second: 64*32*4 = 8192 bytes the first).
+        for (repo, shard) in [("alice/one", None), ("alice/shards", Some(8192))] {
+            let reference = dir.path().join(repo);
+            std::fs::create_dir_all(&reference).unwrap();
+            let saved = save_weights(&linear, &reference, &options(shard), "Linear").unwrap();
+            let push = |folder: &Path| -> Result<Vec<PathBuf>, Error> {
+                let files = save_weights(&linear, folder, &options(shard), "Linear")?.files;
+                for file in &files {
+                    let weights = file.extension().is_some_and(|e| e == "safetensors");
+                    assert_eq!(
+                        file.exists(),
+                        !weights,
+                        "{}: held in memory, never written",
+                        file.display()
+                    );
+                }
+                Ok(files)
+            };
+            push_folder(&client, repo, &PushOptions::default(), &[], push, card).unwrap();
+            for file in &saved.files {
+                let name = file.file_name().unwrap().to_str().unwrap();
+                let got = client
+                    .hub_download(repo, name, &DownloadOptions::default())
+                    .unwrap();
+                assert_eq!(
+                    std::fs::read(got).unwrap(),
+                    std::fs::read(file).unwrap(),
+                    "{repo} {name}"
+                );
+            }
+            assert_eq!(saved.files.len(), if shard.is_some() { 3 } else { 1 });
+        }
     }
 }
