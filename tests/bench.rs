@@ -1,5 +1,5 @@
 //! What the benchmark programs (`hubmix/benches/*.rs`) share: knobs from the environment, the
-//! machine's load, CPU times, medians and verdicts.
+//! machine's load, CPU times, medians, verdicts, and running one measurement in a child process.
 
 /// The positive number in the environment variable `name`, or `default` when it is unset.
 ///
@@ -60,6 +60,29 @@ pub fn median<T>(samples: &[T], field: impl Fn(&T) -> f64) -> f64 {
 /// `PASS` or `FAIL`.
 pub fn verdict(ok: bool) -> &'static str {
     if ok { "PASS" } else { "FAIL" }
+}
+
+/// Runs this benchmark program again as `--measure ARGS...` (one measurement in a process of its
+/// own, so that its peak RSS is its alone), without the caller's Hub token or offline setting,
+/// and returns what it printed.
+///
+/// # Panics
+/// When the child cannot run or fails (with its standard error).
+pub fn measure_in_child(args: &[String]) -> String {
+    let output = std::process::Command::new(std::env::current_exe().expect("this program"))
+        .arg("--measure")
+        .args(args)
+        .env_remove("HF_TOKEN")
+        .env_remove("HF_HUB_OFFLINE")
+        .env("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
+        .output()
+        .expect("run the measurement");
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
 #[cfg(test)]

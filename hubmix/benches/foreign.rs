@@ -45,7 +45,7 @@
 //! peak RSS targets are against the f32 model: 4 bytes × the checkpoint's parameter count. All
 //! data lives in a temporary folder under `target/tmp` and is removed at the end.
 
-use hubmix_e2e::bench::{env_number, load_average, median, verdict};
+use hubmix_e2e::bench::{env_number, load_average, measure_in_child, median, verdict};
 use hubmix_e2e::{TestHub, python_env, run_python, transformers_venv};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -453,20 +453,7 @@ impl Setup {
                     .chain(shards)
                     .collect(),
                 };
-                let output = Command::new(std::env::current_exe().expect("this program"))
-                    .arg("--measure")
-                    .args(&args)
-                    .env_remove("HF_TOKEN")
-                    .env_remove("HF_HUB_OFFLINE")
-                    .env("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
-                    .output()
-                    .expect("run the measurement");
-                assert!(
-                    output.status.success(),
-                    "{args:?} failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-                String::from_utf8(output.stdout).expect("UTF-8 output")
+                measure_in_child(&args)
             }
         };
         let line = stdout.lines().last().expect("a result line");

@@ -45,8 +45,8 @@
 //!   would (`param.val().into_data()`), then `safetensors::serialize_to_file` (which does not
 //!   fsync); and, for information, the same followed by `File::sync_all`;
 //! - hubmix `save_pretrained` into an empty folder (it writes `config.json`, the weights and a
-//!   `README.md`; the weights are fsynced before they are renamed into place);
-//! - burn-store `save_into(SafetensorsStore::from_file(file).overwrite(true))` (also fsynced);
+//!   `README.md`; the weights are written from the tensors' buffers and renamed into place, not fsynced);
+//! - burn-store `save_into(SafetensorsStore::from_file(file).overwrite(true))` (which fsyncs);
 //! - Python `model.save_pretrained(folder)` into an empty folder;
 //! - push: hubmix `push_to_hub` and Python `model.push_to_hub` of a model with fresh random
 //!   weights to a fresh repository (each creates the repository, saves, uploads every file).
@@ -58,7 +58,7 @@
 //! the interpreter and PyTorch (about 300 MiB before any model exists). All data lives in a temporary
 //! folder under `target/tmp` and is removed at the end.
 
-use hubmix_e2e::bench::{env_number, load_average, median, verdict};
+use hubmix_e2e::bench::{env_number, load_average, measure_in_child, median, verdict};
 use hubmix_e2e::{run_python, torch_venv};
 use std::any::Any;
 use std::cell::Cell;
@@ -581,20 +581,7 @@ impl Setup {
                 ],
                 _ => vec![path(&self.out), dim],
             });
-            let output = Command::new(std::env::current_exe().expect("this program"))
-                .arg("--measure")
-                .args(&args)
-                .env_remove("HF_TOKEN")
-                .env_remove("HF_HUB_OFFLINE")
-                .env("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")
-                .output()
-                .expect("run the measurement");
-            assert!(
-                output.status.success(),
-                "{args:?} failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            String::from_utf8(output.stdout).expect("UTF-8 output")
+            measure_in_child(&args)
         };
         let (sample, probes) = parse_sample(&stdout);
         if row.is_load() {
