@@ -30,7 +30,7 @@ use crate::app::{App, LfsGrant};
 use crate::error::ApiError;
 use crate::limits::{Limit, Limits, MAX_LFS_PARTS};
 use crate::repo_id::RepoId;
-use crate::storage::{CompleteError, Layout, RepoRow, Sink, TempBlob};
+use crate::storage::{CompleteError, RepoRow, Sink, TempBlob};
 use crate::time::{format_millis, unix_now};
 
 /// Whether `s` is a SHA-256 in lowercase hex, the only oid form accepted.
@@ -232,11 +232,11 @@ pub(super) async fn transfer(
                         "part {n} is not between 1 and {parts}"
                     )));
                 }
-                let layout = Layout { size, part_size };
-                let (_, expected) = layout.part(n);
+                let offset = (n - 1) * part_size;
+                let expected = part_size.min(size - offset);
                 let name = upload_name(&repo, &oid);
                 receive(app, body, expected, move |a| {
-                    a.store.blobs.multipart(&name).part(n, layout)
+                    a.store.blobs.multipart(&name).part(n, offset, expected)
                 })
                 .await?;
                 Ok(etag_response(&format!("{oid}-{n}")))
@@ -254,10 +254,10 @@ pub(super) async fn transfer(
             if stored_size(app, &repo, &oid).await? == Some(size) {
                 return Ok(json(Message::new("ok")));
             }
-            let layout = Layout { size, part_size };
+            let parts = size.div_ceil(part_size);
             let name = upload_name(&repo, &oid);
             let completed = app
-                .run(move |a| Ok(a.store.blobs.multipart(&name).complete(layout)))
+                .run(move |a| Ok(a.store.blobs.multipart(&name).complete(&a.store.blobs, parts)))
                 .await?;
             let temp = completed.map_err(|e| match e {
                 CompleteError::MissingPart(_) => ApiError::BadRequest(format!("{oid}: {e}")),

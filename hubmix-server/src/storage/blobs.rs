@@ -23,8 +23,6 @@ use crate::failpoint;
 pub(crate) struct BlobStore {
     blobs: PathBuf,
     tmp: PathBuf,
-    /// How far each multipart upload in progress is hashed, in part order.
-    pub(super) hashing: multipart::Hashing,
 }
 
 /// A file written to the temporary area, hashed, not yet in the store.
@@ -159,11 +157,7 @@ impl BlobStore {
         let tmp = root.join("tmp");
         fs::create_dir_all(&blobs)?;
         fs::create_dir_all(&tmp)?;
-        Ok(BlobStore {
-            blobs,
-            tmp,
-            hashing: multipart::Hashing::default(),
-        })
+        Ok(BlobStore { blobs, tmp })
     }
 
     /// Removes everything in `tmp/`: what a crash left (call it before serving, never beside a

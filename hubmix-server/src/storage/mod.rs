@@ -24,7 +24,7 @@ use rusqlite::Connection;
 pub(crate) use blobs::{BlobStore, Sink, TempBlob};
 pub(crate) use commits::{CommitRow, CommitTarget, FileOp, NewCommit};
 pub(crate) use discussions::Discussion;
-pub(crate) use multipart::{CompleteError, Layout};
+pub(crate) use multipart::CompleteError;
 pub(crate) use refs::{RefKind, parse_full_ref};
 pub(crate) use repos::{RepoOrder, RepoRow};
 pub(crate) use trees::TreeItem;
