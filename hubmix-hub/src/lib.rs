@@ -99,6 +99,7 @@
 //! | [`card`] | model cards: render, read and merge their metadata |
 //! | [`mixin`] | [`ModelHubMixin`]: `save_pretrained` / `from_pretrained` / `push_to_hub` for any framework |
 //! | [`patterns`] | the glob patterns of uploads and snapshots |
+//! | [`cache_scan`] | the cache shared with `huggingface_hub`: scan it (repos, revisions, sizes, last use), delete revisions |
 //! | [`files`] | atomic writes and positional file I/O the layers above share |
 //!
 //! The wire contract (rules for ids, revisions and paths; the JSON bodies) is the
@@ -107,6 +108,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod auth;
+pub mod cache_scan;
 pub mod card;
 mod client;
 pub mod download;
