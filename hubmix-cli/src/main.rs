@@ -10,6 +10,7 @@
 
 mod args;
 mod auth;
+mod cache;
 mod completions;
 mod download;
 mod error;
@@ -69,6 +70,9 @@ enum Command {
     /// Create, delete, move and configure repositories; their branches and tags.
     #[command(subcommand, arg_required_else_help = true)]
     Repos(repos::ReposCommand),
+    /// List and remove what is in the cache shared with Python's `hf`.
+    #[command(subcommand, arg_required_else_help = true)]
+    Cache(cache::CacheCommand),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
 }
@@ -128,6 +132,7 @@ fn run(command: Command, out: &Output) -> Result<(), CliError> {
         Command::Upload(args) => upload::run(args, out),
         Command::Repos(command) => repos::run(command, out),
         Command::Models(command) => models::run(command, out),
+        Command::Cache(command) => cache::run(command, out),
         Command::Completions(args) => {
             completions::run(args);
             Ok(())

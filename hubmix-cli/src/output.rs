@@ -72,6 +72,7 @@ pub(crate) struct Output {
     no_truncate: bool,
 }
 
+const BOLD: &str = "\x1b[1m";
 const GREEN: &str = "\x1b[32m";
 const YELLOW: &str = "\x1b[33m";
 const GRAY: &str = "\x1b[90m";
@@ -152,6 +153,11 @@ impl Output {
         }
     }
 
+    /// [`Output::text`] in bold (on a terminal, in human mode).
+    pub(crate) fn bold_text(&self, text: &str) {
+        self.text(&self.paint(self.color_out, BOLD, text));
+    }
+
     /// A line on stdout in every mode (what `hf` prints with `print`).
     pub(crate) fn raw(&self, text: &str) {
         stdout_line(text);
@@ -194,6 +200,11 @@ impl Output {
     /// Rows under `headers` (JSON keys). Human: a padded table, headers in capitals, columns of
     /// numbers right-aligned, cut to the terminal's width unless `--no-truncate`.
     pub(crate) fn table(&self, headers: &[&str], rows: &[Vec<Value>]) {
+        self.table_aligned(headers, rows, &[]);
+    }
+
+    /// [`Output::table`], with the columns named in `right` right-aligned in human mode.
+    pub(crate) fn table_aligned(&self, headers: &[&str], rows: &[Vec<Value>], right: &[&str]) {
         match self.mode {
             Mode::Json => {
                 let items: Vec<String> = rows
@@ -232,7 +243,10 @@ impl Output {
                 let mut cells: Vec<Vec<String>> =
                     rows.iter().map(|r| r.iter().map(human_cell).collect()).collect();
                 let right: Vec<bool> = (0..headers.len())
-                    .map(|c| rows.iter().all(|r| r.get(c).is_some_and(Value::is_number)))
+                    .map(|c| {
+                        right.contains(&headers[c])
+                            || rows.iter().all(|r| r.get(c).is_some_and(Value::is_number))
+                    })
                     .collect();
                 let cut = !self.no_truncate && truncate(&upper, &mut cells, terminal_width());
                 stdout_line(&tabulate(&upper, &cells, &right));

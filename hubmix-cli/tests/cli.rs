@@ -6,6 +6,8 @@
 mod auth;
 #[path = "cli/basics.rs"]
 mod basics;
+#[path = "cli/cache.rs"]
+mod cache;
 #[path = "cli/errors.rs"]
 mod errors;
 #[path = "cli/local_dir.rs"]
