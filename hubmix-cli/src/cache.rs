@@ -480,6 +480,13 @@ fn ls(args: &LsArgs, out: &Output) -> Result<(), CliError> {
             ));
         }
     }
+    if !info.incomplete_files.is_empty() {
+        out.hint(&format!(
+            "Found {} incomplete download(s) totalling {}. Remove them with 'hf cache prune'.",
+            info.incomplete_files.len(),
+            format_size(info.incomplete_size_on_disk())
+        ));
+    }
     Ok(())
 }
 

@@ -45,6 +45,17 @@ pub struct CacheInfo {
     pub size_on_disk: u64,
     /// The repository folders left out of the scan, and why.
     pub warnings: Vec<CacheWarning>,
+    /// Interrupted downloads (`<cache>/*/blobs/*.incomplete`), sorted by path.
+    pub incomplete_files: Vec<IncompleteFile>,
+}
+
+/// An interrupted download left in the cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncompleteFile {
+    /// `<cache>/<repo>/blobs/<etag>.incomplete`.
+    pub path: PathBuf,
+    /// Its size.
+    pub size_on_disk: u64,
 }
 
 /// A repository folder left out of a scan.
@@ -140,6 +151,7 @@ pub fn scan_cache(cache_dir: &Path) -> Result<CacheInfo, HubError> {
         let entry = entry.map_err(HubError::io("scanning the cache", cache_dir))?;
         let path = entry.path();
         let name = entry.file_name();
+        incomplete_in(&path.join("blobs"), &mut info.incomplete_files);
         if let Some(name) = name.to_str()
             && (IGNORED_TOP_LEVEL.contains(&name) || (name == "blobs" && is_shared_store(&path)))
         {
@@ -155,8 +167,33 @@ pub fn scan_cache(cache_dir: &Path) -> Result<CacheInfo, HubError> {
     }
     info.repos.sort_by_key(CachedRepo::cache_id);
     info.warnings.sort_by(|a, b| a.path.cmp(&b.path));
+    info.incomplete_files.sort_by(|a, b| a.path.cmp(&b.path));
     info.size_on_disk = all_blobs.values().sum();
     Ok(info)
+}
+
+/// The regular `*.incomplete` files of a `blobs` folder (none when it cannot be listed).
+fn incomplete_in(blobs: &Path, out: &mut Vec<IncompleteFile>) {
+    let Ok(entries) = fs::read_dir(blobs) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension() == Some(OsStr::new("incomplete"))
+            && let Ok(meta) = fs::symlink_metadata(&path)
+            && meta.is_file()
+        {
+            out.push(IncompleteFile {
+                path,
+                size_on_disk: meta.len(),
+            });
+        }
+    }
+}
+
+impl CacheInfo {
+    /// The bytes of the interrupted downloads.
+    pub fn incomplete_size_on_disk(&self) -> u64 {
+        self.incomplete_files.iter().map(|f| f.size_on_disk).sum()
+    }
 }
 
 /// Whether a top-level `blobs` folder is the shared blob store (its marker reads `1\n`).
@@ -515,6 +552,7 @@ mod tests {
         add_ref(&gpt2, "main", A);
         add_ref(&gpt2, "refs/pr/1", B);
         fs::write(gpt2.join("blobs/orphan"), [0; 500]).unwrap();
+        fs::write(gpt2.join("blobs/e9.incomplete"), [0; 7]).unwrap();
         let ds = dir.path().join("datasets--org--ds");
         add_file(&ds, A, "data.csv", "e3", b"12345");
         fs::create_dir_all(dir.path().join(".locks")).unwrap();
@@ -541,6 +579,12 @@ mod tests {
         assert_eq!(gpt2.revisions[0].files[1].path_in_repo, "sub/w.bin");
         assert_eq!(info.repos[0].revisions[0].refs.len(), 0, "a detached revision");
         assert_eq!(info.size_on_disk, 3005);
+        assert_eq!(info.incomplete_files.len(), 1);
+        assert_eq!(
+            info.incomplete_size_on_disk(),
+            7,
+            "counted apart from the repo's size"
+        );
     }
 
     #[test]

@@ -60,6 +60,25 @@ fn hubmix_cache_ls_and_rm_agree_with_hf() {
         assert_eq!(ours, theirs, "{args:?}");
         assert!(!ours.as_array().unwrap().is_empty(), "{args:?}");
     }
+    // A corrupt entry (refs without snapshots) and an interrupted download: the same warnings and
+    // hints on stderr.
+    let hub_cache = env.hf_home().join("hub");
+    std::fs::create_dir_all(hub_cache.join("models--alice--broken/refs")).unwrap();
+    std::fs::write(hub_cache.join("models--alice--broken/refs/main"), "x").unwrap();
+    std::fs::write(
+        hub_cache.join("models--alice--cached/blobs/abc.incomplete"),
+        [0; 1500],
+    )
+    .unwrap();
+    for args in [&["cache", "ls"][..], &["cache", "ls", "--show-warnings"]] {
+        let ours = env.hubmix(args);
+        let theirs = env.hf(args);
+        assert_eq!(ours.stderr, theirs.stderr, "{args:?}");
+        assert!(
+            ours.stderr.contains("incomplete download(s) totalling 1.5K"),
+            "{ours:#?}"
+        );
+    }
     let listed = ls_json(&env.hubmix(&["cache", "ls", "--revisions", "--format", "json"]));
     assert_eq!(listed.as_array().unwrap().len(), 3, "{listed:#}");
     // The tables too, footer included, byte for byte.
