@@ -1,4 +1,4 @@
-//! `hubmix cache ls | rm`: the cache shared with Python's `huggingface_hub`, listed and cleaned
+//! `hubmix cache ls | rm | prune`: the cache shared with Python's `huggingface_hub`, listed and cleaned
 //! as `hf cache` does it, with the same figures (decimal sizes like `3.0K`, ages like
 //! `2 hours ago`) and the same JSON keys.
 
@@ -38,6 +38,11 @@ pub(crate) enum CacheCommand {
   hubmix cache rm model/gpt2 --yes"
     )]
     Rm(RmArgs),
+    /// Remove detached revisions (no ref names them) and interrupted downloads.
+    #[command(after_help = "Examples:
+  hubmix cache prune
+  hubmix cache prune --dry-run")]
+    Prune(PruneArgs),
 }
 
 /// `hubmix cache ls` options.
@@ -90,11 +95,29 @@ pub(crate) struct RmArgs {
     no_dry_run: bool,
 }
 
+/// `hubmix cache prune` options.
+#[derive(Debug, Args)]
+pub(crate) struct PruneArgs {
+    /// Cache directory to scan (defaults to HF_HUB_CACHE).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Skip the confirmation prompt.
+    #[arg(short, long)]
+    yes: bool,
+    /// Show what would be deleted, delete nothing.
+    #[arg(long, overrides_with = "no_dry_run")]
+    dry_run: bool,
+    /// Delete (the default).
+    #[arg(long, hide = true)]
+    no_dry_run: bool,
+}
+
 /// Runs a `cache` command.
 pub(crate) fn run(command: CacheCommand, out: &Output) -> Result<(), CliError> {
     match command {
         CacheCommand::Ls(args) => ls(&args, out),
         CacheCommand::Rm(args) => rm(&args, out),
+        CacheCommand::Prune(args) => prune(&args, out),
     }
 }
 
@@ -507,10 +530,54 @@ fn uri_cache_id(uri: &str) -> Result<String, CliError> {
     Ok(format!("{}/{name}", id.repo_type.as_str()))
 }
 
+/// Selected revisions, by repository index then revision index.
+type Selection = BTreeMap<usize, BTreeSet<usize>>;
+
+/// The repositories whose every revision is selected.
+fn full_repos(info: &CacheInfo, selected: &Selection) -> Vec<usize> {
+    selected
+        .iter()
+        .filter(|(i, revs)| revs.len() == info.repos[**i].revisions.len())
+        .map(|(i, _)| *i)
+        .collect()
+}
+
+/// `  - model/gpt2 (entire repo)`, or `  - model/gpt2:` and a line per revision, as `hf` prints
+/// a selection.
+fn print_selected(info: &CacheInfo, selected: &Selection, full: &[usize], out: &Output) {
+    let mut order: Vec<usize> = selected.keys().copied().collect();
+    order.sort_by_key(|i| {
+        let repo = &info.repos[*i];
+        (repo.repo_type.as_str(), repo.repo_id.to_lowercase())
+    });
+    for i in order {
+        let repo = &info.repos[i];
+        if full.contains(&i) {
+            out.text(&format!("  - {} (entire repo)", repo.cache_id()));
+            continue;
+        }
+        out.text(&format!("  - {}:", repo.cache_id()));
+        for j in &selected[&i] {
+            let rev = &repo.revisions[*j];
+            let refs = rev.refs.iter().cloned().collect::<Vec<_>>().join(" ");
+            let refs = if refs.is_empty() {
+                "(detached)".into()
+            } else {
+                refs
+            };
+            out.text(&format!(
+                "      {} [{refs}] {}",
+                rev.commit_hash,
+                format_size(rev.size_on_disk)
+            ));
+        }
+    }
+}
+
 fn rm(args: &RmArgs, out: &Output) -> Result<(), CliError> {
     let info = scan(args.cache_dir.as_deref())?;
     // Selected revisions by repository index.
-    let mut selected: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
+    let mut selected = Selection::new();
     let mut missing = Vec::new();
     for target in args.targets.iter().map(|t| t.trim()).filter(|t| !t.is_empty()) {
         let lowered = target.to_ascii_lowercase();
@@ -562,11 +629,7 @@ fn rm(args: &RmArgs, out: &Output) -> Result<(), CliError> {
         .collect();
     let (plan, _) = info.delete_revisions(&hashes);
     let total = hashes.len();
-    let full: Vec<usize> = selected
-        .iter()
-        .filter(|(i, revs)| revs.len() == info.repos[**i].revisions.len())
-        .map(|(i, _)| *i)
-        .collect();
+    let full = full_repos(&info, &selected);
     let in_full: usize = full.iter().map(|i| info.repos[*i].revisions.len()).sum();
     let mut parts = Vec::new();
     if !full.is_empty() {
@@ -580,33 +643,7 @@ fn rm(args: &RmArgs, out: &Output) -> Result<(), CliError> {
         "About to delete {} totalling {freed}.",
         parts.join(" and ")
     ));
-    let mut order: Vec<usize> = selected.keys().copied().collect();
-    order.sort_by_key(|i| {
-        let repo = &info.repos[*i];
-        (repo.repo_type.as_str(), repo.repo_id.to_lowercase())
-    });
-    for i in order {
-        let repo = &info.repos[i];
-        if full.contains(&i) {
-            out.text(&format!("  - {} (entire repo)", repo.cache_id()));
-            continue;
-        }
-        out.text(&format!("  - {}:", repo.cache_id()));
-        for j in &selected[&i] {
-            let rev = &repo.revisions[*j];
-            let refs = rev.refs.iter().cloned().collect::<Vec<_>>().join(" ");
-            let refs = if refs.is_empty() {
-                "(detached)".into()
-            } else {
-                refs
-            };
-            out.text(&format!(
-                "      {} [{refs}] {}",
-                rev.commit_hash,
-                format_size(rev.size_on_disk)
-            ));
-        }
-    }
+    print_selected(&info, &selected, &full, out);
     if args.dry_run {
         out.result(
             "Dry run: no files were deleted.",
@@ -629,6 +666,62 @@ fn rm(args: &RmArgs, out: &Output) -> Result<(), CliError> {
         &[
             ("repos_deleted", json!(full.len())),
             ("revisions_deleted", json!(total)),
+            ("freed", json!(freed)),
+        ],
+    );
+    Ok(())
+}
+
+fn prune(args: &PruneArgs, out: &Output) -> Result<(), CliError> {
+    let info = scan(args.cache_dir.as_deref())?;
+    let mut selected = Selection::new();
+    for (i, repo) in info.repos.iter().enumerate() {
+        let detached: BTreeSet<usize> = (0..repo.revisions.len())
+            .filter(|j| repo.revisions[*j].refs.is_empty())
+            .collect();
+        if !detached.is_empty() {
+            selected.insert(i, detached);
+        }
+    }
+    let revisions: usize = selected.values().map(BTreeSet::len).sum();
+    let incomplete = info.incomplete_files.len();
+    if revisions == 0 && incomplete == 0 {
+        out.text("No unreferenced revisions, incomplete downloads or shared blobs found. Nothing to prune.");
+        return Ok(());
+    }
+    let plan = info.prune();
+    let mut parts = Vec::new();
+    if revisions > 0 {
+        parts.push(format!("{revisions} unreferenced revision(s)"));
+    }
+    if incomplete > 0 {
+        parts.push(format!("{incomplete} incomplete download(s)"));
+    }
+    let summary = parts.join(" and ");
+    let freed = format_size(plan.expected_freed_size);
+    out.text(&format!("About to delete {summary} ({freed} total)."));
+    print_selected(&info, &selected, &full_repos(&info, &selected), out);
+    if args.dry_run {
+        out.result(
+            "Dry run: no files were deleted.",
+            &[
+                ("dry_run", json!(true)),
+                ("revisions", json!(revisions)),
+                ("incomplete", json!(incomplete)),
+                ("shared_blobs", json!(0)),
+                ("size", json!(freed)),
+            ],
+        );
+        return Ok(());
+    }
+    out.confirm("Proceed?", args.yes)?;
+    plan.execute()?;
+    out.result(
+        &format!("Deleted {summary}; freed {freed}."),
+        &[
+            ("revisions_deleted", json!(revisions)),
+            ("incomplete_deleted", json!(incomplete)),
+            ("shared_blobs_deleted", json!(0)),
             ("freed", json!(freed)),
         ],
     );

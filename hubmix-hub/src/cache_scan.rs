@@ -440,6 +440,8 @@ pub struct DeletePlan {
     pub refs: BTreeSet<PathBuf>,
     /// Blobs no remaining revision of their repository uses.
     pub blobs: BTreeSet<PathBuf>,
+    /// Interrupted downloads (see [`CacheInfo::prune`]).
+    pub incomplete: BTreeSet<PathBuf>,
     /// The bytes the deletion frees.
     pub expected_freed_size: u64,
 }
@@ -486,6 +488,22 @@ impl CacheInfo {
         }
         (plan, wanted.into_iter().map(str::to_owned).collect())
     }
+
+    /// Plans what `hf cache prune` deletes: every revision no ref names (detached), and every
+    /// interrupted download.
+    pub fn prune(&self) -> DeletePlan {
+        let detached: Vec<&str> = self
+            .repos
+            .iter()
+            .flat_map(|repo| &repo.revisions)
+            .filter(|revision| revision.refs.is_empty())
+            .map(|revision| revision.commit_hash.as_str())
+            .collect();
+        let (mut plan, _) = self.delete_revisions(&detached);
+        plan.incomplete = self.incomplete_files.iter().map(|f| f.path.clone()).collect();
+        plan.expected_freed_size += self.incomplete_size_on_disk();
+        plan
+    }
 }
 
 impl DeletePlan {
@@ -510,7 +528,7 @@ impl DeletePlan {
         for path in &self.snapshots {
             record(fs::remove_dir_all(path), path);
         }
-        for path in self.refs.iter().chain(&self.blobs) {
+        for path in self.refs.iter().chain(&self.blobs).chain(&self.incomplete) {
             record(fs::remove_file(path), path);
         }
         first_error.map_or(Ok(()), Err)
@@ -647,6 +665,25 @@ mod tests {
                 "{expected}: {messages:#?}"
             );
         }
+    }
+
+    #[test]
+    fn pruning_deletes_detached_revisions_and_interrupted_downloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("models--o--m");
+        add_file(&repo, A, "old", "e1", &[0; 10]);
+        add_file(&repo, B, "new", "e2", &[0; 20]);
+        add_ref(&repo, "main", B);
+        fs::write(repo.join("blobs/e3.incomplete"), [0; 5]).unwrap();
+        let plan = scan_cache(dir.path()).unwrap().prune();
+        assert_eq!(plan.expected_freed_size, 15);
+        plan.execute().unwrap();
+        let after = scan_cache(dir.path()).unwrap();
+        assert!(after.incomplete_files.is_empty());
+        assert_eq!(after.repos[0].revisions.len(), 1);
+        assert_eq!(after.repos[0].revisions[0].commit_hash, B);
+        assert_eq!(after.repos[0].size_on_disk, 20);
+        assert_eq!(after.prune(), DeletePlan::default(), "nothing left to prune");
     }
 
     #[test]

@@ -109,6 +109,16 @@ fn hubmix_cache_ls_and_rm_agree_with_hf() {
     let before = ls_json(&env.hf(&["cache", "ls", "--revisions", "--format", "json"]));
     assert_eq!(before, listed, "the dry run deleted nothing");
 
+    // prune's dry run prints what hf's prints (the detached revision, the interrupted download).
+    let dry = ["cache", "prune", "--dry-run"];
+    let ours = env.hubmix(&dry);
+    assert_eq!(ours.ok(), env.hf(&dry).ok());
+    assert!(
+        ours.stdout
+            .starts_with("About to delete 1 unreferenced revision(s) and 1 incomplete download(s) ("),
+        "{ours:#?}"
+    );
+
     // Without --yes, outside a terminal prompt, nothing is deleted.
     assert_eq!(
         env.hubmix(&["cache", "rm", &old_hash, "--format", "json"]).code,
@@ -148,6 +158,20 @@ fn hubmix_cache_ls_and_rm_agree_with_hf() {
     assert_eq!(ids, ["model/alice/cached"]);
     let nothing = env.hubmix(&["cache", "rm", "dataset/alice/data"]);
     assert_eq!(nothing.ok(), "Nothing to delete.");
+
+    // prune takes the interrupted download; then hf finds nothing to prune.
+    let pruned = env.hubmix(&["cache", "prune", "--yes"]);
+    assert!(
+        pruned
+            .ok()
+            .contains("✓ Deleted 1 incomplete download(s); freed 1.5K."),
+        "{pruned:#?}"
+    );
+    assert!(
+        env.hf(&["cache", "prune", "--dry-run"])
+            .ok()
+            .contains("Nothing to prune.")
+    );
 }
 
 #[test]
