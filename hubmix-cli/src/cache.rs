@@ -81,23 +81,20 @@ pub(crate) struct RmArgs {
     /// Repositories (`model/gpt2`, `dataset/org/ds`, `hf://datasets/org/ds`) or revision hashes.
     #[arg(required = true)]
     targets: Vec<String>,
-    /// Cache directory to scan (defaults to HF_HUB_CACHE).
-    #[arg(long)]
-    cache_dir: Option<PathBuf>,
-    /// Skip the confirmation prompt.
-    #[arg(short, long)]
-    yes: bool,
-    /// Show what would be deleted, delete nothing.
-    #[arg(long, overrides_with = "no_dry_run")]
-    dry_run: bool,
-    /// Delete (the default).
-    #[arg(long, hide = true)]
-    no_dry_run: bool,
+    #[command(flatten)]
+    delete: DeleteArgs,
 }
 
 /// `hubmix cache prune` options.
 #[derive(Debug, Args)]
 pub(crate) struct PruneArgs {
+    #[command(flatten)]
+    delete: DeleteArgs,
+}
+
+/// What `rm` and `prune` share: where the cache is, and how to confirm.
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
     /// Cache directory to scan (defaults to HF_HUB_CACHE).
     #[arg(long)]
     cache_dir: Option<PathBuf>,
@@ -575,7 +572,7 @@ fn print_selected(info: &CacheInfo, selected: &Selection, full: &[usize], out: &
 }
 
 fn rm(args: &RmArgs, out: &Output) -> Result<(), CliError> {
-    let info = scan(args.cache_dir.as_deref())?;
+    let info = scan(args.delete.cache_dir.as_deref())?;
     // Selected revisions by repository index.
     let mut selected = Selection::new();
     let mut missing = Vec::new();
@@ -644,7 +641,7 @@ fn rm(args: &RmArgs, out: &Output) -> Result<(), CliError> {
         parts.join(" and ")
     ));
     print_selected(&info, &selected, &full, out);
-    if args.dry_run {
+    if args.delete.dry_run {
         out.result(
             "Dry run: no files were deleted.",
             &[
@@ -656,7 +653,7 @@ fn rm(args: &RmArgs, out: &Output) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    out.confirm("Proceed with deletion?", args.yes)?;
+    out.confirm("Proceed with deletion?", args.delete.yes)?;
     plan.execute()?;
     out.result(
         &format!(
@@ -673,7 +670,7 @@ fn rm(args: &RmArgs, out: &Output) -> Result<(), CliError> {
 }
 
 fn prune(args: &PruneArgs, out: &Output) -> Result<(), CliError> {
-    let info = scan(args.cache_dir.as_deref())?;
+    let info = scan(args.delete.cache_dir.as_deref())?;
     let mut selected = Selection::new();
     for (i, repo) in info.repos.iter().enumerate() {
         let detached: BTreeSet<usize> = (0..repo.revisions.len())
@@ -701,7 +698,7 @@ fn prune(args: &PruneArgs, out: &Output) -> Result<(), CliError> {
     let freed = format_size(plan.expected_freed_size);
     out.text(&format!("About to delete {summary} ({freed} total)."));
     print_selected(&info, &selected, &full_repos(&info, &selected), out);
-    if args.dry_run {
+    if args.delete.dry_run {
         out.result(
             "Dry run: no files were deleted.",
             &[
@@ -714,7 +711,7 @@ fn prune(args: &PruneArgs, out: &Output) -> Result<(), CliError> {
         );
         return Ok(());
     }
-    out.confirm("Proceed?", args.yes)?;
+    out.confirm("Proceed?", args.delete.yes)?;
     plan.execute()?;
     out.result(
         &format!("Deleted {summary}; freed {freed}."),
