@@ -8,6 +8,8 @@ mod auth;
 mod basics;
 #[path = "cli/cache.rs"]
 mod cache;
+#[path = "cli/checkpoints.rs"]
+mod checkpoints;
 #[path = "cli/errors.rs"]
 mod errors;
 #[path = "cli/local_dir.rs"]

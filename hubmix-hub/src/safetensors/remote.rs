@@ -134,9 +134,14 @@ impl AtCommit<'_> {
             .rsplit_once('/')
             .map(|(f, _)| format!("{f}/"))
             .unwrap_or_default();
-        Checkpoint::sharded(self.label(path), index, |name| {
+        let mut checkpoint = Checkpoint::sharded(self.label(path), index, |name| {
             self.header(&format!("{folder}{name}"))
-        })
+        })?;
+        if let Some((index_path, _)) = &mut checkpoint.index {
+            // Named in errors with its repository; in the checkpoint, by its path in it.
+            *index_path = path.to_owned();
+        }
+        Ok(checkpoint)
     }
 }
 
