@@ -107,10 +107,48 @@ pub(crate) enum CheckpointSource {
     Repo(Target),
 }
 
+/// Where a checkpoint argument that names a repository is read (`inspect`, `convert`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct CheckpointRepoArgs {
+    /// The repository's type.
+    #[arg(long = "repo-type", visible_alias = "type", value_enum)]
+    pub(crate) repo_type: Option<RepoKind>,
+    /// A branch, tag, commit id or refs/pr/N (default: main).
+    #[arg(long)]
+    pub(crate) revision: Option<String>,
+    /// Another cache folder than HF_HUB_CACHE (a cached file is read from there).
+    #[arg(long)]
+    pub(crate) cache_dir: Option<std::path::PathBuf>,
+    /// A token instead of the stored one (prefer `hubmix auth login` or HF_TOKEN).
+    #[arg(long)]
+    pub(crate) token: Option<String>,
+}
+
+impl CheckpointRepoArgs {
+    /// The checkpoint `arg` names (see [`checkpoint_source`]).
+    pub(crate) fn source(&self, arg: &str) -> Result<CheckpointSource, CliError> {
+        checkpoint_source(arg, self.repo_type, self.revision.as_deref())
+    }
+
+    /// The download options: the cache folder.
+    pub(crate) fn download_options(&self) -> hubmix_hub::DownloadOptions {
+        let options = hubmix_hub::DownloadOptions::default();
+        match &self.cache_dir {
+            Some(dir) => options.cache_dir(dir),
+            None => options,
+        }
+    }
+
+    /// A client with the token, if given.
+    pub(crate) fn client(&self, out: &Output) -> Result<HubClient, CliError> {
+        client(out, self.token.as_deref(), None)
+    }
+}
+
 /// Reads a checkpoint argument: an existing local path; else an `hf://` URI; else a repository
 /// id, with its revision after `@` (`alice/mlp@v1`) or in `--revision` (not both). A path that
 /// does not exist and cannot be a repository id (`./x`, `x.safetensors`) is reported missing.
-pub(crate) fn checkpoint_source(
+fn checkpoint_source(
     arg: &str,
     kind: Option<RepoKind>,
     revision: Option<&str>,

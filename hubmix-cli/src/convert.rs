@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 
 use hubmix_hub::safetensors::{Checkpoint, ConvertOptions, FloatType, Layout, convert};
-use hubmix_hub::{DownloadOptions, HubError, SnapshotOptions};
+use hubmix_hub::{HubError, SnapshotOptions};
 use serde_json::Value;
 
-use crate::args::{CheckpointSource, RepoKind, checkpoint_source, client};
+use crate::args::{CheckpointRepoArgs, CheckpointSource};
 use crate::download::format_size;
 use crate::error::{CliError, InRepo};
 use crate::output::Output;
@@ -66,18 +66,8 @@ pub(crate) struct ConvertArgs {
     /// (repeatable).
     #[arg(long, value_name = "FROM=TO", value_parser = parse_rename, requires = "layout")]
     rename: Vec<(String, String)>,
-    /// The repository's type.
-    #[arg(long = "repo-type", visible_alias = "type", value_enum)]
-    repo_type: Option<RepoKind>,
-    /// A branch, tag, commit id or refs/pr/N (default: main).
-    #[arg(long)]
-    revision: Option<String>,
-    /// Another cache folder than HF_HUB_CACHE.
-    #[arg(long)]
-    cache_dir: Option<PathBuf>,
-    /// A token instead of the stored one (prefer `hubmix auth login` or HF_TOKEN).
-    #[arg(long)]
-    token: Option<String>,
+    #[command(flatten)]
+    repo: CheckpointRepoArgs,
 }
 
 /// `5GB`, `500MB`, `2GiB`, `100kB`, `1024`: decimal units as transformers reads them, binary
@@ -167,18 +157,15 @@ pub(crate) fn run(args: ConvertArgs, out: &Output) -> Result<(), CliError> {
 /// The local checkpoint to read (a repository's downloaded into the cache first), and the
 /// folder it is in when it is a model folder (for its `config.json`).
 fn open(args: &ConvertArgs, out: &Output) -> Result<(Checkpoint, Option<PathBuf>), CliError> {
-    match checkpoint_source(&args.source, args.repo_type, args.revision.as_deref())? {
+    match args.repo.source(&args.source)? {
         CheckpointSource::Local(path) => {
             let folder = path.is_dir().then(|| path.clone());
             Ok((Checkpoint::open(&path)?, folder))
         }
         CheckpointSource::Repo(target) => {
-            let hub = client(out, args.token.as_deref(), None)?;
+            let hub = args.repo.client(out)?;
             let kind = target.repo_type();
-            let mut download = DownloadOptions::default();
-            if let Some(dir) = &args.cache_dir {
-                download = download.cache_dir(dir);
-            }
+            let download = args.repo.download_options();
             // The headers first (ranged reads): a file that is not a checkpoint is refused
             // before gigabytes are downloaded.
             let headers = hub

@@ -2,13 +2,10 @@
 //! shapes and sizes; parameter count; types; metadata), read from its headers alone. A
 //! repository's headers are read with HTTP `Range` requests, never its tensors.
 
-use std::path::PathBuf;
-
-use hubmix_hub::DownloadOptions;
 use hubmix_hub::safetensors::{Checkpoint, elements};
 use serde_json::{Map, Value, json};
 
-use crate::args::{CheckpointSource, RepoKind, checkpoint_source, client};
+use crate::args::{CheckpointRepoArgs, CheckpointSource};
 use crate::download::format_size;
 use crate::error::{CliError, InRepo};
 use crate::output::{Mode, Output, python_json};
@@ -24,63 +21,33 @@ pub(crate) struct InspectArgs {
     /// A `.safetensors` file, an index (`*.safetensors.index.json`), a folder, a repository
     /// (`namespace/name[@revision]`) or an `hf://[datasets/]namespace/name[@revision][/path]` URI.
     source: String,
-    /// The repository's type.
-    #[arg(long = "repo-type", visible_alias = "type", value_enum)]
-    repo_type: Option<RepoKind>,
-    /// A branch, tag, commit id or refs/pr/N (default: main).
-    #[arg(long)]
-    revision: Option<String>,
-    /// Another cache folder than HF_HUB_CACHE (a cached file is read from there).
-    #[arg(long)]
-    cache_dir: Option<PathBuf>,
-    /// A token instead of the stored one (prefer `hubmix auth login` or HF_TOKEN).
-    #[arg(long)]
-    token: Option<String>,
+    #[command(flatten)]
+    repo: CheckpointRepoArgs,
 }
 
 /// Runs `hubmix inspect`.
 pub(crate) fn run(args: InspectArgs, out: &Output) -> Result<(), CliError> {
-    let (label, checkpoint) = open(
-        &args.source,
-        args.repo_type,
-        args.revision.as_deref(),
-        args.cache_dir.as_ref(),
-        args.token.as_deref(),
-        out,
-    )?;
-    let summary = summary(&label, &checkpoint);
+    let (label, checkpoint) = match args.repo.source(&args.source)? {
+        CheckpointSource::Local(path) => (path.display().to_string(), Checkpoint::open(&path)?),
+        CheckpointSource::Repo(target) => {
+            let checkpoint = args
+                .repo
+                .client(out)?
+                .inspect_checkpoint(
+                    &target.repo,
+                    target.path.as_deref(),
+                    &args.repo.download_options(),
+                )
+                .in_repo(target.repo_type())?;
+            (target.repo.to_string(), checkpoint)
+        }
+    };
     match out.mode() {
-        Mode::Json => out.raw(&python_json(&summary)),
+        Mode::Json => out.raw(&python_json(&summary(&label, &checkpoint))),
         Mode::Quiet => out.raw(&checkpoint.parameter_count().to_string()),
         Mode::Human | Mode::Agent => print(out, &label, &checkpoint),
     }
     Ok(())
-}
-
-/// Reads the headers of the checkpoint `source` names; with a label for it (its path, or
-/// `repo@revision`).
-pub(crate) fn open(
-    source: &str,
-    kind: Option<RepoKind>,
-    revision: Option<&str>,
-    cache_dir: Option<&PathBuf>,
-    token: Option<&str>,
-    out: &Output,
-) -> Result<(String, Checkpoint), CliError> {
-    match checkpoint_source(source, kind, revision)? {
-        CheckpointSource::Local(path) => Ok((path.display().to_string(), Checkpoint::open(&path)?)),
-        CheckpointSource::Repo(target) => {
-            let hub = client(out, token, None)?;
-            let mut options = DownloadOptions::default();
-            if let Some(dir) = cache_dir {
-                options = options.cache_dir(dir);
-            }
-            let checkpoint = hub
-                .inspect_checkpoint(&target.repo, target.path.as_deref(), &options)
-                .in_repo(target.repo_type())?;
-            Ok((target.repo.to_string(), checkpoint))
-        }
-    }
 }
 
 /// The JSON of `--format json` (stable keys).

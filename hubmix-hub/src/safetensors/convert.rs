@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::cast::{cast, is_float, transpose};
-use super::{Checkpoint, Dtype, FileHeader, INDEX_FILE, METADATA_KEY, TensorInfo, WEIGHTS_FILE, elements};
+use super::{Checkpoint, Dtype, FileHeader, INDEX_FILE, TensorInfo, WEIGHTS_FILE, elements, header_bytes};
 use crate::error::HubError;
 use crate::files::{AtomicFile, Durability, random_suffix, read_exact_at};
 
@@ -495,25 +495,16 @@ fn write_file(
     reader: &mut Reader,
     durability: Durability,
 ) -> Result<(), HubError> {
-    // As hubmix's own writer: `__metadata__`, then the tensors by name, end to end.
-    let mut header = serde_json::Map::new();
-    header.insert(
-        METADATA_KEY.into(),
-        serde_json::to_value(metadata).expect("strings serialize"),
+    let shapes: Vec<Vec<usize>> = tensors.iter().map(|p| p.shape()).collect();
+    let header = header_bytes(
+        metadata,
+        tensors
+            .iter()
+            .zip(&shapes)
+            .map(|(p, shape)| (p.name.as_str(), p.dtype, shape.as_slice())),
     );
-    let mut offset = 0u64;
-    for p in tensors {
-        let end = offset + p.len();
-        header.insert(
-            p.name.clone(),
-            serde_json::json!({"dtype": p.dtype.as_str(), "shape": p.shape(), "data_offsets": [offset, end]}),
-        );
-        offset = end;
-    }
-    let mut header = serde_json::to_vec(&header).expect("JSON values serialize");
-    header.resize(header.len().next_multiple_of(8), b' ');
     let mut out = AtomicFile::create(path)?;
-    out.write_vectored_all(&[&(header.len() as u64).to_le_bytes(), &header])?;
+    out.write_all(&header)?;
     for p in tensors {
         let stored = reader.read(p.file, p.source)?;
         let mut bytes = if p.dtype == p.source.dtype {

@@ -373,6 +373,46 @@ impl Checkpoint {
     }
 }
 
+/// The bytes that open a safetensors file of `tensors` (name, type, shape; their data then
+/// follows end to end, in this order) with `metadata`: the 8-byte length, then the JSON header
+/// (`__metadata__`, then the tensors), padded with spaces to a multiple of 8 bytes so that the
+/// data is aligned. As hubmix writes its checkpoints, and transformers its own.
+///
+/// ```
+/// use hubmix_hub::safetensors::{Dtype, Header, header_bytes};
+///
+/// let metadata = [("format".to_owned(), "pt".to_owned())].into();
+/// let bytes = header_bytes(&metadata, [("w", Dtype::F16, &[2, 2][..])]);
+/// assert_eq!(bytes.len() % 8, 0);
+/// let header = Header::parse(&bytes[8..], 8)?;
+/// assert_eq!((header.tensors[0].begin, header.tensors[0].end), (0, 8));
+/// # Ok::<(), hubmix_hub::safetensors::InvalidSafetensors>(())
+/// ```
+pub fn header_bytes<'a>(
+    metadata: &BTreeMap<String, String>,
+    tensors: impl IntoIterator<Item = (&'a str, Dtype, &'a [usize])>,
+) -> Vec<u8> {
+    let mut header = serde_json::Map::new();
+    header.insert(
+        METADATA_KEY.into(),
+        serde_json::to_value(metadata).expect("strings serialize"),
+    );
+    let mut offset = 0u64;
+    for (name, dtype, shape) in tensors {
+        let len = shape.iter().map(|d| *d as u64).product::<u64>() * dtype.size() as u64;
+        header.insert(
+            name.to_owned(),
+            serde_json::json!({"dtype": dtype.as_str(), "shape": shape, "data_offsets": [offset, offset + len]}),
+        );
+        offset += len;
+    }
+    let mut json = serde_json::to_vec(&header).expect("JSON values serialize");
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(json);
+    bytes
+}
+
 /// A tensor's number of elements.
 pub fn elements(t: &TensorInfo) -> u64 {
     // Checked by the header's parser: the product times the type's size is the byte length.

@@ -30,16 +30,6 @@ struct AtCommit<'a> {
 }
 
 impl AtCommit<'_> {
-    fn offline(&self) -> Option<&'static str> {
-        if self.client.settings().offline {
-            Some("HF_HUB_OFFLINE is set")
-        } else if self.options.local_files_only {
-            Some("local_files_only")
-        } else {
-            None
-        }
-    }
-
     /// The cached copy of `path` at the commit, if the cache has it.
     fn cached(&self, path: &str) -> Result<Option<PathBuf>, HubError> {
         let cache_dir = self
@@ -63,7 +53,7 @@ impl AtCommit<'_> {
             header.path = path.to_owned();
             return Ok(header);
         }
-        if let Some(why) = self.offline() {
+        if let Some(why) = self.options.offline_reason(self.client.settings()) {
             return Err(HubError::NotCached {
                 repo: self.repo.id.to_string(),
                 revision: self.revision.clone(),
