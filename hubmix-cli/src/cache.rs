@@ -1,5 +1,5 @@
 //! `hubmix cache ls | rm | prune`: the cache shared with Python's `huggingface_hub`, listed and cleaned
-//! as `hf cache` does it, with the same figures (decimal sizes like `3.0K`, ages like
+//! as `hf cache` does it (`verify` is in [`crate::cache_verify`]), with the same figures (decimal sizes like `3.0K`, ages like
 //! `2 hours ago`) and the same JSON keys.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -43,6 +43,9 @@ pub(crate) enum CacheCommand {
   hubmix cache prune
   hubmix cache prune --dry-run")]
     Prune(PruneArgs),
+    /// Check files against their hashes: one revision against the Hub, or the whole cache offline.
+    #[command(after_help = crate::cache_verify::AFTER_HELP)]
+    Verify(crate::cache_verify::VerifyArgs),
 }
 
 /// `hubmix cache ls` options.
@@ -115,12 +118,13 @@ pub(crate) fn run(command: CacheCommand, out: &Output) -> Result<(), CliError> {
         CacheCommand::Ls(args) => ls(&args, out),
         CacheCommand::Rm(args) => rm(&args, out),
         CacheCommand::Prune(args) => prune(&args, out),
+        CacheCommand::Verify(args) => crate::cache_verify::run(&args, out),
     }
 }
 
-/// Scans `--cache-dir` or `HF_HUB_CACHE`.
-fn scan(cache_dir: Option<&Path>) -> Result<CacheInfo, CliError> {
-    let dir = match cache_dir {
+/// `--cache-dir` or `HF_HUB_CACHE`, which must be a folder.
+pub(crate) fn cache_dir(given: Option<&Path>) -> Result<PathBuf, CliError> {
+    let dir = match given {
         Some(dir) => dir.to_path_buf(),
         None => settings()?.cache_dir,
     };
@@ -130,7 +134,12 @@ fn scan(cache_dir: Option<&Path>) -> Result<CacheInfo, CliError> {
             "Download something first, or pass --cache-dir (or set HF_HUB_CACHE).",
         ));
     }
-    Ok(scan_cache(&dir)?)
+    Ok(dir)
+}
+
+/// Scans `--cache-dir` or `HF_HUB_CACHE`.
+fn scan(given: Option<&Path>) -> Result<CacheInfo, CliError> {
+    Ok(scan_cache(&cache_dir(given)?)?)
 }
 
 /// Seconds since the epoch, as Python's `time.time()`.

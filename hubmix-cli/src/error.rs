@@ -95,7 +95,7 @@ fn label(repo_type: Option<RepoType>) -> String {
 }
 
 /// `--repo-type dataset` for a dataset, nothing for a model.
-fn type_flag(repo_type: Option<RepoType>) -> String {
+pub(crate) fn type_flag(repo_type: Option<RepoType>) -> String {
     match repo_type {
         Some(t) if t != RepoType::Model => format!(" --repo-type {}", t.as_str()),
         _ => String::new(),
@@ -176,6 +176,16 @@ fn describe_hub(e: &HubError, repo_type: Option<RepoType>) -> (String, Option<St
                 kind.to_lowercase()
             ),
             Some("Run the command once online, or unset HF_HUB_OFFLINE.".into()),
+        ),
+        HubError::NotInCache { repo, what, path } => (
+            format!(
+                "{kind} '{repo}': {what} is not in the cache ({} not found).",
+                path.display()
+            ),
+            Some(format!(
+                "Download it first (`hubmix download {repo}{}`), pass --cache-dir or --revision, or verify a folder with --local-dir.",
+                type_flag(repo_type)
+            )),
         ),
         HubError::Offline { url } => (
             format!("Cannot reach {url}: offline mode is enabled."),

@@ -11,6 +11,7 @@
 mod args;
 mod auth;
 mod cache;
+mod cache_verify;
 mod completions;
 mod convert;
 mod download;
@@ -74,7 +75,7 @@ enum Command {
     /// Create, delete, move and configure repositories; their branches and tags.
     #[command(subcommand, arg_required_else_help = true)]
     Repos(repos::ReposCommand),
-    /// List and remove what is in the cache shared with Python's `hf`.
+    /// List, remove and verify what is in the cache shared with Python's `hf`.
     #[command(subcommand, arg_required_else_help = true)]
     Cache(cache::CacheCommand),
     /// List a safetensors checkpoint's tensors, parameter count and metadata (from its headers).

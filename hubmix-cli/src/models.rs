@@ -1,5 +1,7 @@
-//! `hubmix models info | list`: a model's information, the Hub's models, a model's files.
+//! `hubmix models info | list | card`: a model's information, the Hub's models, a model's files,
+//! its card.
 
+use hubmix_hub::HubError;
 use hubmix_hub::info::ListModelsOptions;
 use serde_json::{Map, Value};
 
@@ -30,6 +32,36 @@ pub(crate) enum ModelsCommand {
         after_help = "Examples:\n  hubmix models list --author alice --filter burn\n  hubmix models ls alice/mlp -R\n  hubmix models ls alice/mlp --format json"
     )]
     List(ListArgs),
+    /// A model's card (its README.md): the text as it is on the Hub, or its metadata or body.
+    #[command(after_help = "Examples:
+  hubmix models card alice/mlp
+  hubmix models card alice/mlp --metadata
+  hubmix models card alice/mlp --metadata --format json
+  hubmix models card alice/mlp --text --revision v1
+
+Without --metadata or --text, the card is printed as it is stored (`hf` prints its metadata
+written again by its YAML writer). With --format json and without --metadata: an object with
+the card's `metadata` (null when it has none) and `text`.")]
+    Card(CardArgs),
+}
+
+/// `models card` options.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CardArgs {
+    /// The model: `namespace/name`.
+    model_id: String,
+    /// Print only the card's metadata (its YAML front matter), as JSON.
+    #[arg(long)]
+    metadata: bool,
+    /// Print only the card's text, without its metadata.
+    #[arg(long)]
+    text: bool,
+    /// A branch, tag or commit (default: main).
+    #[arg(long)]
+    revision: Option<String>,
+    /// A token instead of the stored one (prefer `hubmix auth login` or HF_TOKEN).
+    #[arg(long)]
+    token: Option<String>,
 }
 
 /// `models list` options.
@@ -126,6 +158,7 @@ pub(crate) fn run(command: ModelsCommand, out: &Output) -> Result<(), CliError> 
                 out.raw(&crate::output::python_json(&value));
             }
         }
+        ModelsCommand::Card(args) => card(&args, out)?,
         ModelsCommand::List(args) => match &args.repo_id {
             Some(id) => files(&args, id, out)?,
             None => {
@@ -168,6 +201,66 @@ pub(crate) fn run(command: ModelsCommand, out: &Output) -> Result<(), CliError> 
                 out.table(&shown, &rows);
             }
         },
+    }
+    Ok(())
+}
+
+/// `hubmix models card`: the card as stored, its metadata as JSON (`hf`'s `out.dict`: indented
+/// for people), or its text.
+fn card(args: &CardArgs, out: &Output) -> Result<(), CliError> {
+    if args.metadata && args.text {
+        return Err(CliError::failed(
+            "--metadata and --text are mutually exclusive.",
+            "Pass one of them, or neither for the whole card.",
+        ));
+    }
+    let t = target(&args.model_id, None, args.revision.as_deref())?;
+    let hub = client(out, args.token.as_deref(), None)?;
+    let Some(readme) = hub.repo_card(&t.repo).in_repo(t.repo_type())? else {
+        return Err(CliError::failed(
+            format!(
+                "Model '{}' has no model card (README.md) at revision '{}'.",
+                t.id(),
+                t.repo.revision_or_main()
+            ),
+            format!(
+                "Write one and upload it: hubmix upload {} README.md README.md",
+                t.id()
+            ),
+        ));
+    };
+    let raw = !args.metadata && !args.text && out.mode() != Mode::Json;
+    if raw {
+        out.raw(&readme);
+        out.hint(&format!(
+            "Use `hubmix models card {} --metadata` to extract only the card metadata.",
+            args.model_id
+        ));
+        return Ok(());
+    }
+    let invalid = |reason: String| CliError::from(HubError::InvalidModelCard { reason });
+    let (front, body) = hubmix_protocol::card::split_front_matter(&readme).map_err(invalid)?;
+    let metadata = match front {
+        None => Value::Null,
+        Some(_) => hubmix_protocol::card::card_data(&readme)
+            .map_err(|errors| invalid(errors.join("; ")))?
+            .map_or(Value::Null, Value::Object),
+    };
+    if args.metadata {
+        let value = match metadata {
+            Value::Null => Value::Object(Map::new()),
+            value => value,
+        };
+        if out.mode() == Mode::Human {
+            out.raw(&python_json_pretty(&value, 2));
+        } else {
+            out.raw(&crate::output::python_json(&value));
+        }
+    } else if out.mode() == Mode::Json {
+        let object = serde_json::json!({"metadata": metadata, "text": body});
+        out.raw(&crate::output::python_json(&object));
+    } else {
+        out.raw(body);
     }
     Ok(())
 }

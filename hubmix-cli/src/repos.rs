@@ -1,6 +1,7 @@
 //! `hubmix repos create | delete | move | settings | delete-files | branch | tag`: repository
 //! management, as `hf repos` has it.
 
+use hubmix_hub::info::Gated;
 use hubmix_hub::manage::{CreateRepoOptions, RepoSettings};
 use hubmix_hub::patterns::glob_set;
 use hubmix_hub::{CommitOperation, CommitOptions, RepoRef};
@@ -26,9 +27,9 @@ pub(crate) enum ReposCommand {
     /// Rename a repository, or move it to another namespace.
     #[command(after_help = "Example:\n  hubmix repos move alice/mlp team/mlp")]
     Move(MoveArgs),
-    /// Change a repository's visibility.
+    /// Change a repository's visibility or gating.
     #[command(
-        after_help = "Examples:\n  hubmix repos settings alice/mlp --private\n  hubmix repos settings alice/mlp --public"
+        after_help = "Examples:\n  hubmix repos settings alice/mlp --private\n  hubmix repos settings alice/mlp --public\n  hubmix repos settings alice/mlp --gated auto\n  hubmix repos settings alice/mlp --gated false"
     )]
     Settings(SettingsArgs),
     /// Delete the files matching patterns, in one commit.
@@ -100,12 +101,37 @@ pub(crate) struct MoveArgs {
 pub(crate) struct SettingsArgs {
     #[command(flatten)]
     repo: Repo,
+    /// Users must ask for access, granted at once (auto) or by the owners (manual); false lifts
+    /// the gate. (hubmix-server stores it and reports it; it does not handle access requests.)
+    #[arg(long, value_enum)]
+    gated: Option<GatedChoice>,
     /// Make it private.
     #[arg(long)]
     private: bool,
     /// Make it public.
     #[arg(long, conflicts_with = "private")]
     public: bool,
+}
+
+/// The `--gated` values, as `hf` has them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum GatedChoice {
+    /// Access requests are granted at once.
+    Auto,
+    /// The owners grant each access request.
+    Manual,
+    /// Not gated.
+    False,
+}
+
+impl From<GatedChoice> for Gated {
+    fn from(choice: GatedChoice) -> Self {
+        match choice {
+            GatedChoice::Auto => Gated::Mode("auto".into()),
+            GatedChoice::Manual => Gated::Mode("manual".into()),
+            GatedChoice::False => Gated::Flag(false),
+        }
+    }
 }
 
 /// `repos delete-files` options.
@@ -249,15 +275,16 @@ pub(crate) fn run(command: ReposCommand, out: &Output) -> Result<(), CliError> {
         }
         ReposCommand::Settings(args) => {
             let t = target(&args.repo.repo_id, args.repo.repo_type, None)?;
-            if !args.private && !args.public {
+            if !args.private && !args.public && args.gated.is_none() {
                 return Err(CliError::failed(
                     "No setting to change.",
-                    "Pass --private or --public.",
+                    "Pass --private, --public or --gated.",
                 ));
             }
             let hub = client(out, args.repo.token.as_deref(), None)?;
             let settings = RepoSettings {
-                private: Some(args.private),
+                private: (args.private || args.public).then_some(args.private),
+                gated: args.gated.map(Gated::from),
             };
             hub.update_repo_settings(&t.repo, &settings)
                 .in_repo(t.repo_type())?;

@@ -8,6 +8,8 @@ mod auth;
 mod basics;
 #[path = "cli/cache.rs"]
 mod cache;
+#[path = "cli/cache_verify.rs"]
+mod cache_verify;
 #[path = "cli/checkpoints.rs"]
 mod checkpoints;
 #[path = "cli/errors.rs"]

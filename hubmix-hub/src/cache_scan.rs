@@ -150,11 +150,8 @@ pub fn scan_cache(cache_dir: &Path) -> Result<CacheInfo, HubError> {
     for entry in entries {
         let entry = entry.map_err(HubError::io("scanning the cache", cache_dir))?;
         let path = entry.path();
-        let name = entry.file_name();
         incomplete_in(&path.join("blobs"), &mut info.incomplete_files);
-        if let Some(name) = name.to_str()
-            && (IGNORED_TOP_LEVEL.contains(&name) || (name == "blobs" && is_shared_store(&path)))
-        {
+        if is_not_a_repo(&path) {
             continue;
         }
         match scan_repo(&cache_root, &path) {
@@ -172,8 +169,16 @@ pub fn scan_cache(cache_dir: &Path) -> Result<CacheInfo, HubError> {
     Ok(info)
 }
 
+/// Whether a top-level entry of the cache is one that is not a repository and not a problem
+/// (`.locks`, `CACHEDIR.TAG`, the shared blob store, ...).
+pub(crate) fn is_not_a_repo(path: &Path) -> bool {
+    path.file_name()
+        .and_then(OsStr::to_str)
+        .is_some_and(|name| IGNORED_TOP_LEVEL.contains(&name) || (name == "blobs" && is_shared_store(path)))
+}
+
 /// The regular `*.incomplete` files of a `blobs` folder (none when it cannot be listed).
-fn incomplete_in(blobs: &Path, out: &mut Vec<IncompleteFile>) {
+pub(crate) fn incomplete_in(blobs: &Path, out: &mut Vec<IncompleteFile>) {
     let Ok(entries) = fs::read_dir(blobs) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
@@ -224,58 +229,15 @@ fn scan_repo(cache_root: &Path, repo_path: &Path) -> Result<(CachedRepo, HashMap
     if !meta.is_dir() {
         return Err(format!("Repo path is not a directory: {shown}"));
     }
-    let name = repo_path
-        .file_name()
-        .and_then(OsStr::to_str)
-        .ok_or_else(|| format!("Repo path is not valid UTF-8: {shown}"))?;
-    let Some((prefix, id)) = name.split_once("--") else {
-        return Err(format!(
-            "Repo path is not a valid HuggingFace cache directory: {shown}"
-        ));
-    };
-    let repo_type = match prefix {
-        "models" => RepoType::Model,
-        "datasets" => RepoType::Dataset,
-        "spaces" => RepoType::Space,
-        other => {
-            // Python drops the last character of the prefix (`models` -> `model`).
-            let found = other.char_indices().last().map_or(other, |(i, _)| &other[..i]);
-            return Err(format!(
-                "Repo type must be `dataset`, `model` or `space`, found `{found}` ({shown})."
-            ));
-        }
-    };
-    let repo_id = id.replace("--", "/");
+    let (repo_type, repo_id) = parse_repo_folder(repo_path)?;
     let snapshots_path = repo_path.join("snapshots");
-    let refs_path = repo_path.join("refs");
     if !snapshots_path.is_dir() {
         return Err(format!(
             "Snapshots dir doesn't exist in cached repo: {}",
             snapshots_path.display()
         ));
     }
-
-    let mut refs_by_hash: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    if refs_path.exists() {
-        if !refs_path.is_dir() {
-            return Err(format!(
-                "Refs directory cannot be a file: {}",
-                refs_path.display()
-            ));
-        }
-        let mut ref_files = Vec::new();
-        walk(&refs_path, &refs_path, 0, &mut ref_files)?;
-        for (ref_name, ref_path) in ref_files {
-            let file_name = ref_name.rsplit('/').next().unwrap_or(&ref_name);
-            if IGNORED_FILES.contains(&file_name) || ref_path.is_dir() {
-                continue;
-            }
-            let content = read_bounded(&ref_path)?;
-            let commit = String::from_utf8(content)
-                .map_err(|_| format!("Ref is not valid UTF-8: {}", ref_path.display()))?;
-            refs_by_hash.entry(commit).or_default().insert(ref_name);
-        }
-    }
+    let mut refs_by_hash = read_refs(&repo_path.join("refs"))?;
 
     let mut blob_stats = BlobStats::new();
     let mut revisions = Vec::new();
@@ -387,9 +349,70 @@ fn scan_repo(cache_root: &Path, repo_path: &Path) -> Result<(CachedRepo, HashMap
     Ok((repo, sizes))
 }
 
+/// The type and id of a repository folder (`models--alice--mlp` -> model, `alice/mlp`); the
+/// error is the warning's message, in Python's words.
+pub(crate) fn parse_repo_folder(repo_path: &Path) -> Result<(RepoType, String), String> {
+    let shown = repo_path.display();
+    let name = repo_path
+        .file_name()
+        .and_then(OsStr::to_str)
+        .ok_or_else(|| format!("Repo path is not valid UTF-8: {shown}"))?;
+    let Some((prefix, id)) = name.split_once("--") else {
+        return Err(format!(
+            "Repo path is not a valid HuggingFace cache directory: {shown}"
+        ));
+    };
+    let repo_type = match prefix {
+        "models" => RepoType::Model,
+        "datasets" => RepoType::Dataset,
+        "spaces" => RepoType::Space,
+        other => {
+            // Python drops the last character of the prefix (`models` -> `model`).
+            let found = other.char_indices().last().map_or(other, |(i, _)| &other[..i]);
+            return Err(format!(
+                "Repo type must be `dataset`, `model` or `space`, found `{found}` ({shown})."
+            ));
+        }
+    };
+    Ok((repo_type, id.replace("--", "/")))
+}
+
+/// The refs of a repository's `refs` folder, by the commit they name (none when there is no
+/// such folder); the error is the warning's message.
+pub(crate) fn read_refs(refs_path: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
+    let mut refs_by_hash: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    if !refs_path.exists() {
+        return Ok(refs_by_hash);
+    }
+    if !refs_path.is_dir() {
+        return Err(format!(
+            "Refs directory cannot be a file: {}",
+            refs_path.display()
+        ));
+    }
+    let mut ref_files = Vec::new();
+    walk(refs_path, refs_path, 0, &mut ref_files)?;
+    for (ref_name, ref_path) in ref_files {
+        let file_name = ref_name.rsplit('/').next().unwrap_or(&ref_name);
+        if IGNORED_FILES.contains(&file_name) || ref_path.is_dir() {
+            continue;
+        }
+        let content = read_bounded(&ref_path)?;
+        let commit = String::from_utf8(content)
+            .map_err(|_| format!("Ref is not valid UTF-8: {}", ref_path.display()))?;
+        refs_by_hash.entry(commit).or_default().insert(ref_name);
+    }
+    Ok(refs_by_hash)
+}
+
 /// Lists the non-folder entries under `dir` (symlinks included, not followed into folders),
 /// as (`/`-joined path relative to `root`, path).
-fn walk(root: &Path, dir: &Path, depth: usize, out: &mut Vec<(String, PathBuf)>) -> Result<(), String> {
+pub(crate) fn walk(
+    root: &Path,
+    dir: &Path,
+    depth: usize,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!("Folders nested too deep: {}", dir.display()));
     }

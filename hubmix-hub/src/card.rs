@@ -31,7 +31,13 @@ use yaml_rust2::{Yaml, YamlEmitter};
 
 pub use model_index::{EvalResult, MetricValue, ModelIndex};
 
+use crate::client::HubClient;
+use crate::download::DownloadOptions;
 use crate::error::HubError;
+use crate::repo::IntoRepoRef;
+
+/// The largest card [`HubClient::repo_card`] reads.
+pub const MAX_CARD_BYTES: u64 = 16 << 20;
 
 /// The metadata of a model card (its YAML front matter). Empty fields are left out.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -443,6 +449,57 @@ pub fn read_card_data(readme: &str) -> Result<ModelCardData, HubError> {
         metrics: list("metrics"),
         model_index: get("model-index").and_then(ModelIndex::from_yaml),
     })
+}
+
+impl HubClient {
+    /// The card (`README.md`) of a repository at the reference's revision (`alice/mlp@v1`;
+    /// default `main`), as text, or `None` when the repository has none. Fetched into the cache,
+    /// as `huggingface_hub`'s `RepoCard.load` does; a leading byte-order mark is dropped. Its
+    /// metadata as JSON: [`hubmix_protocol::card::card_data`].
+    ///
+    /// ```
+    /// use hubmix_hub::{CommitOperation, CommitOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let server = hubmix_server::spawn(hubmix_server::ServerConfig::new(dir.path().join("hub"))
+    /// #     .user("alice", "hf_alice", hubmix_server::Role::Write))?;
+    /// # let hub = hubmix_hub::HubClient::builder().endpoint(server.url()).token("hf_alice")
+    /// #     .cache_dir(dir.path().join("cache")).build()?;
+    /// hub.create_repo("alice/mlp", &Default::default())?;
+    /// assert_eq!(hub.repo_card("alice/mlp")?, None);
+    /// let card = "---\nlicense: mit\n---\n# An MLP\n";
+    /// hub.create_commit("alice/mlp", &[CommitOperation::add_bytes("README.md", card.as_bytes().to_vec())], &CommitOptions::new("Card"))?;
+    /// assert_eq!(hub.repo_card("alice/mlp")?.as_deref(), Some(card));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`HubClient::hub_download`] (a missing repository or revision, ...);
+    /// [`HubError::InvalidModelCard`] for a card larger than [`MAX_CARD_BYTES`] or not UTF-8.
+    pub fn repo_card(&self, repo: impl IntoRepoRef) -> Result<Option<String>, HubError> {
+        let repo = repo.into_repo_ref()?;
+        let path = match self.hub_download(&repo, hubmix_protocol::card::README, &DownloadOptions::default())
+        {
+            Ok(path) => path,
+            Err(HubError::EntryNotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let file = std::fs::File::open(&path).map_err(HubError::io("reading", &path))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_CARD_BYTES + 1), &mut bytes)
+            .map_err(HubError::io("reading", &path))?;
+        if bytes.len() as u64 > MAX_CARD_BYTES {
+            return Err(HubError::InvalidModelCard {
+                reason: format!("README.md of {repo} is larger than {MAX_CARD_BYTES} bytes"),
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|_| HubError::InvalidModelCard {
+            reason: format!("README.md of {repo} is not UTF-8 text"),
+        })?;
+        Ok(Some(
+            text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text),
+        ))
+    }
 }
 
 /// Merges hubmix's metadata into an existing README: its text and every key of its front

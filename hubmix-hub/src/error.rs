@@ -94,6 +94,17 @@ pub enum HubError {
         /// Why downloads are disabled.
         why: &'static str,
     },
+    /// A repository, a revision or a snapshot that a local operation (a verification) needs is
+    /// not in the cache.
+    #[error("{what} of {repo} is not in the cache (no {}): download it first", path.display())]
+    NotInCache {
+        /// The repository id.
+        repo: String,
+        /// What is missing: `the repository`, `revision "v1"`, ...
+        what: String,
+        /// The cache entry looked for.
+        path: PathBuf,
+    },
     /// Downloaded bytes do not match what the server announced.
     #[error(
         "integrity check failed for {path}: expected {expected}, got {actual}. Nothing was kept; retry the download"

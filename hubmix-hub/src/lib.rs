@@ -100,6 +100,7 @@
 //! | [`mixin`] | [`ModelHubMixin`]: `save_pretrained` / `from_pretrained` / `push_to_hub` for any framework |
 //! | [`patterns`] | the glob patterns of uploads and snapshots |
 //! | [`cache_scan`] | the cache shared with `huggingface_hub`: scan it (repos, revisions, sizes, last use), delete revisions |
+//! | [`cache_verify`] | files checked against the hashes that name them: a revision against the Hub's list, the whole cache offline |
 //! | [`safetensors`] | safetensors checkpoints read by their headers: local files and folders, repositories with `Range` requests |
 //! | [`files`] | atomic writes and positional file I/O the layers above share |
 //!
@@ -110,6 +111,7 @@
 
 pub mod auth;
 pub mod cache_scan;
+pub mod cache_verify;
 pub mod card;
 mod client;
 pub mod download;

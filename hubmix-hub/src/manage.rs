@@ -7,8 +7,8 @@
 //! (`"alice/mlp@dev"`, default `main`).
 
 use hubmix_protocol::types::{
-    CreateBranchRequest, CreateRepoRequest, CreateTagRequest, ErrorBody, MoveRepoRequest, RepoLocation,
-    RepoName, Visibility,
+    CreateBranchRequest, CreateRepoRequest, CreateTagRequest, ErrorBody, Gated, MoveRepoRequest,
+    RepoLocation, RepoName, Visibility,
 };
 use serde::Serialize;
 use ureq::http::Method;
@@ -64,6 +64,24 @@ pub struct RepoUrl {
 pub struct RepoSettings {
     /// Make the repository private (`true`) or public (`false`).
     pub private: Option<bool>,
+    /// Gate it: users must ask for access, granted automatically (`Gated::Mode("auto")`) or by
+    /// its owners (`"manual"`); `Gated::Flag(false)` lifts the gate. The Hub shows it in
+    /// [`RepoInfo::gated`](crate::info::RepoInfo::gated).
+    pub gated: Option<Gated>,
+}
+
+impl RepoSettings {
+    /// Private (`true`) or public (`false`).
+    pub fn private(mut self, private: bool) -> Self {
+        self.private = Some(private);
+        self
+    }
+
+    /// Gated as `gated` says (`Gated::Flag(false)`: not gated).
+    pub fn gated(mut self, gated: Gated) -> Self {
+        self.gated = Some(gated);
+        self
+    }
 }
 
 /// The repository of a reference that must not carry a revision.
@@ -257,7 +275,22 @@ impl HubClient {
         }
     }
 
-    /// Changes a repository's settings (visibility).
+    /// Changes a repository's settings (visibility, gating).
+    ///
+    /// ```
+    /// use hubmix_hub::info::Gated;
+    /// use hubmix_hub::manage::RepoSettings;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let server = hubmix_server::spawn(hubmix_server::ServerConfig::new(dir.path().join("hub"))
+    /// #     .user("alice", "hf_alice", hubmix_server::Role::Write))?;
+    /// # let hub = hubmix_hub::HubClient::builder().endpoint(server.url()).token("hf_alice")
+    /// #     .cache_dir(dir.path().join("cache")).build()?;
+    /// hub.create_repo("alice/mlp", &Default::default())?;
+    /// let gate = RepoSettings::default().gated(Gated::Mode("manual".into()));
+    /// hub.update_repo_settings("alice/mlp", &gate)?;
+    /// assert_eq!(hub.repo_info("alice/mlp")?.gated, Gated::Mode("manual".into()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn update_repo_settings(
         &self,
         repo: impl IntoRepoRef,
@@ -267,6 +300,7 @@ impl HubClient {
         self.require_token("changing repository settings")?;
         let request = hubmix_protocol::types::RepoSettings {
             visibility: settings.private.map(Visibility::private),
+            gated: settings.gated.clone(),
             ..Default::default()
         };
         let call = Call::new(Method::PUT, self.api_url(&id, "/settings")).json(&body(&request));

@@ -524,17 +524,7 @@ fn uploads_any(
 
 /// The README on the branch a push goes to (or `main` when that branch does not exist yet).
 fn remote_card(client: &HubClient, repo: &RepoRef) -> Result<Option<String>, HubError> {
-    let fetch = |revision: &str| match client.hub_download(
-        &repo.id,
-        README,
-        &DownloadOptions::default().revision(revision),
-    ) {
-        Ok(path) => std::fs::read_to_string(&path)
-            .map(Some)
-            .map_err(HubError::io("reading", path)),
-        Err(HubError::EntryNotFound { .. }) => Ok(None),
-        Err(e) => Err(e),
-    };
+    let fetch = |revision: &str| client.repo_card(RepoRef::from(repo.id.clone()).at(revision));
     match fetch(repo.revision_or_main()) {
         Err(HubError::RevisionNotFound { .. }) => fetch(crate::repo::DEFAULT_REVISION),
         other => other,

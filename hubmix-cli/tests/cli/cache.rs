@@ -1,5 +1,9 @@
 //! `hubmix cache ls | rm` side by side with `hf cache ls | rm`, on a cache filled by both tools.
 
+use std::fs::{File, FileTimes};
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
 use hubmix_e2e::ALICE_WRITE_TOKEN;
 use serde_json::Value;
 
@@ -8,6 +12,23 @@ use crate::support::{Env, sample_folder};
 /// `cache ls --format json` (plus `extra` arguments) of one tool, parsed.
 fn ls_json(run: &crate::support::Run) -> Value {
     serde_json::from_str(run.ok()).unwrap_or_else(|e| panic!("{e}: {run:#?}"))
+}
+
+/// Sets the access and modification times of every file and folder under `dir` (links are left
+/// alone: their targets are in `blobs/`) to `by` ago.
+fn age(dir: &Path, by: Duration) {
+    let then = SystemTime::now() - by;
+    let times = FileTimes::new().set_accessed(then).set_modified(then);
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            age(&entry.path(), by);
+        }
+        if !kind.is_symlink() {
+            File::open(entry.path()).unwrap().set_times(times).unwrap();
+        }
+    }
 }
 
 #[test]
@@ -37,7 +58,10 @@ fn hubmix_cache_ls_and_rm_agree_with_hf() {
     env.hf(&["download", "alice/cached", "--quiet"]).ok();
     env.hf(&["download", "alice/data", "--repo-type", "dataset", "--quiet"])
         .ok();
-
+    // Times are shown relative ("20 seconds ago"), so the cache is aged: two tools started a
+    // second apart would read different seconds, never different days.
+    let hub_cache = env.hf_home().join("hub");
+    age(&hub_cache, Duration::from_secs(3 * 24 * 3600));
     for args in [
         &["cache", "ls", "--format", "json"][..],
         &["cache", "ls", "--revisions", "--format", "json"],
@@ -62,7 +86,6 @@ fn hubmix_cache_ls_and_rm_agree_with_hf() {
     }
     // A corrupt entry (refs without snapshots) and an interrupted download: the same warnings and
     // hints on stderr.
-    let hub_cache = env.hf_home().join("hub");
     std::fs::create_dir_all(hub_cache.join("models--alice--broken/refs")).unwrap();
     std::fs::write(hub_cache.join("models--alice--broken/refs/main"), "x").unwrap();
     std::fs::write(
@@ -79,6 +102,7 @@ fn hubmix_cache_ls_and_rm_agree_with_hf() {
             "{ours:#?}"
         );
     }
+    age(&hub_cache, Duration::from_secs(3 * 24 * 3600));
     let listed = ls_json(&env.hubmix(&["cache", "ls", "--revisions", "--format", "json"]));
     assert_eq!(listed.as_array().unwrap().len(), 3, "{listed:#}");
     // The tables too, footer included, byte for byte.
@@ -90,6 +114,7 @@ fn hubmix_cache_ls_and_rm_agree_with_hf() {
                 .contains("Found 2 repo(s) for a total of 3 revision(s)"),
             "{ours:#?}"
         );
+        assert!(ours.stdout.contains("3 days ago"), "{ours:#?}");
     }
 
     // A dry run prints what hf prints and deletes nothing.

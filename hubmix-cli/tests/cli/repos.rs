@@ -93,3 +93,53 @@ fn create_configure_branch_tag_move_delete() {
     let missing = hubmix(&["repos", "delete", "team/r", "-y"]);
     assert_eq!(missing.error(1), "Error: Model 'team/r' not found.");
 }
+
+#[test]
+fn gated_setting_is_shared_with_hf() {
+    let Some(env) = Env::with_hf() else { return };
+    let hubmix = |args: &[&str]| env.hubmix_with(args, &TOKEN, None);
+    hubmix(&["repos", "create", "alice/g", "-q"]).ok();
+    let gated = |run: crate::support::Run| -> serde_json::Value {
+        let info: serde_json::Value = serde_json::from_str(run.ok()).unwrap();
+        info["gated"].clone()
+    };
+    let hf_info = || gated(env.hf(&["models", "info", "alice/g", "--format", "json"]));
+    let our_info = || gated(env.hubmix(&["models", "info", "alice/g", "--json"]));
+    assert_eq!((hf_info(), our_info()), (false.into(), false.into()));
+
+    // Set by hubmix, read by hf; set by hf, read by hubmix; lifted by hubmix.
+    let set = hubmix(&[
+        "repos", "settings", "alice/g", "--gated", "auto", "--format", "agent",
+    ]);
+    assert_eq!(set.ok(), "repo_id=alice/g");
+    assert_eq!(hf_info(), "auto");
+    env.hf(&[
+        "repos",
+        "settings",
+        "alice/g",
+        "--gated",
+        "manual",
+        "--token",
+        ALICE_WRITE_TOKEN,
+    ])
+    .ok();
+    assert_eq!(our_info(), "manual");
+    // The whole information agrees, gate included.
+    let args = ["models", "info", "alice/g", "--format", "json"];
+    let parsed = |run: crate::support::Run| -> serde_json::Value { serde_json::from_str(run.ok()).unwrap() };
+    assert_eq!(parsed(env.hubmix(&args)), parsed(env.hf(&args)));
+    hubmix(&["repos", "settings", "alice/g", "--gated", "false"]).ok();
+    assert_eq!((hf_info(), our_info()), (false.into(), false.into()));
+
+    // Visibility and gate at once; a value hf does not have is a usage error.
+    hubmix(&["repos", "settings", "alice/g", "--gated", "auto", "--private"]).ok();
+    let info: serde_json::Value =
+        serde_json::from_str(hubmix(&["models", "info", "alice/g", "--json"]).ok()).unwrap();
+    assert_eq!((&info["private"], &info["gated"]), (&true.into(), &"auto".into()));
+    assert_eq!(
+        hubmix(&["repos", "settings", "alice/g", "--gated", "sometimes"]).code,
+        2
+    );
+    let nothing = hubmix(&["repos", "settings", "alice/g"]);
+    assert!(nothing.error(1).contains("No setting to change"), "{nothing:#?}");
+}

@@ -18,11 +18,10 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
-use sha1::Sha1;
-use sha2::{Digest, Sha256};
 use ureq::Body;
 use ureq::http::{Method, Response, StatusCode};
 
+use crate::cache_verify::{ContentHasher, HashAlgorithm};
 use crate::client::HubClient;
 use crate::download::cache::{CachedFile, CachedTree, RepoCache};
 use crate::error::{HubError, strip_query};
@@ -571,8 +570,7 @@ impl<'a> Job<'a> {
 
 /// Checks downloaded bytes against the ETag: sha256 (64 hex) or git blob sha1 (40 hex).
 enum Verifier {
-    Sha256(Sha256),
-    GitSha1(Sha1),
+    Hashing(ContentHasher),
     /// The size was unknown up front: the git header needs it, so hash the file at the end.
     Deferred,
     /// An ETag of neither form: nothing to compare with.
@@ -581,24 +579,21 @@ enum Verifier {
 
 impl Verifier {
     fn new(etag: &str, size: Option<u64>) -> Self {
-        let hex = etag.bytes().all(|b| b.is_ascii_hexdigit());
-        match (etag.len(), hex, size) {
-            (64, true, _) => Verifier::Sha256(Sha256::new()),
-            (40, true, Some(size)) => {
-                let mut h = Sha1::new();
-                h.update(format!("blob {size}\0").as_bytes());
-                Verifier::GitSha1(h)
+        match (HashAlgorithm::of_hash(etag), size) {
+            (Some(HashAlgorithm::Sha256), size) => {
+                Verifier::Hashing(ContentHasher::new(HashAlgorithm::Sha256, size.unwrap_or(0)))
             }
-            (40, true, None) => Verifier::Deferred,
-            _ => Verifier::Opaque,
+            (Some(HashAlgorithm::GitSha1), Some(size)) => {
+                Verifier::Hashing(ContentHasher::new(HashAlgorithm::GitSha1, size))
+            }
+            (Some(HashAlgorithm::GitSha1), None) => Verifier::Deferred,
+            (None, _) => Verifier::Opaque,
         }
     }
 
     fn update(&mut self, bytes: &[u8]) {
-        match self {
-            Verifier::Sha256(h) => h.update(bytes),
-            Verifier::GitSha1(h) => h.update(bytes),
-            Verifier::Deferred | Verifier::Opaque => {}
+        if let Verifier::Hashing(h) = self {
+            h.update(bytes);
         }
     }
 
@@ -620,8 +615,7 @@ impl Verifier {
 
     fn finish(self, etag: &str, size: u64, file: &Path) -> Result<(), HubError> {
         let actual = match self {
-            Verifier::Sha256(h) => hex::encode(h.finalize()),
-            Verifier::GitSha1(h) => hex::encode(h.finalize()),
+            Verifier::Hashing(h) => h.finish(),
             Verifier::Deferred => return Verifier::new(etag, Some(size)).finish_with_file(etag, size, file),
             Verifier::Opaque => {
                 tracing::warn!(
@@ -772,7 +766,7 @@ enum Hashing {
 impl Hashing {
     fn new(etag: &str, size: Option<u64>) -> Self {
         let verifier = Verifier::new(etag, size);
-        let hashes = matches!(verifier, Verifier::Sha256(_) | Verifier::GitSha1(_));
+        let hashes = matches!(verifier, Verifier::Hashing(_));
         if !hashes || size.is_some_and(|s| s < BACKGROUND_HASH_BYTES) {
             return Hashing::Inline(verifier);
         }

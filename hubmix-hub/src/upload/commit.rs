@@ -21,10 +21,10 @@ use hubmix_protocol::types::{
     FileEncoding, PreuploadAnswer, PreuploadFile, PreuploadRequest, UploadMode, ValidateYamlAnswer,
     ValidateYamlRequest,
 };
-use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use ureq::http::Method;
 
+use crate::cache_verify::git_blob_hasher;
 use crate::client::HubClient;
 use crate::error::HubError;
 use crate::files::FileHash;
@@ -377,13 +377,6 @@ fn file_line_around_content(path: &str) -> (Vec<u8>, Vec<u8>) {
         + EMPTY.len()
         - 1;
     (line[..at].to_vec(), line[at..].to_vec())
-}
-
-/// The git blob id: SHA-1 of `blob <size>\0` and the content.
-fn git_blob_hasher(size: u64) -> Sha1 {
-    let mut h = Sha1::new();
-    h.update(format!("blob {size}\0").as_bytes());
-    h
 }
 
 /// The id preupload compares with: SHA-256 for LFS, the git blob SHA-1 otherwise. Reads the
@@ -967,17 +960,6 @@ mod tests {
             ..addition(Some(&changed), true)
         };
         assert_eq!(digest(&a).unwrap(), hex::encode(Sha256::digest(b"weights!")));
-    }
-
-    #[test]
-    fn git_blob_ids() {
-        // `git hash-object` of "hello\n".
-        let mut h = git_blob_hasher(6);
-        h.update(b"hello\n");
-        assert_eq!(
-            hex::encode(h.finalize()),
-            "ce013625030ba8dba906f756967f9e9ca394464a"
-        );
     }
 
     #[test]

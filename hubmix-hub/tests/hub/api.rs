@@ -143,17 +143,17 @@ fn settings_visibility_and_deletion() {
         .unwrap();
     assert!(anonymous.repo_exists("alice/vis").unwrap());
     alice
-        .update_repo_settings("alice/vis", &RepoSettings { private: Some(true) })
+        .update_repo_settings("alice/vis", &RepoSettings::default().private(true))
         .unwrap();
     assert!(!anonymous.repo_exists("alice/vis").unwrap());
     assert!(alice.repo_exists("alice/vis").unwrap());
     alice
-        .update_repo_settings("alice/vis", &RepoSettings { private: Some(false) })
+        .update_repo_settings("alice/vis", &RepoSettings::default().private(false))
         .unwrap();
     assert!(anonymous.repo_exists("alice/vis").unwrap());
     let err = hub
         .client(Some(BOB))
-        .update_repo_settings("alice/vis", &RepoSettings { private: Some(true) })
+        .update_repo_settings("alice/vis", &RepoSettings::default().private(true))
         .unwrap_err();
     assert!(
         matches!(err, HubError::Forbidden { .. } | HubError::Unauthorized { .. }),

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::response::Response;
 use hubmix_protocol::types::{
-    CreateRepoRequest, Empty, MoveRepoRequest, RepoInfo, RepoLocation, RepoName, RepoSettings, Sibling,
-    SiblingLfs, Visibility,
+    CreateRepoRequest, Empty, Gated, MoveRepoRequest, RepoInfo, RepoLocation, RepoName, RepoSettings,
+    Sibling, SiblingLfs, Visibility,
 };
 use serde_json::{Map, Value};
 
@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::error::ApiError;
 use crate::hashing;
 use crate::repo_id::{RepoId, RepoType};
-use crate::storage::{CommitRow, Entry, RepoOrder, RepoRow, StoreError};
+use crate::storage::{CommitRow, Entry, Gate, RepoOrder, RepoRow, StoreError};
 use hubmix_protocol::card;
 
 /// The repository a create or delete body names; the namespace defaults to the caller.
@@ -110,7 +110,21 @@ pub(super) async fn delete(app: &Arc<App>, ctx: &Ctx, body: Body) -> Result<Resp
     Ok(json(Empty {}))
 }
 
-/// `PUT /api/{type}/{repo}/settings`: visibility (`gated` is accepted and ignored).
+/// Reads `gated`: `false` (not gated), `"auto"` or `"manual"`; `None` when absent.
+fn wanted_gate(gated: Option<Gated>) -> Result<Option<Option<Gate>>, ApiError> {
+    match gated {
+        None => Ok(None),
+        Some(Gated::Flag(false)) => Ok(Some(None)),
+        Some(Gated::Mode(mode)) if Gate::from_name(&mode).is_some() => Ok(Some(Gate::from_name(&mode))),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "'gated' must be false, \"auto\" or \"manual\", not {}",
+            serde_json::to_string(&other).unwrap_or_default()
+        ))),
+    }
+}
+
+/// `PUT /api/{type}/{repo}/settings`: visibility and gating (stored and reported; access
+/// requests are not implemented).
 pub(super) async fn settings(
     app: &Arc<App>,
     ctx: &Ctx,
@@ -118,9 +132,12 @@ pub(super) async fn settings(
     body: Body,
 ) -> Result<Response, ApiError> {
     let req: RepoSettings = read_json(&app.config.limits, body).await?;
+    let gated = wanted_gate(req.gated)?;
     let repo = app.writable_repo(&id, ctx.who.as_ref()).await?;
-    if let Some(private) = wanted_private(req.private, req.visibility) {
-        app.run(move |a| a.store.set_private(&repo, private)).await?;
+    let private = wanted_private(req.private, req.visibility);
+    if private.is_some() || gated.is_some() {
+        app.run(move |a| a.store.update_settings(&repo, private, gated))
+            .await?;
     }
     Ok(json(Empty {}))
 }
@@ -290,6 +307,9 @@ fn summary(
         last_modified: Some(commit.date.clone()),
         created_at: Some(repo.created_at.clone()),
         private: repo.private,
+        gated: repo
+            .gated
+            .map_or(Gated::Flag(false), |gate| Gated::Mode(gate.as_str().to_owned())),
         tags: card.map(card::tags).unwrap_or_default(),
         card_data: card.filter(|_| with_card).cloned(),
         model_id: model.then(|| id.to_string()),

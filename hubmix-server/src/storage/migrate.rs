@@ -1,6 +1,7 @@
-//! Conversion of a database of schema 0 — one `entries` row per file per commit, repository keys
-//! that could be reused — to the current schema ([`super::schema`]), inside the transaction that
-//! [`super::schema::open`] holds. Every key, id and date is kept.
+//! Conversion of a database of an older schema to the current one ([`super::schema`]), inside
+//! the transaction that [`super::schema::open`] holds: from schema 0 — one `entries` row per file
+//! per commit, repository keys that could be reused — and from schema 1, which had no `gated`
+//! setting. Every key, id and date is kept.
 
 use rusqlite::{Connection, params};
 
@@ -77,5 +78,11 @@ pub(super) fn from_flat_entries(tx: &Connection) -> StoreResult<()> {
          DROP TABLE v0_commits;
          DROP TABLE v0_repos;",
     )?;
+    Ok(())
+}
+
+/// Converts a database of schema 1: repositories gain their `gated` setting, none of them gated.
+pub(super) fn add_gated(tx: &Connection) -> StoreResult<()> {
+    tx.execute_batch("ALTER TABLE repos ADD COLUMN gated TEXT CHECK (gated IN ('auto', 'manual'));")?;
     Ok(())
 }

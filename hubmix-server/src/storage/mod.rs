@@ -26,7 +26,7 @@ pub(crate) use commits::{CommitRow, CommitTarget, FileOp, NewCommit};
 pub(crate) use discussions::Discussion;
 pub(crate) use multipart::CompleteError;
 pub(crate) use refs::{RefKind, parse_full_ref};
-pub(crate) use repos::{RepoOrder, RepoRow};
+pub(crate) use repos::{Gate, RepoOrder, RepoRow};
 pub(crate) use trees::TreeItem;
 
 use crate::hashing;

@@ -1,4 +1,4 @@
-//! Repositories: create, look up, list, change visibility, delete.
+//! Repositories: create, look up, list, change settings (visibility, gating), delete.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,6 +22,42 @@ pub(crate) struct RepoRow {
     /// stays the same when the repository is renamed or moved, and no other repository ever has
     /// it (a recreated one gets a new one), so a URL signed for it is good for it alone.
     pub object_id: String,
+    /// Whether users must ask for access, and how it is granted (`None`: not gated). Stored and
+    /// reported; access requests themselves are not implemented.
+    pub gated: Option<Gate>,
+}
+
+/// How access to a gated repository is granted (the Hub's `gated`: `"auto"` or `"manual"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Gate {
+    /// Every request is granted at once.
+    Auto,
+    /// The owners grant each request.
+    Manual,
+}
+
+impl Gate {
+    /// Its name, in the database and on the wire.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Gate::Auto => "auto",
+            Gate::Manual => "manual",
+        }
+    }
+
+    /// The gate a name gives, `None` for another name.
+    pub(crate) fn from_name(name: &str) -> Option<Gate> {
+        match name {
+            "auto" => Some(Gate::Auto),
+            "manual" => Some(Gate::Manual),
+            _ => None,
+        }
+    }
+
+    /// The `repos.gated` column (NULL: not gated; the schema admits no other value).
+    fn from_db(value: Option<String>) -> Option<Gate> {
+        value.as_deref().and_then(Gate::from_name)
+    }
 }
 
 /// The orders of a repository listing.
@@ -94,6 +130,7 @@ impl Store {
             private,
             created_at: time::now_iso(),
             object_id: random_hex(12),
+            gated: None,
         };
         // A clash of the random `object_id` (2^-96) is an error, not a "repository exists".
         let inserted = tx.execute(
@@ -138,7 +175,7 @@ impl Store {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT id, private, created_at, object_id FROM repos
+                "SELECT id, private, created_at, object_id, gated FROM repos
                  WHERE kind = ?1 AND namespace = ?2 AND name = ?3",
                 params![id.kind.as_str(), id.namespace, id.name],
                 |r| {
@@ -148,6 +185,7 @@ impl Store {
                         private: r.get(1)?,
                         created_at: r.get(2)?,
                         object_id: r.get(3)?,
+                        gated: Gate::from_db(r.get(4)?),
                     })
                 },
             )
@@ -192,7 +230,7 @@ impl Store {
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), |r| {
-            let keys: Vec<String> = (6..6 + columns.len())
+            let keys: Vec<String> = (7..7 + columns.len())
                 .map(|i| r.get(i))
                 .collect::<Result<_, _>>()?;
             Ok(ListedRepo {
@@ -206,6 +244,7 @@ impl Store {
                     private: r.get(3)?,
                     created_at: r.get(4)?,
                     object_id: r.get(5)?,
+                    gated: Gate::from_db(r.get(6)?),
                 },
                 cursor: URL_SAFE_NO_PAD.encode(keys.join("\n")),
             })
@@ -218,7 +257,7 @@ impl Store {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT kind, namespace, name, private, created_at, object_id FROM repos WHERE id = ?1",
+                "SELECT kind, namespace, name, private, created_at, object_id, gated FROM repos WHERE id = ?1",
                 params![key],
                 |r| {
                     Ok(RepoRow {
@@ -231,6 +270,7 @@ impl Store {
                         private: r.get(3)?,
                         created_at: r.get(4)?,
                         object_id: r.get(5)?,
+                        gated: Gate::from_db(r.get(6)?),
                     })
                 },
             )
@@ -238,11 +278,29 @@ impl Store {
         Ok(row)
     }
 
-    pub(crate) fn set_private(&self, repo: &RepoRow, private: bool) -> StoreResult<()> {
-        self.conn().execute(
-            "UPDATE repos SET private = ?1 WHERE id = ?2",
-            params![private, repo.key],
-        )?;
+    /// Changes `repo`'s settings, in one transaction: its visibility when `private` is given,
+    /// its gate when `gated` is (`Some(None)`: not gated any more).
+    pub(crate) fn update_settings(
+        &self,
+        repo: &RepoRow,
+        private: Option<bool>,
+        gated: Option<Option<Gate>>,
+    ) -> StoreResult<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(private) = private {
+            tx.execute(
+                "UPDATE repos SET private = ?1 WHERE id = ?2",
+                params![private, repo.key],
+            )?;
+        }
+        if let Some(gated) = gated {
+            tx.execute(
+                "UPDATE repos SET gated = ?1 WHERE id = ?2",
+                params![gated.map(Gate::as_str), repo.key],
+            )?;
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -264,7 +322,7 @@ fn page_sql(order: RepoOrder, descending: bool, by_author: bool, after_cursor: b
     let columns = order.columns(by_author);
     let list = columns.join(", ");
     let mut sql = format!(
-        "SELECT id, namespace, name, private, created_at, object_id, {list} FROM repos WHERE kind = ?"
+        "SELECT id, namespace, name, private, created_at, object_id, gated, {list} FROM repos WHERE kind = ?"
     );
     if by_author {
         sql.push_str(" AND namespace = ?");

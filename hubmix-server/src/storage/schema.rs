@@ -4,8 +4,8 @@
 //! that.
 //!
 //! The version is `PRAGMA user_version`: 0 is the first schema (a flat `entries` table, one row
-//! per file per commit), [`VERSION`] is this one. Opening an older database converts it
-//! ([`super::migrate`]) in one transaction.
+//! per file per commit), 1 added git trees, 2 the repositories' `gated` setting; [`VERSION`] is
+//! this one. Opening an older database converts it ([`super::migrate`]) in one transaction.
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use super::{StoreError, StoreResult, migrate};
 
 /// The schema version this server writes.
-pub(super) const VERSION: i64 = 1;
+pub(super) const VERSION: i64 = 2;
 
 /// The settings of every connection.
 const PRAGMAS: &str = "
@@ -37,7 +37,8 @@ PRAGMA foreign_keys = ON;
 pub(super) const SCHEMA: &str = r#"
 -- AUTOINCREMENT: the key of a deleted repository is never given to another one.
 -- `object_id` is the repository's permanent, random id (the Hub's `_id`); `last_modified` the
--- date of the head of `main` (the order of `sort=lastModified`).
+-- date of the head of `main` (the order of `sort=lastModified`); `gated` how access requests are
+-- granted, NULL when it is not gated (schema 2, see `migrate::add_gated`).
 CREATE TABLE IF NOT EXISTS repos (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     kind          TEXT NOT NULL,
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS repos (
     created_at    TEXT NOT NULL,
     object_id     TEXT NOT NULL UNIQUE,
     last_modified TEXT NOT NULL,
+    gated         TEXT CHECK (gated IN ('auto', 'manual')),
     UNIQUE (kind, namespace, name)
 );
 -- The orders of listings (`Store::repo_page`), of all namespaces and of one.
@@ -156,6 +158,7 @@ fn upgrade(conn: &mut Connection) -> StoreResult<()> {
             VERSION => return Ok(()),
             0 if has_table(&tx, "entries")? => migrate::from_flat_entries(&tx)?,
             0 => tx.execute_batch(SCHEMA)?,
+            1 => migrate::add_gated(&tx)?,
             newer => {
                 return Err(StoreError::Invalid(format!(
                     "the database has schema version {newer}, newer than this hubmix-server's \

@@ -122,6 +122,69 @@ fn settings_private_hides_and_public_shows_again() {
 }
 
 #[test]
+fn settings_gated_is_stored_and_reported() {
+    let (hub, alice, repo) = demo();
+    let gated = |client: &Client| client.get(&repo.api("")).ok_json()["gated"].clone();
+    assert_eq!(gated(&alice), json!(false));
+    for (sent, shown) in [
+        (json!("auto"), json!("auto")),
+        (json!("manual"), json!("manual")),
+        (json!(false), json!(false)),
+        (json!("manual"), json!("manual")),
+    ] {
+        alice
+            .json("PUT", &repo.api("/settings"), &json!({ "gated": sent }))
+            .assert_status(200);
+        assert_eq!(gated(&alice), shown, "{sent}");
+        assert_eq!(gated(&hub.anonymous()), shown, "{sent}: as everyone sees it");
+    }
+    // The listings show it too.
+    let listed = hub.anonymous().get("/api/models?author=alice").ok_json();
+    assert_eq!(listed[0]["gated"], "manual", "{listed}");
+    // Visibility and gate in one body; a setting left out is left as it is.
+    alice
+        .json(
+            "PUT",
+            &repo.api("/settings"),
+            &json!({"visibility": "private", "gated": "auto"}),
+        )
+        .assert_status(200);
+    let info = alice.get(&repo.api("")).ok_json();
+    assert_eq!((&info["private"], &info["gated"]), (&json!(true), &json!("auto")));
+    alice
+        .json("PUT", &repo.api("/settings"), &json!({"visibility": "public"}))
+        .assert_status(200);
+    assert_eq!(gated(&alice), "auto");
+    // Values the Hub does not have are refused, and change nothing.
+    for bad in [json!(true), json!("sometimes"), json!(1), json!(null)] {
+        let body = json!({ "gated": bad, "visibility": "private" });
+        if bad.is_null() {
+            // `null` is "not given".
+            alice
+                .json("PUT", &repo.api("/settings"), &body)
+                .assert_status(200);
+            alice
+                .json("PUT", &repo.api("/settings"), &json!({"visibility": "public"}))
+                .assert_status(200);
+            continue;
+        }
+        let reply = alice.json("PUT", &repo.api("/settings"), &body);
+        let message = reply.assert_error(400, "BadRequest");
+        assert!(message.to_lowercase().contains("gated"), "{bad}: {message}");
+    }
+    let info = alice.get(&repo.api("")).ok_json();
+    assert_eq!(
+        (&info["private"], &info["gated"]),
+        (&json!(false), &json!("auto"))
+    );
+    // Only writers of the namespace.
+    hub.client(BOB)
+        .json("PUT", &repo.api("/settings"), &json!({"gated": false}))
+        .assert_error(403, "Forbidden");
+    assert_eq!(gated(&alice), "auto");
+}
+
+#[test]
 fn inline_commit_and_resolve_headers() {
     let (_hub, alice, repo) = demo();
     let commit = alice.commit_files(&repo, &[("a.txt", b"hello\n"), ("sub/b.txt", b"bee")]);

@@ -1,5 +1,6 @@
-//! The database schema: a hub of the first schema (a flat file list per commit) converted when
-//! the server opens it, and repository keys that are never reused.
+//! The database schema: a hub of the first schema (a flat file list per commit), and one of the
+//! second (no `gated` setting), converted when the server opens them; repository keys that are
+//! never reused.
 
 use std::path::Path;
 
@@ -289,7 +290,7 @@ fn a_hub_of_the_first_schema_is_converted_when_opened() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("user_version");
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
     let flat: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'v0_%' OR name = 'entries'",
@@ -323,4 +324,43 @@ fn repository_keys_are_never_reused() {
     alice.create(&second);
     assert!(key_of(root, "second") > deleted + 1);
     assert_ne!(alice.get(&second.api("")).ok_json()["_id"], before);
+}
+
+#[test]
+fn a_hub_of_schema_1_gains_the_gated_setting() {
+    let hub = Hub::start();
+    let repo = Repo::model("alice/kept");
+    hub.client(ALICE).create(&repo);
+    hub.client(ALICE).commit_files(&repo, &[("a.txt", b"a\n")]);
+    let Hub { server, dir } = hub;
+    drop(server);
+    // Back to schema 1, as its servers left it: no `gated` column.
+    db(dir.path())
+        .execute_batch("ALTER TABLE repos DROP COLUMN gated; PRAGMA user_version = 1;")
+        .expect("schema 1");
+
+    let server = hubmix_server::spawn(users(ServerConfig::new(dir.path()))).expect("server starts");
+    let hub = Hub { server, dir };
+    let alice = hub.client(ALICE);
+    let info = alice.get(&repo.api("")).ok_json();
+    assert_eq!(info["gated"], false, "{info}");
+    assert_eq!(alice.download(&repo, "main", "a.txt"), b"a\n");
+    alice
+        .json(
+            "PUT",
+            &repo.api("/settings"),
+            &serde_json::json!({"gated": "manual"}),
+        )
+        .assert_status(200);
+    assert_eq!(alice.get(&repo.api("")).ok_json()["gated"], "manual");
+    let conn = db(hub.dir.path());
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("user_version");
+    assert_eq!(version, 2);
+    // The column admits only the Hub's values.
+    assert!(
+        conn.execute("UPDATE repos SET gated = 'sometimes'", []).is_err(),
+        "the CHECK constraint holds"
+    );
 }
