@@ -77,6 +77,12 @@ impl TestHub {
     pub fn url(&self) -> &str {
         self.server.url()
     }
+
+    /// What the hub has sent so far (response-body bytes, responses by status class): a test
+    /// measures a client's traffic as the difference around its call.
+    pub fn stats(&self) -> &hubmix_server::Stats {
+        self.server.stats()
+    }
 }
 
 /// The environment of a Python script talking to `hub` as alice (write token) with its own

@@ -97,6 +97,96 @@ pub(crate) fn target(id: &str, kind: Option<RepoKind>, revision: Option<&str>) -
     })
 }
 
+/// Where a checkpoint is: a local file or folder, or a repository (with the path an `hf://` URI
+/// names in it).
+#[derive(Debug)]
+pub(crate) enum CheckpointSource {
+    /// A local `.safetensors` file, an index file, or a folder.
+    Local(std::path::PathBuf),
+    /// A repository.
+    Repo(Target),
+}
+
+/// Where a checkpoint argument that names a repository is read (`inspect`, `convert`).
+#[derive(Debug, clap::Args)]
+pub(crate) struct CheckpointRepoArgs {
+    /// The repository's type.
+    #[arg(long = "repo-type", visible_alias = "type", value_enum)]
+    pub(crate) repo_type: Option<RepoKind>,
+    /// A branch, tag, commit id or refs/pr/N (default: main).
+    #[arg(long)]
+    pub(crate) revision: Option<String>,
+    /// Another cache folder than HF_HUB_CACHE (a cached file is read from there).
+    #[arg(long)]
+    pub(crate) cache_dir: Option<std::path::PathBuf>,
+    /// A token instead of the stored one (prefer `hubmix auth login` or HF_TOKEN).
+    #[arg(long)]
+    pub(crate) token: Option<String>,
+}
+
+impl CheckpointRepoArgs {
+    /// The checkpoint `arg` names (see [`checkpoint_source`]).
+    pub(crate) fn source(&self, arg: &str) -> Result<CheckpointSource, CliError> {
+        checkpoint_source(arg, self.repo_type, self.revision.as_deref())
+    }
+
+    /// The download options: the cache folder.
+    pub(crate) fn download_options(&self) -> hubmix_hub::DownloadOptions {
+        let options = hubmix_hub::DownloadOptions::default();
+        match &self.cache_dir {
+            Some(dir) => options.cache_dir(dir),
+            None => options,
+        }
+    }
+
+    /// A client with the token, if given.
+    pub(crate) fn client(&self, out: &Output) -> Result<HubClient, CliError> {
+        client(out, self.token.as_deref(), None)
+    }
+}
+
+/// Reads a checkpoint argument: an existing local path; else an `hf://` URI; else a repository
+/// id, with its revision after `@` (`alice/mlp@v1`) or in `--revision` (not both). A path that
+/// does not exist and cannot be a repository id (`./x`, `x.safetensors`) is reported missing.
+fn checkpoint_source(
+    arg: &str,
+    kind: Option<RepoKind>,
+    revision: Option<&str>,
+) -> Result<CheckpointSource, CliError> {
+    let path = std::path::Path::new(arg);
+    if !arg.starts_with("hf://") && path.exists() {
+        if kind.is_some() || revision.is_some() {
+            return Err(CliError::Usage(format!(
+                "'--repo-type' and '--revision' are for a repository, and '{arg}' is a local path."
+            )));
+        }
+        return Ok(CheckpointSource::Local(path.to_owned()));
+    }
+    let local_looking = arg.starts_with(['.', '/', '~'])
+        || arg.contains('\\')
+        || arg.ends_with(".safetensors")
+        || arg.ends_with(".json");
+    if local_looking && !arg.starts_with("hf://") {
+        return Err(CliError::failed(
+            format!("No such file or folder: '{arg}'."),
+            "Check the path; a repository is named 'namespace/name' (or an hf:// URI).",
+        ));
+    }
+    if arg.starts_with("hf://") {
+        return Ok(CheckpointSource::Repo(target(arg, kind, revision)?));
+    }
+    let (id, at) = match arg.split_once('@') {
+        Some((id, rev)) => (id, Some(rev)),
+        None => (arg, None),
+    };
+    if at.is_some() && revision.is_some() {
+        return Err(CliError::Usage(format!(
+            "'--revision' cannot be used with a revision after '@' ('{arg}')."
+        )));
+    }
+    Ok(CheckpointSource::Repo(target(id, kind, at.or(revision))?))
+}
+
 /// A client from the environment, with `--token` when given (and the warning `hf` prints about
 /// it), and progress bars as the output mode allows.
 pub(crate) fn client(

@@ -206,6 +206,12 @@ fn describe_hub(e: &HubError, repo_type: Option<RepoType>) -> (String, Option<St
                     "The server does not answer as the Hub does: check HF_ENDPOINT."
                 }
                 HubError::InvalidModelCard { .. } => "Fix the YAML front matter of README.md.",
+                HubError::InvalidSafetensors { .. } => {
+                    "The file is not a safetensors file, or it is cut short: check the path, or download it again."
+                }
+                HubError::InvalidCheckpoint { .. } => {
+                    "Give a .safetensors file, a *.safetensors.index.json with its shards, or a folder or repository holding model.safetensors or model.safetensors.index.json."
+                }
                 HubError::InvalidArgument { .. } | HubError::InvalidSetting { .. } => {
                     "Check the value given (`--help` lists the options)."
                 }

@@ -13,8 +13,10 @@ mod auth;
 mod cache;
 mod cache_verify;
 mod completions;
+mod convert;
 mod download;
 mod error;
+mod inspect;
 mod logging;
 mod models;
 mod output;
@@ -40,6 +42,8 @@ use crate::output::{FormatArgs, Mode, Output};
   hubmix download alice/mlp
   hubmix upload alice/mlp ./checkpoints
   hubmix download alice/mlp --local-dir ./mlp --format json
+  hubmix inspect alice/mlp
+  hubmix convert alice/mlp ./mlp-bf16 --dtype bf16
 
 Settings come from the same environment variables as Python's huggingface_hub: HF_ENDPOINT,
 HF_TOKEN, HF_HOME, HF_HUB_CACHE, HF_TOKEN_PATH, HF_HUB_OFFLINE, HF_HUB_DISABLE_PROGRESS_BARS,
@@ -74,6 +78,10 @@ enum Command {
     /// List, remove and verify what is in the cache shared with Python's `hf`.
     #[command(subcommand, arg_required_else_help = true)]
     Cache(cache::CacheCommand),
+    /// List a safetensors checkpoint's tensors, parameter count and metadata (from its headers).
+    Inspect(inspect::InspectArgs),
+    /// Rewrite a safetensors checkpoint to another float type, shard size or layout.
+    Convert(convert::ConvertArgs),
     /// Print a shell completion script.
     Completions(completions::CompletionsArgs),
 }
@@ -134,6 +142,8 @@ fn run(command: Command, out: &Output) -> Result<(), CliError> {
         Command::Repos(command) => repos::run(command, out),
         Command::Models(command) => models::run(command, out),
         Command::Cache(command) => cache::run(command, out),
+        Command::Inspect(args) => inspect::run(args, out),
+        Command::Convert(args) => convert::run(args, out),
         Command::Completions(args) => {
             completions::run(args);
             Ok(())

@@ -10,6 +10,8 @@ mod basics;
 mod cache;
 #[path = "cli/cache_verify.rs"]
 mod cache_verify;
+#[path = "cli/checkpoints.rs"]
+mod checkpoints;
 #[path = "cli/errors.rs"]
 mod errors;
 #[path = "cli/local_dir.rs"]

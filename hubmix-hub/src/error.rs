@@ -211,6 +211,25 @@ pub enum HubError {
         /// What the server did.
         reason: String,
     },
+    /// A file that is not a valid safetensors file: its header is missing, cut short, not JSON,
+    /// or claims bytes the file does not have.
+    #[error("{file} is not a valid safetensors file: {source}")]
+    InvalidSafetensors {
+        /// The file (a local path, or a path in a repository).
+        file: String,
+        /// What is wrong with it.
+        #[source]
+        source: hubmix_protocol::safetensors::InvalidSafetensors,
+    },
+    /// A checkpoint whose files do not fit together (an index naming shards or tensors that are
+    /// not there), or a folder or repository without one.
+    #[error("{what}: {reason}")]
+    InvalidCheckpoint {
+        /// The checkpoint, or the file of it at fault.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A model card (README.md) that cannot be read or merged, or whose metadata the Hub refuses.
     #[error("the model card (README.md) cannot be used: {reason}. Fix its YAML front matter")]
     InvalidModelCard {

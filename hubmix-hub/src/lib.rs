@@ -101,6 +101,7 @@
 //! | [`patterns`] | the glob patterns of uploads and snapshots |
 //! | [`cache_scan`] | the cache shared with `huggingface_hub`: scan it (repos, revisions, sizes, last use), delete revisions |
 //! | [`cache_verify`] | files checked against the hashes that name them: a revision against the Hub's list, the whole cache offline |
+//! | [`safetensors`] | safetensors checkpoints read by their headers: local files and folders, repositories with `Range` requests |
 //! | [`files`] | atomic writes and positional file I/O the layers above share |
 //!
 //! The wire contract (rules for ids, revisions and paths; the JSON bodies) is the
@@ -121,6 +122,7 @@ pub mod manage;
 pub mod mixin;
 pub mod patterns;
 pub mod repo;
+pub mod safetensors;
 pub mod settings;
 mod transport;
 pub mod upload;

@@ -10,6 +10,8 @@ use crate::repo_id::{RepoId, RepoType};
 /// One API call, with its decoded arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
+    /// `GET /metrics`: the server's counters ([`crate::stats`]).
+    Metrics,
     WhoAmI,
     AgentHarnesses,
     ValidateYaml,
@@ -174,6 +176,7 @@ pub(crate) fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
     let not_found = || ApiError::NotFound(format!("no API route for {method} {path}"));
     let m = method.clone();
     match segs.as_slice() {
+        ["metrics"] if m == Method::GET => Ok(Route::Metrics),
         ["api", "whoami-v2"] if m == Method::GET => Ok(Route::WhoAmI),
         ["api", "agent-harnesses"] if m == Method::GET => Ok(Route::AgentHarnesses),
         ["api", "validate-yaml"] if m == Method::POST => Ok(Route::ValidateYaml),

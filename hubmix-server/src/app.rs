@@ -13,6 +13,7 @@ use crate::config::ServerConfig;
 use crate::error::ApiError;
 use crate::rate_limit::WriteLimiter;
 use crate::repo_id::RepoId;
+use crate::stats::Stats;
 use crate::storage::{RepoRow, Store, StoreResult};
 
 /// Shared server state.
@@ -25,6 +26,8 @@ pub(crate) struct App {
     pub cdn_port: Option<u16>,
     /// The per-token write limit.
     pub writes: WriteLimiter,
+    /// What the server has sent, on both ports.
+    pub stats: Arc<Stats>,
     /// Key that signs the self-authorising URLs (LFS transfers, blob host).
     secret: SigningKey,
 }
@@ -81,6 +84,7 @@ impl App {
             config,
             cdn_port,
             writes,
+            stats: Arc::default(),
             secret: SigningKey(secret),
         })
     }

@@ -27,6 +27,7 @@ use tokio::time::Instant;
 use crate::app::App;
 use crate::listener::Stop;
 use crate::routes::ByteRange;
+use crate::stats::Stats;
 use crate::time::unix_now;
 
 /// Path prefix of the blob URLs: `/_hubmix/cdn/<sha256>?exp=<unix seconds>&sig=<hex>`.
@@ -86,7 +87,7 @@ async fn serve_requests(app: &App, stream: &mut TcpStream, stop: &mut Stop) -> i
         };
         let request = match request {
             Ok(r) => r,
-            Err(status) => return answer(stream, idle, status, "", &[], true).await,
+            Err(status) => return answer(&app.stats, stream, idle, status, "", &[], true).await,
         };
         serve_blob(app, stream, &request).await?;
         if request.close {
@@ -172,6 +173,7 @@ async fn serve_blob(app: &App, out: &mut TcpStream, request: &Request) -> io::Re
     let idle = app.config.idle_timeout;
     let Some(sha256) = authorised(app, &request.target) else {
         return answer(
+            &app.stats,
             out,
             idle,
             403,
@@ -184,7 +186,7 @@ async fn serve_blob(app: &App, out: &mut TcpStream, request: &Request) -> io::Re
     // Opening a file and reading its size are short calls: made here, not on the blocking pool,
     // which the API's storage calls need.
     let Ok(file) = File::open(app.store.blobs.path(&sha256)) else {
-        return answer(out, idle, 404, "no such blob", &[], request.close).await;
+        return answer(&app.stats, out, idle, 404, "no such blob", &[], request.close).await;
     };
     let total = file.metadata()?.len();
     let range = match request.range.as_deref().map(|r| ByteRange::parse(r, total)) {
@@ -192,7 +194,7 @@ async fn serve_blob(app: &App, out: &mut TcpStream, request: &Request) -> io::Re
         Some(Ok(Some(r))) => Some(r),
         Some(Err(_)) => {
             let header = format!("Content-Range: bytes */{total}");
-            return answer(out, idle, 416, "", &[&header], request.close).await;
+            return answer(&app.stats, out, idle, 416, "", &[&header], request.close).await;
         }
     };
     let (status, start, len) = match &range {
@@ -212,9 +214,10 @@ async fn serve_blob(app: &App, out: &mut TcpStream, request: &Request) -> io::Re
     } else {
         "\r\n"
     });
+    app.stats.answered(status);
     write_all(out, head.as_bytes(), idle).await?;
     if !request.head_only {
-        send(&file, out, start, len, idle).await?;
+        send(&file, out, start, len, idle, &app.stats).await?;
     }
     Ok(())
 }
@@ -239,7 +242,14 @@ fn authorised(app: &App, target: &str) -> Option<String> {
 /// Sends `len` bytes of `file` from `start`, with `sendfile(2)` from the page cache to the
 /// non-blocking socket, waiting (at most `idle` each time) for room in the socket's buffer.
 #[cfg(target_os = "linux")]
-async fn send(file: &File, out: &TcpStream, start: u64, len: u64, idle: Duration) -> io::Result<()> {
+async fn send(
+    file: &File,
+    out: &TcpStream,
+    start: u64,
+    len: u64,
+    idle: Duration,
+    stats: &Stats,
+) -> io::Result<()> {
     let mut offset = start;
     let end = start + len;
     while offset < end {
@@ -257,7 +267,7 @@ async fn send(file: &File, out: &TcpStream, start: u64, len: u64, idle: Duration
                     "the blob is shorter than its size",
                 ));
             }
-            Ok(_) => {}
+            Ok(n) => stats.sent(n as u64),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e),
         }
@@ -275,7 +285,14 @@ async fn writable(out: &TcpStream, idle: Duration) -> io::Result<()> {
 
 /// Sends `len` bytes of `file` from `start`, a buffer at a time.
 #[cfg(not(target_os = "linux"))]
-async fn send(file: &File, out: &mut TcpStream, start: u64, len: u64, idle: Duration) -> io::Result<()> {
+async fn send(
+    file: &File,
+    out: &mut TcpStream,
+    start: u64,
+    len: u64,
+    idle: Duration,
+    stats: &Stats,
+) -> io::Result<()> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = file;
     file.seek(SeekFrom::Start(start))?;
@@ -291,6 +308,7 @@ async fn send(file: &File, out: &mut TcpStream, start: u64, len: u64, idle: Dura
             ));
         }
         write_all(out, &buf[..n], idle).await?;
+        stats.sent(n as u64);
         left -= n as u64;
     }
     Ok(())
@@ -313,6 +331,7 @@ async fn write_all(out: &mut TcpStream, bytes: &[u8], idle: Duration) -> io::Res
 
 /// A bodiless answer (`message` as a plain-text body when given).
 async fn answer(
+    stats: &Stats,
     out: &mut TcpStream,
     idle: Duration,
     status: u16,
@@ -330,7 +349,10 @@ async fn answer(
         message.len(),
         if close { "Connection: close\r\n" } else { "" }
     ));
-    write_all(out, head.as_bytes(), idle).await
+    stats.answered(status);
+    write_all(out, head.as_bytes(), idle).await?;
+    stats.sent(message.len() as u64);
+    Ok(())
 }
 
 /// The error of a client that read nothing for `idle`.

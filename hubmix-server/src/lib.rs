@@ -46,6 +46,7 @@ mod rate_limit;
 mod repo_id;
 mod routes;
 mod server;
+mod stats;
 mod storage;
 mod time;
 
@@ -64,6 +65,7 @@ pub use limits::{
 };
 pub use rate_limit::{DEFAULT_WRITE_BURST, DEFAULT_WRITES_PER_MINUTE};
 pub use server::{RunningServer, ServerError, serve, spawn};
+pub use stats::Stats;
 pub use storage::gc::{
     DEFAULT_GC_GRACE, DEFAULT_GC_INTERVAL, GcError, GcOptions, GcReport, RemovedBlob, collect_garbage,
 };

@@ -27,6 +27,7 @@ use crate::deadline::{ProgressBody, WriteDeadline};
 use crate::error::ApiError;
 use crate::listener::{self, Gate, Permit, Stop, StopSender};
 use crate::routes;
+use crate::stats::{CountedBody, Stats};
 use crate::storage::{StoreError, gc};
 
 /// Why the server could not start.
@@ -52,6 +53,7 @@ pub enum ServerError {
 pub struct RunningServer {
     url: String,
     addr: SocketAddr,
+    stats: Arc<Stats>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -65,6 +67,12 @@ impl RunningServer {
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// What the server has sent so far: response-body bytes, responses by status class (also
+    /// at `GET /metrics`).
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// Stops the server (closes its listeners, drops the requests in flight) and waits until it
@@ -97,6 +105,7 @@ pub fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
         source,
     })?;
     let (app, blob_host) = start_app(config, addr)?;
+    let stats = Arc::clone(&app.stats);
     let collector = gc::run_periodically(&app.config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -125,6 +134,7 @@ pub fn spawn(config: ServerConfig) -> Result<RunningServer, ServerError> {
     Ok(RunningServer {
         url: format!("http://{addr}"),
         addr,
+        stats,
         stop: Some(stop),
         thread: Some(thread),
     })
@@ -295,6 +305,7 @@ struct ApiService {
     router: TowerToHyperService<axum::Router>,
     idle: Duration,
     request_timeout: Duration,
+    stats: Arc<Stats>,
 }
 
 impl ApiService {
@@ -303,6 +314,7 @@ impl ApiService {
             router: TowerToHyperService::new(routes::router(Arc::clone(app))),
             idle: app.config.idle_timeout,
             request_timeout: app.config.request_timeout,
+            stats: Arc::clone(&app.stats),
         }
     }
 }
@@ -319,8 +331,9 @@ impl hyper::service::Service<Request<Incoming>> for ApiService {
             .router
             .call(request.map(|body| ProgressBody::new(body, self.idle)));
         let limit = self.request_timeout;
+        let stats = Arc::clone(&self.stats);
         Box::pin(async move {
-            match tokio::time::timeout(limit, answer).await {
+            let response = match tokio::time::timeout(limit, answer).await {
                 Ok(answer) => answer,
                 Err(_) => {
                     let secs = limit.as_secs_f64();
@@ -331,7 +344,12 @@ impl hyper::service::Service<Request<Incoming>> for ApiService {
                     ))
                     .into_response())
                 }
-            }
+            };
+            // Counted as hyper takes it: what is sent, not what was planned.
+            response.map(|response| {
+                stats.answered(response.status().as_u16());
+                response.map(|body| axum::body::Body::new(CountedBody::new(body, stats)))
+            })
         })
     }
 }

@@ -87,6 +87,18 @@ impl DownloadOptions {
         self.cache_dir = Some(dir.into());
         self
     }
+
+    /// Why downloads are off, if they are: `HF_HUB_OFFLINE` (in `settings`), or
+    /// `local_files_only`.
+    pub(crate) fn offline_reason(&self, settings: &crate::Settings) -> Option<&'static str> {
+        if settings.offline {
+            Some("HF_HUB_OFFLINE is set")
+        } else if self.local_files_only {
+            Some("local_files_only")
+        } else {
+            None
+        }
+    }
 }
 
 /// Options of [`HubClient::snapshot_download`].
@@ -180,13 +192,7 @@ impl<'a> Job<'a> {
     }
 
     fn offline_reason(&self) -> Option<&'static str> {
-        if self.client.settings().offline {
-            Some("HF_HUB_OFFLINE is set")
-        } else if self.options.local_files_only {
-            Some("local_files_only")
-        } else {
-            None
-        }
+        self.options.offline_reason(self.client.settings())
     }
 
     fn context(&self, path: Option<&str>) -> Context {

@@ -364,6 +364,121 @@ impl Http {
     }
 }
 
+/// What a ranged GET ([`Http::get_range`]) brought back.
+#[derive(Debug)]
+pub(crate) struct RangeAnswer {
+    /// The bytes asked for: all of them, or fewer when the file ends first.
+    pub bytes: Vec<u8>,
+    /// The whole file's size, as the answer states it.
+    pub total: u64,
+}
+
+impl Http {
+    /// Bytes `start..start + len` of the file at `url` (fewer when the file ends before), and
+    /// the file's size, with one `Range` request (redirects followed, the token only to the
+    /// endpoint's origin, transient failures retried, errors typed by [`check`] with `ctx`).
+    ///
+    /// Memory and reads are bounded by what is asked, whatever the server does: a `206` is read
+    /// up to `len` bytes after its `Content-Range` is checked; a `200` (a server that ignores
+    /// ranges sends the whole file) is read only up to `start + len` bytes, its head dropped,
+    /// and the connection closed on the rest; a `416` is a file shorter than `start + 1` bytes.
+    pub(crate) fn get_range(
+        &self,
+        url: &str,
+        start: u64,
+        len: u64,
+        ctx: &Context,
+    ) -> Result<RangeAnswer, HubError> {
+        let invalid = |reason: String| HubError::InvalidResponse {
+            url: strip_query(url),
+            reason,
+        };
+        let end = start
+            .checked_add(len)
+            .filter(|_| len > 0)
+            .ok_or_else(|| invalid(format!("asked for {len} bytes from byte {start}")))?;
+        let want = usize::try_from(end).map_err(|_| invalid(format!("{end} bytes do not fit in memory")))?;
+        let mut call = Call::new(Method::GET, url)
+            .header("accept-encoding", "identity")
+            .header("range", format!("bytes={start}-{}", end - 1));
+        call.auth = self.is_endpoint(url);
+        let mut retry = self.retry();
+        loop {
+            let response = self.send_with(&call, &mut retry)?;
+            let status = response.status();
+            if status == StatusCode::RANGE_NOT_SATISFIABLE {
+                // `bytes */<size>`: the file ends before `start`.
+                let total = header(&response, hubmix_protocol::headers::CONTENT_RANGE)
+                    .and_then(|v| v.trim().strip_prefix("bytes */"))
+                    .and_then(hubmix_protocol::headers::parse_length)
+                    .filter(|total| *total <= start)
+                    .ok_or_else(|| invalid(format!("a range from byte {start} was refused with no size")))?;
+                return Ok(RangeAnswer {
+                    bytes: Vec::new(),
+                    total,
+                });
+            }
+            let mut response = check(response, url, ctx)?;
+            let (skip, total) = match status {
+                StatusCode::PARTIAL_CONTENT => {
+                    let value = header(&response, hubmix_protocol::headers::CONTENT_RANGE).unwrap_or("");
+                    let range = hubmix_protocol::headers::parse_content_range(value)
+                        .filter(|r| r.first == start)
+                        .ok_or_else(|| {
+                            invalid(format!(
+                                "asked for bytes {start}-{}, the answer holds {value:?}",
+                                end - 1
+                            ))
+                        })?;
+                    let total = range.complete_length.ok_or_else(|| {
+                        invalid(format!(
+                            "the answer's range {value:?} does not give the file's size"
+                        ))
+                    })?;
+                    (0, total)
+                }
+                StatusCode::OK => {
+                    let encoded = header(&response, "content-encoding")
+                        .is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
+                    let total = header(&response, hubmix_protocol::headers::CONTENT_LENGTH)
+                        .and_then(hubmix_protocol::headers::parse_length)
+                        .filter(|_| !encoded)
+                        .ok_or_else(|| {
+                            invalid("the server ignored the range and did not give the file's size".into())
+                        })?;
+                    (start, total)
+                }
+                other => return Err(invalid(format!("a range request was answered with {other}"))),
+            };
+            let expected = total.min(end).saturating_sub(start);
+            let mut bytes = Vec::with_capacity((expected as usize).min(want));
+            let read = response
+                .body_mut()
+                .with_config()
+                .limit(u64::MAX)
+                .reader()
+                .take(skip + len)
+                .read_to_end(&mut bytes);
+            match read {
+                Ok(_) if bytes.len() as u64 >= skip + expected => {
+                    bytes.drain(..skip as usize);
+                    bytes.truncate(expected as usize);
+                    return Ok(RangeAnswer { bytes, total });
+                }
+                Ok(_) => {
+                    if !retry.again_after_short_answer() {
+                        return Err(invalid(format!(
+                            "the answer ended after {} of {expected} bytes",
+                            (bytes.len() as u64).saturating_sub(skip)
+                        )));
+                    }
+                }
+                Err(e) => retry.again(HubError::network(url, e))?,
+            }
+        }
+    }
+}
+
 /// `hubmix/<version>; <library>/<version>...`: who is calling, for the Hub's
 /// statistics (a framework such as Burn, and the caller's library, are added with the client
 /// builder's `user_agent`).

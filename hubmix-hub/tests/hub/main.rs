@@ -5,6 +5,7 @@ mod download;
 mod faults;
 mod hostile;
 mod proxy;
+mod safetensors;
 mod seed;
 mod support;
 mod upload;

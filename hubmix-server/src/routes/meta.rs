@@ -13,6 +13,17 @@ use super::{Ctx, json, read_json};
 use crate::app::App;
 use crate::error::ApiError;
 
+/// `GET /metrics`: the counters of [`crate::stats`], in Prometheus' text format. They say
+/// nothing of repositories or users, so no token is asked for.
+pub(super) fn metrics(app: &Arc<App>) -> Response {
+    let mut response = Response::new(Body::from(app.stats.prometheus()));
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
 /// `GET /api/whoami-v2`: who the token belongs to.
 pub(super) fn whoami(app: &Arc<App>, ctx: &Ctx) -> Result<Response, ApiError> {
     let user = ctx.user()?;

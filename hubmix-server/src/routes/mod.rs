@@ -140,6 +140,7 @@ async fn handle(app: &Arc<App>, parts: axum::http::request::Parts, body: Body) -
         app.writes.admit(who.token)?;
     }
     match route {
+        Route::Metrics => Ok(meta::metrics(app)),
         Route::WhoAmI => meta::whoami(app, &ctx),
         Route::AgentHarnesses => Ok(meta::agent_harnesses()),
         Route::ValidateYaml => meta::validate_yaml(app, body).await,

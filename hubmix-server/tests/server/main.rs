@@ -1,7 +1,7 @@
 //! Integration tests of `hubmix-server`, through HTTP: API behaviour, refusals of bad input,
 //! crash safety of the real binary, concurrent commits, multipart uploads, slow peers,
 //! connection caps and graceful shutdown, listings, garbage collection, the database schema, the limits (sizes,
-//! rates, signed URLs, secrets), and hostile input against the release build. One test binary,
+//! rates, signed URLs, secrets), the byte counters, and hostile input against the release build. One test binary,
 //! one server (and one temporary root) per test.
 
 mod api;
@@ -16,4 +16,5 @@ mod listings;
 mod multipart;
 mod schema;
 mod slow_peers;
+mod stats;
 mod support;

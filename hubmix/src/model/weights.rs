@@ -8,7 +8,7 @@
 //! most one large tensor is in host memory at a time. Running statistics (BatchNorm's) are
 //! synced first: the file holds what the model computes with.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -20,9 +20,11 @@ use serde::Serialize;
 
 use super::host::{HostBuffer, host_buffers};
 use super::options::{Layout, StorageType};
+use crate::checkpoint::params::model_params;
 use crate::checkpoint::{INDEX_FILE, WEIGHTS_FILE};
 use crate::error::Error;
 use hubmix_hub::files::{AtomicFile, Durability};
+use hubmix_hub::safetensors::{PYTORCH_PLAN_KEY, PytorchPlan, header_bytes};
 use hubmix_hub::upload::{MemoryFile, SharedBuffer};
 use hubmix_protocol::safetensors::Dtype;
 
@@ -184,10 +186,15 @@ pub(crate) fn save_weights<M: Module>(
         size += len;
     }
     remove_stale(dir)?;
+    let names: BTreeSet<&str> = tensors.iter().map(|t| t.name.as_str()).collect();
     let metadata = BTreeMap::from([
         ("format".to_owned(), "pt".to_owned()),
         ("hubmix_layout".to_owned(), layout.as_str().to_owned()),
         ("hubmix_model_type".to_owned(), type_name.to_owned()),
+        (
+            PYTORCH_PLAN_KEY.to_owned(),
+            pytorch_plan(&module, layout, &names).to_json(),
+        ),
     ]);
     let mut files = Vec::new();
     if shards.len() == 1 {
@@ -218,6 +225,36 @@ pub(crate) fn save_weights<M: Module>(
     Ok(Saved { files, dtype: stored })
 }
 
+/// What a change of this file's layout does (recorded under [`PYTORCH_PLAN_KEY`], so that
+/// `hubmix convert --layout` can apply it without the model): the `Linear` weights to
+/// transpose, named as in the file (`layout`'s names), and the tensors whose PyTorch name
+/// differs from Burn's (norms' `gamma` / `beta`, enum variants left out), Burn name to PyTorch
+/// name. Only tensors the file holds (`names`) are listed.
+fn pytorch_plan<M: Module>(module: &M, layout: Layout, names: &BTreeSet<&str>) -> PytorchPlan {
+    let mut plan = PytorchPlan::default();
+    // The same visit twice, so the parameters come in the same order: Burn's paths (with enum
+    // variants) and PyTorch's (without).
+    let burn = model_params(module, false);
+    let pytorch = model_params(module, true);
+    for (b, p) in burn.iter().zip(&pytorch) {
+        let torch_name = p.pytorch_alias().unwrap_or_else(|| p.path.clone());
+        let in_file = match layout {
+            Layout::Burn => &b.path,
+            Layout::PyTorch => &torch_name,
+        };
+        if !names.contains(in_file.as_str()) {
+            continue;
+        }
+        if b.is_linear_weight() {
+            plan.transpose.insert(in_file.clone());
+        }
+        if b.path != torch_name {
+            plan.rename.insert(b.path.clone(), torch_name);
+        }
+    }
+    plan
+}
+
 /// One tensor's bytes on their way to the file.
 enum Chunk<'a> {
     /// The module's own buffer ([`host_buffers`]).
@@ -246,23 +283,17 @@ fn write_file(
     durability: Durability,
     bad: &impl Fn(String) -> Error,
 ) -> Result<(), Error> {
-    let mut header = serde_json::Map::new();
-    header.insert(
-        "__metadata__".into(),
-        serde_json::to_value(metadata).expect("strings serialize"),
+    let dtypes = tensors
+        .iter()
+        .map(|t| st_dtype(t.dtype).map_err(bad))
+        .collect::<Result<Vec<_>, _>>()?;
+    let head = header_bytes(
+        metadata,
+        tensors
+            .iter()
+            .zip(dtypes)
+            .map(|(t, dtype)| (t.name.as_str(), dtype, t.shape.as_slice())),
     );
-    let mut offset = 0usize;
-    for t in tensors {
-        let end = offset + t.byte_len();
-        header.insert(
-            t.name.clone(),
-            serde_json::json!({"dtype": st_dtype(t.dtype).map_err(bad)?.as_str(), "shape": t.shape.as_slice(), "data_offsets": [offset, end]}),
-        );
-        offset = end;
-    }
-    let mut header = serde_json::to_vec(&header).expect("JSON values serialize");
-    header.resize(header.len().next_multiple_of(8), b' ');
-    let len = (header.len() as u64).to_le_bytes();
 
     // When every tensor is the module's own buffer, a push uploads them from where they are
     // (the file is never written).
@@ -272,7 +303,7 @@ fn write_file(
     };
     if tensors.iter().all(|t| own(t).is_some()) {
         let held = hubmix_hub::files::hold(path, || {
-            let head: SharedBuffer = Arc::new([&len[..], &header].concat());
+            let head: SharedBuffer = Arc::new(head.clone());
             let buffers = tensors
                 .iter()
                 .filter_map(|t| own(t))
@@ -284,7 +315,7 @@ fn write_file(
         }
     }
     let mut out = AtomicFile::create(path)?;
-    out.write_vectored_all(&[&len, &header])?;
+    out.write_all(&head)?;
     let mut batch = Vec::new();
     let mut batch_bytes = 0;
     for (i, t) in tensors.iter().enumerate() {

@@ -6,6 +6,8 @@
 //! - `strict`: missing, unexpected and wrong-shaped tensors, strict and lenient.
 //! - `bad_input`: damaged or mismatched checkpoints give typed errors, never a panic or abort.
 //! - `card`: the model card is written once locally and merged, not overwritten, on push.
+//! - `convert`: checkpoints saved by hubmix through `hubmix convert`'s converter: to PyTorch's
+//!   layout and bf16 without the model (the plan the save records), and back.
 //! - `foreign`: the checkpoint loader on hand-written foreign checkpoints: maps, lazy functions,
 //!   shards fetched on need, hostile indexes.
 //! - `hub_map`: the weight map and config keys of `#[hub(...)]` on a foreign checkpoint, and
@@ -21,6 +23,7 @@
 mod archs;
 mod bad_input;
 mod card;
+mod convert;
 mod foreign;
 mod hub;
 mod hub_map;
