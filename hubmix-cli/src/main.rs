@@ -14,6 +14,7 @@ mod cache;
 mod completions;
 mod download;
 mod error;
+mod interrupt;
 mod logging;
 mod models;
 mod output;

@@ -10,6 +10,8 @@ mod basics;
 mod cache;
 #[path = "cli/errors.rs"]
 mod errors;
+#[path = "cli/every.rs"]
+mod every;
 #[path = "cli/local_dir.rs"]
 mod local_dir;
 #[path = "cli/models.rs"]
