@@ -10,6 +10,8 @@ mod basics;
 mod cache;
 #[path = "cli/errors.rs"]
 mod errors;
+// Sends SIGTERM: Unix only.
+#[cfg(unix)]
 #[path = "cli/every.rs"]
 mod every;
 #[path = "cli/local_dir.rs"]

@@ -5,6 +5,7 @@ mod download;
 mod faults;
 mod hostile;
 mod proxy;
+mod scheduler;
 mod seed;
 mod support;
 mod upload;
