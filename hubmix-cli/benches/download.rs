@@ -18,10 +18,13 @@
 //! `HUBMIX_BENCH_ROUNDS` rounds of `hubmix download REPO -q` and `hf download REPO -q`, the first
 //! tool alternating between rounds, each with a fresh, empty `HF_HOME` (a cold cache), after
 //! `sync` (so that the previous download's write-back does not slow this one); the downloaded
-//! snapshot is checked (file count and bytes) and deleted. The uncounted first runs matter on
-//! this kind of VM: the first 1 GiB written after other work took 8.8 s (5.2 s of it system
-//! time) against 4.4 s (2.0 s) for the next ones, whichever tool ran it — the guest touching
-//! memory the host had not given it yet. Both tools run with their
+//! snapshot is checked (file count and bytes). Two things this kind of VM needs: the uncounted
+//! first runs (the first 1 GiB written after other work took 8.8 s, 5.2 s of it system time,
+//! against 4.4 s and 2.0 s for the next ones, whichever tool ran it: host memory handed to the
+//! guest on first touch), and the `HF_HOME`s deleted only at the end (the root file system is
+//! ext4 mounted with `discard`: `hubmix download` of the small repository right after deleting
+//! the previous download's files spent 3.5 s in the kernel, 0.25 s without the deletion; about
+//! 12 GiB of free disk are needed). Both tools run with their
 //! defaults (8 workers), `HF_HUB_DISABLE_XET=1`, progress bars off (their output goes to a pipe),
 //! no token. The time is the child process's, from spawn to exit; its CPU (user + system, all
 //! threads) is read from this program's `cutime`/`cstime`. Then start-up: `hubmix --version`
@@ -146,15 +149,18 @@ fn main() {
         );
     }
     cases.retain(|c| chosen.contains(&c.name));
+    // Every run's HF_HOME, deleted at the end: see the module's documentation.
+    let mut homes = Vec::new();
     for case in &mut cases {
         // One run of each tool first, not counted: see the module's documentation.
         for tool in &tools {
-            run(tool, case, server.url(), work.path());
+            homes.push(run(tool, case, server.url(), work.path()).1);
         }
         for i in 0..case.runs {
             for t in order(i) {
-                let sample = run(&tools[t], case, server.url(), work.path());
+                let (sample, home) = run(&tools[t], case, server.url(), work.path());
                 case.samples[t].push(sample);
+                homes.push(home);
             }
         }
         eprintln!(
@@ -166,6 +172,7 @@ fn main() {
     }
     let load_after = load_average();
     server.shutdown();
+    drop(homes);
 
     println!("## hubmix command against hf (issue 13)\n");
     println!(
@@ -262,8 +269,9 @@ fn seed(endpoint: &str, work: &Path, size: u64) -> [(u64, u64); 2] {
     })
 }
 
-/// Runs `tool` on `case` once, with a fresh `HF_HOME`; checks what it downloaded.
-fn run(tool: &Tool, case: &Case, endpoint: &str, work: &Path) -> Sample {
+/// Runs `tool` on `case` once, with a fresh `HF_HOME`; checks what it downloaded. Returns the
+/// sample, and the `HF_HOME` to delete later.
+fn run(tool: &Tool, case: &Case, endpoint: &str, work: &Path) -> (Sample, tempfile::TempDir) {
     let home = tempfile::Builder::new()
         .prefix("hf-home-")
         .tempdir_in(work)
@@ -315,7 +323,7 @@ fn run(tool: &Tool, case: &Case, endpoint: &str, work: &Path) -> Sample {
         );
         assert_eq!(count(Path::new(path)), expected, "{} {:?}", tool.name, case.args);
     }
-    Sample { seconds, cpu }
+    (Sample { seconds, cpu }, home)
 }
 
 /// The files below `dir` (links followed) and their bytes.
