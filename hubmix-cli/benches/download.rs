@@ -18,15 +18,17 @@
 //! `HUBMIX_BENCH_ROUNDS` rounds of `hubmix download REPO -q` and `hf download REPO -q`, the first
 //! tool alternating between rounds, each with a fresh, empty `HF_HOME` (a cold cache), after
 //! `sync` (so that the previous download's write-back does not slow this one); the downloaded
-//! snapshot is checked (file count and bytes). Two things this kind of VM needs: the uncounted
-//! first runs (the first 1 GiB written after other work took 8.8 s, 5.2 s of it system time,
-//! against 4.4 s and 2.0 s for the next ones, whichever tool ran it: host memory handed to the
-//! guest on first touch), and the `HF_HOME`s deleted only at the end (the root file system is
-//! ext4 mounted with `discard`: `hubmix download` of the small repository right after deleting
-//! the previous download's files spent 3.5 s in the kernel, 0.25 s without the deletion; about
-//! 12 GiB of free disk are needed). Both tools run with their
-//! defaults (8 workers), `HF_HUB_DISABLE_XET=1`, progress bars off (their output goes to a pipe),
-//! no token. The time is the child process's, from spawn to exit; its CPU (user + system, all
+//! snapshot is checked (file count and bytes). Two things this kind of VM needs:
+//! - the uncounted first runs: the first 1 GiB written after other work took 8.8 s, 5.2 s of it
+//!   system time, against 4.4 s and 2.0 s for the next ones, whichever tool ran it (memory the
+//!   host hands the guest on first touch; DAMON pages cold guest memory out);
+//! - the small files' `HF_HOME`s deleted only at the end: the root file system is ext4 mounted
+//!   with `discard`, and `hubmix download` of the small repository right after deleting the
+//!   previous download's 2,000 files and links spent 3.5 s in the kernel, 0.25 s without.
+//!
+//! The large file's `HF_HOME` is deleted right after its run (12 GiB otherwise). Both tools run
+//! with their defaults (8 workers), `HF_HUB_DISABLE_XET=1`, progress bars off (their output goes
+//! to a pipe), no token. The time is the child process's, from spawn to exit; its CPU (user + system, all
 //! threads) is read from this program's `cutime`/`cstime`. Then start-up: `hubmix --version`
 //! and `hf --version`, alternately, `HUBMIX_BENCH_STARTUP_RUNS` times each.
 //!
@@ -77,6 +79,8 @@ struct Case {
     expect: Option<(u64, u64)>,
     /// Runs of each tool.
     runs: usize,
+    /// Its `HF_HOME`s are deleted at the end rather than right after each run.
+    keep_homes: bool,
     /// The samples, per tool.
     samples: [Vec<Sample>; 2],
 }
@@ -118,6 +122,7 @@ fn main() {
             args: vec!["download".into(), "bench/big".into(), "-q".into()],
             expect: Some(seeded[0]),
             runs: rounds,
+            keep_homes: false,
             samples: [vec![], vec![]],
         },
         Case {
@@ -129,6 +134,7 @@ fn main() {
             args: vec!["download".into(), "bench/small".into(), "-q".into()],
             expect: Some(seeded[1]),
             runs: rounds,
+            keep_homes: true,
             samples: [vec![], vec![]],
         },
         Case {
@@ -137,6 +143,7 @@ fn main() {
             args: vec!["--version".into()],
             expect: None,
             runs: startup_runs,
+            keep_homes: true,
             samples: [vec![], vec![]],
         },
     ];
@@ -149,18 +156,23 @@ fn main() {
         );
     }
     cases.retain(|c| chosen.contains(&c.name));
-    // Every run's HF_HOME, deleted at the end: see the module's documentation.
+    // The HF_HOMEs deleted at the end: see the module's documentation.
     let mut homes = Vec::new();
     for case in &mut cases {
         // One run of each tool first, not counted: see the module's documentation.
         for tool in &tools {
-            homes.push(run(tool, case, server.url(), work.path()).1);
+            let (_, home) = run(tool, case, server.url(), work.path());
+            if case.keep_homes {
+                homes.push(home);
+            }
         }
         for i in 0..case.runs {
             for t in order(i) {
                 let (sample, home) = run(&tools[t], case, server.url(), work.path());
                 case.samples[t].push(sample);
-                homes.push(home);
+                if case.keep_homes {
+                    homes.push(home);
+                }
             }
         }
         eprintln!(
