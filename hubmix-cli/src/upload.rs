@@ -319,11 +319,11 @@ fn report_round(out: &Output, round: &SchedulerRound) {
     );
 }
 
-/// A pattern that matches `name` alone: `*`, `?`, `[` and `{` between brackets.
+/// A pattern that matches `name` alone: `*`, `?`, `[`, `{` and `}` between brackets.
 fn glob_literal(name: &str) -> String {
     name.chars()
         .map(|c| match c {
-            '*' | '?' | '[' | '{' => format!("[{c}]"),
+            '*' | '?' | '[' | '{' | '}' => format!("[{c}]"),
             c => c.to_string(),
         })
         .collect()
@@ -332,6 +332,30 @@ fn glob_literal(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_watched_file_name_matches_itself_only() {
+        let name = "run[1]*?{a,b}.log";
+        let filter = hubmix_hub::patterns::PathFilter::new(&[glob_literal(name)], &[]).unwrap();
+        assert!(filter.matches(name));
+        for other in [
+            "run1xy.log",
+            "run[1]ab.log",
+            "run[1]*?a.log",
+            "sub/run[1]*?{a,b}.log",
+        ] {
+            assert!(!filter.matches(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn intervals_are_positive_finite_minutes() {
+        assert_eq!(minutes("0.01"), Ok(0.01));
+        assert_eq!(minutes(" 5 "), Ok(5.0));
+        for bad in ["0", "-1", "nan", "inf", "1e300", "five", ""] {
+            assert!(minutes(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn paths_resolve_as_hf_upload_resolves_them() {
