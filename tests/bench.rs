@@ -62,6 +62,40 @@ pub fn verdict(ok: bool) -> &'static str {
     if ok { "PASS" } else { "FAIL" }
 }
 
+/// Writes `size` bytes of incompressible pseudo-random data (xorshift) to `path`.
+///
+/// # Panics
+/// When the file cannot be written.
+pub fn write_random(path: &std::path::Path, size: u64) {
+    use std::io::Write;
+    let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15 ^ size;
+    let mut block = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        for chunk in block.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes());
+        }
+        let n = left.min(block.len() as u64) as usize;
+        out.write_all(&block[..n]).expect("write random bytes");
+        left -= n as u64;
+    }
+    out.flush().expect("write random bytes");
+}
+
+/// Flushes dirty pages (`sync`), so that one measurement's write-back does not slow the next.
+///
+/// # Panics
+/// When `sync` cannot run.
+pub fn sync() {
+    let status = std::process::Command::new("sync").status().expect("sync runs");
+    assert!(status.success(), "sync failed");
+}
+
 /// Runs this benchmark program again as `--measure ARGS...` (one measurement in a process of its
 /// own, so that its peak RSS is its alone), without the caller's Hub token or offline setting,
 /// and returns what it printed.
@@ -97,5 +131,18 @@ mod tests {
         assert_eq!(verdict(false), "FAIL");
         assert_eq!(env_number("HUBMIX_BENCH_SURELY_UNSET_KNOB", 7), 7);
         assert!(cpu_seconds("/proc/self/stat", 14) >= 0.0);
+    }
+
+    #[test]
+    fn random_files_have_their_size_and_differ() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+        write_random(&a, (1 << 20) + 5);
+        write_random(&b, 1000);
+        let a = std::fs::read(a).unwrap();
+        let b = std::fs::read(b).unwrap();
+        assert_eq!((a.len(), b.len()), ((1 << 20) + 5, 1000));
+        assert_ne!(a[..1000], b[..]);
+        assert!(a.iter().any(|&x| x != a[0]));
     }
 }

@@ -78,6 +78,12 @@ pub(crate) fn report(out: &Output, e: &CliError) -> ExitCode {
     ExitCode::from(if matches!(e, CliError::Usage(_)) { 2 } else { 1 })
 }
 
+/// The one-line message of a Hub error about a repository of type `repo_type`, without its
+/// hint: for an error that does not end the command.
+pub(crate) fn hub_message(e: &HubError, repo_type: RepoType) -> String {
+    one_line(&describe_hub(e, Some(repo_type)).0)
+}
+
 /// Line breaks (a server's message may have some) become spaces.
 fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")

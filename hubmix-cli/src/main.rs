@@ -17,6 +17,7 @@ mod convert;
 mod download;
 mod error;
 mod inspect;
+mod interrupt;
 mod logging;
 mod models;
 mod output;

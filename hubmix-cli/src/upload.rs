@@ -1,15 +1,19 @@
 //! `hubmix upload REPO [LOCAL] [PATH_IN_REPO]`: a file or a folder in one commit (the repository
-//! created when missing), with `hf upload`'s path rules. Prints the commit's URL.
+//! created when missing), with `hf upload`'s path rules. Prints the commit's URL. With `--every
+//! N`, commits what changed every N minutes until Ctrl-C or SIGTERM ([`CommitScheduler`]).
 
 use std::path::Path;
+use std::time::Duration;
 
 use hubmix_hub::manage::CreateRepoOptions;
-use hubmix_hub::{CommitOptions, HubError, UploadFolderOptions};
+use hubmix_hub::upload::{CommitScheduler, SchedulerRound};
+use hubmix_hub::{CommitOptions, HubClient, HubError, UploadFolderOptions};
 use serde_json::Value;
 
-use crate::args::{RepoKind, client, target};
-use crate::error::{CliError, InRepo};
-use crate::output::Output;
+use crate::args::{RepoKind, Target, client, target};
+use crate::error::{CliError, InRepo, hub_message};
+use crate::interrupt::on_interrupt;
+use crate::output::{Mode, Output};
 
 /// `hubmix upload` options.
 #[derive(Debug, clap::Args)]
@@ -19,7 +23,8 @@ use crate::output::Output;
   hubmix upload alice/mlp ./logs logs/run-3 --exclude '*.tmp'
   hubmix upload alice/mlp . --include '*.json' --delete '*.json' --commit-message 'New configs'
   hubmix upload datasets/alice/data ./data --create-pr
-  hubmix upload alice/mlp '*.safetensors'")]
+  hubmix upload alice/mlp '*.safetensors'
+  hubmix upload alice/run ./logs --every 5 --exclude '*.tmp'")]
 pub(crate) struct UploadArgs {
     /// The repository: `namespace/name`, `datasets/namespace/name`, or an `hf://` URI.
     repo_id: String,
@@ -61,9 +66,27 @@ pub(crate) struct UploadArgs {
     /// Opposite of --create-pr (the default).
     #[arg(long, hide = true)]
     no_create_pr: bool,
+    /// Commit every N minutes (a decimal number) until Ctrl-C or SIGTERM: only the files new or
+    /// changed since the last commit (by size and time), no commit when nothing changed, a last
+    /// commit of what is pending before exiting.
+    #[arg(long, value_name = "N", value_parser = minutes, allow_hyphen_values = true)]
+    every: Option<f64>,
     /// A token instead of the stored one (prefer `hubmix auth login` or HF_TOKEN).
     #[arg(long)]
     token: Option<String>,
+}
+
+/// `--every`'s value: a positive, finite number of minutes.
+fn minutes(text: &str) -> Result<f64, String> {
+    let n: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of minutes"))?;
+    if !(n.is_finite() && n > 0.0) {
+        return Err("--every must be a positive value".into());
+    }
+    Duration::try_from_secs_f64(n * 60.0).map_err(|_| format!("{text} minutes is too long a wait"))?;
+    Ok(n)
 }
 
 /// What to upload, resolved.
@@ -142,6 +165,11 @@ pub(crate) fn run(args: UploadArgs, out: &Output) -> Result<(), CliError> {
         }
         (uri, given) => uri.as_ref().or(given.as_ref()).cloned(),
     };
+    if args.every.is_some() && args.create_pr {
+        return Err(CliError::Usage(
+            "--create-pr cannot be used with --every: scheduled commits go to a branch (--revision).".into(),
+        ));
+    }
     let source = source(
         args.local_path.as_deref(),
         path_in_repo.as_deref(),
@@ -170,7 +198,7 @@ pub(crate) fn run(args: UploadArgs, out: &Output) -> Result<(), CliError> {
         commit = commit.description(description);
     }
     let local = Path::new(&source.local);
-    let info = if local.is_file() {
+    if local.is_file() {
         for (given, what) in [
             (&source.include, "--include"),
             (&args.exclude, "--exclude"),
@@ -180,6 +208,16 @@ pub(crate) fn run(args: UploadArgs, out: &Output) -> Result<(), CliError> {
                 out.warning(&format!("Ignoring {what} since a single file is uploaded."));
             }
         }
+    }
+    if let Some(minutes) = args.every {
+        let options = UploadFolderOptions::default()
+            .allow(source.include.clone())
+            .ignore(args.exclude)
+            .delete_patterns(args.delete)
+            .commit(commit);
+        return scheduled(&hub, &target, &source, options, minutes, out);
+    }
+    let info = if local.is_file() {
         hub.upload_file(&target.repo, local, &source.path_in_repo, &commit)
     } else {
         let mut options = UploadFolderOptions::default()
@@ -198,9 +236,126 @@ pub(crate) fn run(args: UploadArgs, out: &Output) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `--every`: commits `source` every `minutes` until Ctrl-C or SIGTERM, then what is pending.
+/// A file is watched as `hf` watches it: its folder, with its name as the only pattern, under
+/// the folder part of the path in the repository (a file cannot be renamed on the way).
+fn scheduled(
+    hub: &HubClient,
+    target: &Target,
+    source: &Source,
+    options: UploadFolderOptions,
+    minutes: f64,
+    out: &Output,
+) -> Result<(), CliError> {
+    let kind = target.repo_type();
+    let local = Path::new(&source.local);
+    let path_in_repo = source.path_in_repo.trim_matches('/');
+    let (folder, options) = match local.file_name().filter(|_| local.is_file()) {
+        Some(name) => {
+            let name = name.to_string_lossy();
+            let (dir, dest) = path_in_repo.rsplit_once('/').unwrap_or(("", path_in_repo));
+            if !["", ".", &*name].contains(&dest) {
+                let kept = if dir.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                out.warning(&format!(
+                    "Scheduled uploads keep the local file name, so the file will be uploaded as '{kept}' rather than '{path_in_repo}'. Rename the local file to upload it under a different name."
+                ));
+            }
+            let folder = local.parent().filter(|p| !p.as_os_str().is_empty());
+            let options = UploadFolderOptions::default()
+                .allow([glob_literal(&name)])
+                .path_in_repo(dir)
+                .commit(options.commit);
+            (folder.unwrap_or(Path::new(".")), options)
+        }
+        None if path_in_repo == "." => (local, options),
+        None => (local, options.path_in_repo(path_in_repo)),
+    };
+    let stop = on_interrupt()?;
+    let mut scheduler = CommitScheduler::new(hub, &target.repo, folder, &options).in_repo(kind)?;
+    out.text(&format!(
+        "Scheduling commits every {minutes:?} minutes to {}.",
+        target.id()
+    ));
+    let every = Duration::from_secs_f64(minutes * 60.0);
+    let last = scheduler
+        .run(every, &stop, |round| match round {
+            Ok(round) => report_round(out, round),
+            Err(e) => out.warning(&format!(
+                "{} The changes go with the next commit.",
+                hub_message(e, kind)
+            )),
+        })
+        .in_repo(kind)?;
+    report_round(out, &last);
+    out.text("Stopped scheduled commits.");
+    Ok(())
+}
+
+/// Prints a round's commit, if it made one, and the files it left for the next one.
+fn report_round(out: &Output, round: &SchedulerRound) {
+    if !round.deferred.is_empty() {
+        out.info(&format!(
+            "Being written, left for the next commit: {}.",
+            round.deferred.join(", ")
+        ));
+    }
+    let Some(commit) = &round.commit else { return };
+    // Lists for scripts, counts for people.
+    let files = |paths: &[String]| match out.mode() {
+        Mode::Json => Value::from(paths.to_vec()),
+        _ => Value::from(paths.len()),
+    };
+    out.result(
+        "Committed",
+        &[
+            ("url", Value::String(commit.url.clone())),
+            ("added", files(&round.added)),
+            ("deleted", files(&round.deleted)),
+        ],
+    );
+}
+
+/// A pattern that matches `name` alone: `*`, `?`, `[`, `{` and `}` between brackets.
+fn glob_literal(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '*' | '?' | '[' | '{' | '}' => format!("[{c}]"),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_watched_file_name_matches_itself_only() {
+        let name = "run[1]*?{a,b}.log";
+        let filter = hubmix_hub::patterns::PathFilter::new(&[glob_literal(name)], &[]).unwrap();
+        assert!(filter.matches(name));
+        for other in [
+            "run1xy.log",
+            "run[1]ab.log",
+            "run[1]*?a.log",
+            "sub/run[1]*?{a,b}.log",
+        ] {
+            assert!(!filter.matches(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn intervals_are_positive_finite_minutes() {
+        assert_eq!(minutes("0.01"), Ok(0.01));
+        assert_eq!(minutes(" 5 "), Ok(5.0));
+        for bad in ["0", "-1", "nan", "inf", "1e300", "five", ""] {
+            assert!(minutes(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn paths_resolve_as_hf_upload_resolves_them() {

@@ -14,6 +14,10 @@ mod cache_verify;
 mod checkpoints;
 #[path = "cli/errors.rs"]
 mod errors;
+// Sends SIGTERM: Unix only.
+#[cfg(unix)]
+#[path = "cli/every.rs"]
+mod every;
 #[path = "cli/local_dir.rs"]
 mod local_dir;
 #[path = "cli/models.rs"]

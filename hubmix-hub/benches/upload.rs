@@ -27,13 +27,12 @@
 //! Targets: hubmix's upload at least 1.3x Python's speed; hashing at least 0.8x openssl's speed;
 //! peak RSS under 64 MiB.
 
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::fs;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use hubmix_e2e::bench::{cpu_seconds, median};
+use hubmix_e2e::bench::{cpu_seconds, median, sync, write_random};
 use hubmix_hub::{CommitOptions, HubClient, manage::CreateRepoOptions};
 use hubmix_server::{DEFAULT_LFS_PART_SIZE, Role, ServerConfig};
 
@@ -244,11 +243,6 @@ fn server_cpu() -> f64 {
     cpu_seconds("/proc/self/stat", 14)
 }
 
-/// Flushes dirty pages, so that one upload's write-back does not slow the next one.
-fn sync() {
-    assert!(Command::new("sync").status().expect("sync runs").success());
-}
-
 /// The child: uploads the small file, then the big one, then the big one again; reports times
 /// and its peak RSS on stdout.
 fn child() {
@@ -291,26 +285,6 @@ fn vm_hwm_kib() -> u64 {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .expect("VmHWM in /proc/self/status")
-}
-
-/// `size` bytes of incompressible pseudo-random data.
-fn write_random(path: &Path, size: u64) {
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(path).unwrap());
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut block = vec![0u8; 1 << 20];
-    let mut left = size;
-    while left > 0 {
-        for chunk in block.chunks_exact_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            chunk.copy_from_slice(&x.to_le_bytes());
-        }
-        let n = left.min(block.len() as u64) as usize;
-        out.write_all(&block[..n]).unwrap();
-        left -= n as u64;
-    }
-    out.flush().unwrap();
 }
 
 fn time_openssl(file: &Path) -> f64 {

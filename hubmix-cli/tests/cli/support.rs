@@ -148,6 +148,27 @@ impl Env {
         )
     }
 
+    /// `hubmix ARGS` started in the background, its stdout and stderr piped.
+    pub fn spawn_hubmix(&self, args: &[&str]) -> std::process::Child {
+        self.command(Path::new(env!("CARGO_BIN_EXE_hubmix")), args, &[])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the command starts")
+    }
+
+    /// A client of the hub as alice (write token), for what the tests check on the server.
+    pub fn client(&self) -> hubmix_hub::HubClient {
+        hubmix_hub::HubClient::builder()
+            .endpoint(self.hub.url())
+            .token(hubmix_e2e::ALICE_WRITE_TOKEN)
+            .cache_dir(self.home.path().join("client-cache"))
+            .progress_bars(Some(false))
+            .build()
+            .expect("a client")
+    }
+
     /// `hf ARGS` (only on an [`Env::with_hf`]).
     pub fn hf(&self, args: &[&str]) -> Run {
         let hf = self.hf.as_ref().expect("an Env::with_hf");

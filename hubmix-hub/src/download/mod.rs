@@ -33,6 +33,17 @@ use crate::transport::progress::Progress;
 use hubmix_protocol::headers;
 use hubmix_protocol::wire::{self, ErrorCode};
 
+/// Reads past the bytes a body was bounded to, once, when the body announced exactly that many
+/// (`announced`): ureq keeps a connection for the next request only when a read sees its body
+/// end, which a reader bounded to the body's length (`take`) never asks for, and that read then
+/// returns at once. Without it, every file of a snapshot opened a connection of its own. A
+/// body that announced more than was asked for is not read on (its connection is dropped).
+fn end_body(bounded: std::io::Take<impl Read>, announced: bool) {
+    if announced {
+        let _ = bounded.into_inner().read(&mut [0u8; 1]);
+    }
+}
+
 /// Read buffer of a download stream; also the block a sequential download writes and hashes.
 const CHUNK: usize = 1 << 20;
 /// Smallest range of a parallel download.
@@ -385,6 +396,7 @@ impl<'a> Job<'a> {
             }
             // Never more than the file's remaining bytes, whatever the body holds.
             let bound = body_bound(&response, landing.received(), meta)?;
+            let announced = bound.is_some() && announced_length(&response) == bound;
             let mut reader = response
                 .body_mut()
                 .with_config()
@@ -403,6 +415,9 @@ impl<'a> Job<'a> {
                     Err(e) => break Err(e),
                 }
             };
+            if outcome.is_ok() {
+                end_body(reader, announced);
+            }
             // Whether it ended or broke, what came is kept: a resume starts after it.
             landing.write_block()?;
             let have = landing.received();
@@ -508,6 +523,7 @@ impl<'a> Job<'a> {
                 }
             };
             check_content_range(&response, at, meta)?;
+            let announced = announced_length(&response) == Some(end - at);
             // The range's bytes and no more, however long the body is.
             let mut reader = response
                 .body_mut()
@@ -529,6 +545,9 @@ impl<'a> Job<'a> {
                     Err(e) => break Err(e),
                 }
             };
+            if outcome.is_ok() {
+                end_body(reader, announced);
+            }
             if progressed {
                 retry.progressed();
             }
@@ -920,6 +939,15 @@ fn check_content_range(response: &Response<Body>, offset: u64, meta: &FileMeta) 
     })
 }
 
+/// The body's length as its `Content-Length` announces it, unless it is compressed (in spite of
+/// `Accept-Encoding: identity`, ureq decodes it: its length then says nothing of the file's).
+fn announced_length(response: &Response<Body>) -> Option<u64> {
+    let encoded = header(response, "content-encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
+    header(response, headers::CONTENT_LENGTH)
+        .and_then(headers::parse_length)
+        .filter(|_| !encoded)
+}
+
 /// How many body bytes a download answer may deliver from byte `offset` of the file on: the
 /// rest of the file when its size is known, else the answer's `Content-Length` (`None`: neither
 /// is known). An answer that says it holds another number of bytes than the rest of the file is
@@ -929,12 +957,7 @@ fn body_bound(response: &Response<Body>, offset: u64, meta: &FileMeta) -> Result
         check_content_range(response, offset, meta)?;
     }
     let remaining = meta.size.map(|s| s.saturating_sub(offset));
-    // A body compressed in spite of `Accept-Encoding: identity` is decoded by ureq: its length
-    // says nothing of the file's.
-    let encoded = header(response, "content-encoding").is_some_and(|e| !e.eq_ignore_ascii_case("identity"));
-    let length = header(response, headers::CONTENT_LENGTH)
-        .and_then(headers::parse_length)
-        .filter(|_| !encoded);
+    let length = announced_length(response);
     match (remaining, length) {
         (Some(remaining), Some(length)) if remaining != length => Err(HubError::Integrity {
             path: meta.etag.clone(),

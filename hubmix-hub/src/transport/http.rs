@@ -205,6 +205,10 @@ impl Http {
             .redirect_auth_headers(RedirectAuthHeaders::Never)
             .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(10)))
+            // A connection kept for each worker (ureq keeps 3 per host): a snapshot's files
+            // then reuse them instead of connecting anew.
+            .max_idle_connections_per_host(settings.max_workers.max(3))
+            .max_idle_connections(settings.max_workers.max(3) * 2)
             .proxy(proxy)
             .build()
             .into();

@@ -252,6 +252,11 @@ pub struct CommitInfo {
     pub pr_num: Option<u64>,
     /// The pull request's web URL, when one was opened.
     pub pr_url: Option<String>,
+    /// Whether a commit was made: `false` when the revision already had every file added and
+    /// nothing was deleted (`oid` is then the current head).
+    pub created: bool,
+    /// The paths added whose content the revision had already: left out of the commit.
+    pub unchanged: Vec<String>,
 }
 
 impl CommitInfo {
@@ -410,11 +415,16 @@ fn digest(a: &Addition<'_>) -> Result<String, HubError> {
 /// The lines of the commit body and the LFS objects they refer to, leaving out additions
 /// whose content (`oids`, in operation order) the revision already has. `None` when nothing
 /// is left to commit.
+/// A commit's body, and the LFS objects it needs.
+type Body = (Vec<Piece>, Vec<LfsUpload>);
+
+/// The commit's body (`None` when it would change nothing), and the added paths left out
+/// because the revision has their content already.
 fn commit_lines(
     ops: &[Checked<'_>],
     oids: Vec<Option<String>>,
     options: &CommitOptions,
-) -> Option<(Vec<Piece>, Vec<LfsUpload>)> {
+) -> (Option<Body>, Vec<String>) {
     let header = CommitLine::Header(CommitHeader {
         summary: options.message.clone(),
         description: options.description.clone(),
@@ -422,10 +432,12 @@ fn commit_lines(
     });
     let mut lines = vec![Piece::Text(ndjson_line(&header))];
     let mut lfs_objects: Vec<LfsUpload> = Vec::new();
+    let mut unchanged = Vec::new();
     for (op, oid) in ops.iter().zip(oids) {
         match (op, oid) {
             (Checked::Add(a), Some(oid)) if a.remote_oid.as_deref() == Some(oid.as_str()) => {
                 tracing::info!("{} is unchanged: left out of the commit", a.path);
+                unchanged.push(a.path.to_owned());
             }
             (Checked::Add(a), Some(oid)) if a.lfs => {
                 lines.push(Piece::Text(ndjson_line(&CommitLine::LfsFile(CommitLfsFile {
@@ -464,7 +476,7 @@ fn commit_lines(
             (Checked::Add(_), None) => unreachable!("every addition is hashed"),
         }
     }
-    (lines.len() > 1).then_some((lines, lfs_objects))
+    ((lines.len() > 1).then_some((lines, lfs_objects)), unchanged)
 }
 
 /// Where a commit goes.
@@ -625,7 +637,8 @@ impl HubClient {
             Checked::Add(a) => digest(a).map(Some),
             _ => Ok(None),
         })?;
-        let Some((lines, lfs_objects)) = commit_lines(&ops, oids, options) else {
+        let (body, unchanged) = commit_lines(&ops, oids, options);
+        let Some((lines, lfs_objects)) = body else {
             tracing::info!("nothing changed in {}: no commit made", target.revision);
             let info = self.repo_info_at(target.repo, Some(&target.revision))?;
             let oid = info.sha.ok_or_else(|| HubError::InvalidResponse {
@@ -641,6 +654,8 @@ impl HubClient {
                 oid,
                 pr_num: None,
                 pr_url: None,
+                created: false,
+                unchanged,
             });
         };
 
@@ -682,6 +697,8 @@ impl HubClient {
             url: answer.commit_url,
             pr_num,
             pr_url: answer.pull_request_url,
+            created: true,
+            unchanged,
         })
     }
 

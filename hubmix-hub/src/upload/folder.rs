@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use globset::GlobSet;
+
 use crate::client::HubClient;
 use crate::error::HubError;
 use crate::files::Staged;
@@ -87,7 +89,7 @@ impl UploadFolderOptions {
 }
 
 /// `options` with `default` as the message when it has none.
-fn with_message(options: &CommitOptions, default: impl FnOnce() -> String) -> CommitOptions {
+pub(crate) fn with_message(options: &CommitOptions, default: impl FnOnce() -> String) -> CommitOptions {
     let mut options = options.clone();
     if options.message.trim().is_empty() {
         options.message = default();
@@ -129,7 +131,75 @@ pub fn scan(folder: &Path) -> Result<Vec<String>, HubError> {
     Ok(files)
 }
 
+/// Which files of a folder an upload takes, and where it puts them.
+#[derive(Debug)]
+pub(crate) struct Selection {
+    /// The folder in the repository: empty, or ending with `/`.
+    pub(crate) prefix: String,
+    /// The allow and ignore patterns, [`DEFAULT_IGNORE_PATTERNS`] included.
+    pub(crate) filter: PathFilter,
+}
+
+impl Selection {
+    /// The selection of `options` for `folder`, which must be a folder.
+    pub(crate) fn new(folder: &Path, options: &UploadFolderOptions) -> Result<Self, HubError> {
+        let bad_folder = |reason: &str| HubError::UploadSource {
+            path: folder.to_owned(),
+            reason: reason.to_owned(),
+        };
+        match std::fs::metadata(folder) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(bad_folder("it is a file, not a folder: use upload_file")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(bad_folder("no such folder")),
+            Err(e) => return Err(HubError::io("cannot read", folder)(e)),
+        }
+        let prefix = match options.path_in_repo.as_deref().map(|p| p.trim_end_matches('/')) {
+            None | Some("") => String::new(),
+            Some(p) => format!("{}/", check_path_in_repo(p)?),
+        };
+        let mut ignore = options.ignore.clone();
+        ignore.extend(DEFAULT_IGNORE_PATTERNS.iter().map(|p| p.to_string()));
+        let filter = PathFilter::new(&options.allow, &ignore)?;
+        Ok(Selection { prefix, filter })
+    }
+}
+
 impl HubClient {
+    /// The deletions of an upload into the folder `prefix` (empty, or ending with `/`): the
+    /// files below it at the commit's revision (or on the default branch, when the commit will
+    /// create its branch) whose path relative to `prefix` matches `patterns`, but those `keep`
+    /// keeps and the root `.gitattributes`.
+    pub(crate) fn remote_deletions(
+        &self,
+        r: &RepoRef,
+        commit: &CommitOptions,
+        prefix: &str,
+        patterns: &GlobSet,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<CommitOperation>, HubError> {
+        let revision = revision_of(r, commit.revision.as_deref())?;
+        let at = RepoRef {
+            id: r.id.clone(),
+            revision,
+        };
+        let remote = match self.list_repo_files(&at) {
+            Err(HubError::RevisionNotFound { .. }) if commit.create_branch && !commit.create_pr => {
+                self.list_repo_files(RepoRef::from(r.id.clone()))?
+            }
+            other => other?,
+        };
+        Ok(remote
+            .into_iter()
+            .filter(|path| path != ".gitattributes")
+            .filter(|path| {
+                path.strip_prefix(prefix)
+                    .is_some_and(|rel| patterns.is_match(rel))
+            })
+            .filter(|path| !keep(path))
+            .map(CommitOperation::delete_file)
+            .collect())
+    }
+
     /// Uploads the local file `local` as `path_in_repo`, in one commit (default message
     /// `Upload <path_in_repo> with hubmix`). To upload bytes or a reader, use
     /// [`create_commit`](Self::create_commit) with [`CommitOperation::add_bytes`] or
@@ -210,23 +280,7 @@ impl HubClient {
         options: &UploadFolderOptions,
         staged: &Staged,
     ) -> Result<CommitInfo, HubError> {
-        let bad_folder = |reason: &str| HubError::UploadSource {
-            path: folder.to_owned(),
-            reason: reason.to_owned(),
-        };
-        match std::fs::metadata(folder) {
-            Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(bad_folder("it is a file, not a folder: use upload_file")),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(bad_folder("no such folder")),
-            Err(e) => return Err(HubError::io("cannot read", folder)(e)),
-        }
-        let prefix = match options.path_in_repo.as_deref().map(|p| p.trim_end_matches('/')) {
-            None | Some("") => String::new(),
-            Some(p) => format!("{}/", check_path_in_repo(p)?),
-        };
-        let mut ignore = options.ignore.clone();
-        ignore.extend(DEFAULT_IGNORE_PATTERNS.iter().map(|p| p.to_string()));
-        let filter = PathFilter::new(&options.allow, &ignore)?;
+        let Selection { prefix, filter } = Selection::new(folder, options)?;
         let mut additions: Vec<CommitOperation> = scan(folder)?
             .into_iter()
             .filter(|rel| filter.matches(rel))
@@ -257,36 +311,16 @@ impl HubClient {
 
         let commit = with_message(&options.commit, || "Upload folder using hubmix".into());
         let r = repo.into_repo_ref()?;
-        let mut operations = Vec::new();
-        if let Some(patterns) = glob_set(&options.delete_patterns)? {
-            // Local mistakes and a missing token show before the listing is asked for.
-            check_operations(&additions, &commit)?;
-            self.require_token("uploading a folder")?;
-            let revision = revision_of(&r, options.commit.revision.as_deref())?;
-            let at = RepoRef {
-                id: r.id.clone(),
-                revision,
-            };
-            let remote = match self.list_repo_files(&at) {
-                Err(HubError::RevisionNotFound { .. })
-                    if options.commit.create_branch && !options.commit.create_pr =>
-                {
-                    self.list_repo_files(RepoRef::from(r.id.clone()))?
-                }
-                other => other?,
-            };
-            operations.extend(
-                remote
-                    .into_iter()
-                    .filter(|path| path != ".gitattributes")
-                    .filter(|path| {
-                        path.strip_prefix(prefix.as_str())
-                            .is_some_and(|rel| patterns.is_match(rel))
-                    })
-                    .filter(|path| !additions.iter().any(|a| a.path_in_repo() == path))
-                    .map(CommitOperation::delete_file),
-            );
-        }
+        let mut operations = match glob_set(&options.delete_patterns)? {
+            Some(patterns) => {
+                // Local mistakes and a missing token show before the listing is asked for.
+                check_operations(&additions, &commit)?;
+                self.require_token("uploading a folder")?;
+                let added = |path: &str| additions.iter().any(|a| a.path_in_repo() == path);
+                self.remote_deletions(&r, &options.commit, &prefix, &patterns, added)?
+            }
+            None => Vec::new(),
+        };
         operations.extend(additions);
         self.create_commit(r, &operations, &commit)
     }

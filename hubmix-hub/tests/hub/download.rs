@@ -663,3 +663,64 @@ fn a_revision_given_twice_must_be_the_same() {
     assert!(hub.cache_dir().join("models--alice--twice/refs/v1").is_file());
     assert!(!hub.cache_dir().join("models--alice--twice/refs/main").exists());
 }
+
+/// A loopback forwarder to `upstream` that passes bytes both ways untouched (keep-alive
+/// included) and counts the connections made through it; returns its URL and the count.
+fn counting_forwarder(upstream: &str) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let target = upstream.trim_start_matches("http://").to_owned();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let accepted = std::sync::Arc::clone(&count);
+    std::thread::spawn(move || {
+        for client in listener.incoming().map_while(Result::ok) {
+            accepted.fetch_add(1, Ordering::SeqCst);
+            let Ok(server) = TcpStream::connect(&target) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(Shutdown::Write);
+                });
+            }
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn a_snapshot_reuses_its_connections() {
+    let hub = Hub::start();
+    seed::create_repo(&hub, "many", false);
+    let files: Vec<(String, Vec<u8>)> = (0..40u8)
+        .map(|i| (format!("part/{i:02}.txt"), bytes(100 + usize::from(i) * 37, i)))
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files.iter().map(|(p, b)| (p.as_str(), b.as_slice())).collect();
+    seed::commit(&hub, "many", "main", &refs);
+    let (url, connections) = counting_forwarder(hub.url());
+    let cache = tempfile::tempdir().unwrap();
+    let client = hubmix_hub::HubClient::builder()
+        .endpoint(&url)
+        .no_token()
+        .cache_dir(cache.path())
+        .progress_bars(Some(false))
+        .max_workers(4)
+        .build()
+        .unwrap();
+    let dir = client
+        .snapshot_download("alice/many", &SnapshotOptions::default())
+        .unwrap();
+    for (path, content) in &files {
+        assert_eq!(&fs::read(dir.join(path)).unwrap(), content, "{path}");
+    }
+    // 40 files and the revision's metadata: a connection per worker (and the one that listed
+    // the files), not one per file.
+    let made = connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(made <= 5, "{made} connections for 40 files with 4 workers");
+}

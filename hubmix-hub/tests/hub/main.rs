@@ -6,6 +6,7 @@ mod faults;
 mod hostile;
 mod proxy;
 mod safetensors;
+mod scheduler;
 mod seed;
 mod support;
 mod upload;

@@ -24,7 +24,7 @@ fn sha256(data: &[u8]) -> String {
 }
 
 /// A hub with the public repository `alice/<name>`, and alice's client.
-fn hub_with_repo(name: &str) -> (Hub, HubClient) {
+pub(crate) fn hub_with_repo(name: &str) -> (Hub, HubClient) {
     let hub = Hub::start();
     let alice = hub.client(Some(ALICE));
     alice
@@ -34,7 +34,7 @@ fn hub_with_repo(name: &str) -> (Hub, HubClient) {
 }
 
 /// A file's bytes at `rev`, fetched anonymously from `/resolve/`.
-fn fetch(hub: &Hub, repo: &str, rev: &str, path: &str) -> Vec<u8> {
+pub(crate) fn fetch(hub: &Hub, repo: &str, rev: &str, path: &str) -> Vec<u8> {
     let url = format!(
         "{}/{repo}/resolve/{}/{path}",
         hub.url(),
@@ -54,13 +54,13 @@ fn head(client: &HubClient, repo: &str, rev: &str) -> String {
     client.repo_info(format!("{repo}@{rev}")).unwrap().sha.unwrap()
 }
 
-fn files(client: &HubClient, repo: &str) -> Vec<String> {
+pub(crate) fn files(client: &HubClient, repo: &str) -> Vec<String> {
     let mut f = client.list_repo_files(repo).unwrap();
     f.sort();
     f
 }
 
-fn write(dir: &Path, rel: &str, content: &[u8]) {
+pub(crate) fn write(dir: &Path, rel: &str, content: &[u8]) {
     let p = dir.join(rel);
     fs::create_dir_all(p.parent().unwrap()).unwrap();
     fs::write(p, content).unwrap();
